@@ -1,0 +1,162 @@
+"""The column contract of every archive artefact (SPEC §2), defined once.
+
+Every writer, reader and check derives its schema from ``ARTEFACTS``: column names, order, types
+and nullability. Parquet files carry the nullability flags, so a consumer (or the Rust reader)
+sees exactly this contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+
+UTC_MICROS = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One archive artefact: its name (also the Delta table name) and its columns."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema({c.name: c.dtype for c in self.columns})
+
+    @property
+    def non_nullable(self) -> list[str]:
+        return [c.name for c in self.columns if not c.nullable]
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        empty = pl.DataFrame(schema=self.polars_schema).to_arrow()
+        return pa.schema(
+            [pa.field(c.name, empty.schema.field(c.name).type, nullable=c.nullable) for c in self.columns]
+        )
+
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Select and cast ``frame`` to this contract; raise naming what is missing or null."""
+        missing = [c for c in self.column_names if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{self.name}: missing columns {missing}")
+        out = frame.select([pl.col(c.name).cast(c.dtype, strict=False) for c in self.columns])
+        nulls = [c for c in self.non_nullable if out[c].null_count()]
+        if nulls:
+            raise ValueError(f"{self.name}: null values in non-nullable columns {nulls}")
+        return out
+
+    def to_arrow(self, frame: pl.DataFrame) -> pa.Table:
+        """The frame as an Arrow table carrying this contract's types and nullability."""
+        return self.conform(frame).to_arrow().cast(self.arrow_schema)
+
+
+def _cols(spec: str, dtype: pl.DataType, nullable: bool = True) -> list[Column]:
+    return [Column(name, dtype, nullable) for name in spec.split()]
+
+
+F64 = pl.Float64()
+I64 = pl.Int64()
+STR = pl.String()
+
+VIX = Artefact(
+    "vix",
+    (
+        Column("timestamp", UTC_MICROS, nullable=False),
+        Column("symbol", STR, nullable=False),
+        *_cols("open high low close", F64, nullable=False),
+    ),
+)
+
+STOCKS = Artefact(
+    "stocks",
+    (
+        Column("timestamp", UTC_MICROS, nullable=False),
+        Column("symbol", STR, nullable=False),
+        *_cols("open high low close", F64, nullable=False),
+        Column("volume", F64),
+        Column("vwap", F64),
+        Column("transactions", I64),
+    ),
+)
+
+# One row per contract. Only the contract's identity is guaranteed; every market field may be
+# absent from the source and is then null, never invented.
+OPTIONS = Artefact(
+    "options",
+    (
+        Column("timestamp", UTC_MICROS, nullable=False),
+        Column("symbol", STR, nullable=False),
+        Column("ticker", STR, nullable=False),
+        Column("contract_type", STR, nullable=False),
+        Column("expiration_date", pl.Date(), nullable=False),
+        Column("strike_price", F64, nullable=False),
+        Column("shares_per_contract", I64),
+        Column("exercise_style", STR),
+        Column("open_interest", I64),
+        *_cols("implied_volatility delta gamma theta vega", F64),
+        *_cols("day_open day_high day_low day_close", F64),
+        Column("day_volume", I64),
+        Column("day_vwap", F64),
+        *_cols("bid ask", F64),
+        *_cols("bid_size ask_size", I64),
+        *_cols("last_price underlying_price break_even_price", F64),
+    ),
+)
+
+# Intraday snapshots share the chain contract; they are a separate Delta table.
+OPTIONS_INTRADAY = Artefact("options_intraday", OPTIONS.columns)
+
+# Float columns are NON-NULL (undefined levels are 0.0), matching the Rust writer.
+GEX_SUMMARY = Artefact(
+    "gex_summary",
+    (
+        Column("timestamp", UTC_MICROS, nullable=False),
+        Column("symbol", STR, nullable=False),
+        *_cols("net_gex abs_gex zero_gamma_level gamma_wall put_wall", F64, nullable=False),
+        Column("gex_regime", STR, nullable=False),
+        Column("underlying_price", F64, nullable=False),
+    ),
+)
+
+IV_RANK = Artefact(
+    "iv_rank",
+    (
+        Column("timestamp", UTC_MICROS, nullable=False),
+        Column("symbol", STR, nullable=False),
+        *_cols("iv iv_low iv_high", F64, nullable=False),
+        *_cols("iv_rank iv_percentile", F64),
+        Column("observations", I64, nullable=False),
+    ),
+)
+
+# Lake-only: the daily 30-day constant-maturity ATM IV that IV rank is computed from.
+ATM_IV = Artefact(
+    "atm_iv",
+    (
+        Column("timestamp", UTC_MICROS, nullable=False),
+        Column("symbol", STR, nullable=False),
+        Column("atm_iv", F64, nullable=False),
+        Column("method", STR, nullable=False),
+        *_cols("near_expiry far_expiry", pl.Date()),
+    ),
+)
+
+ARTEFACTS: dict[str, Artefact] = {
+    a.name: a for a in (VIX, STOCKS, OPTIONS, OPTIONS_INTRADAY, GEX_SUMMARY, IV_RANK, ATM_IV)
+}
+
+GEX_REGIMES = ("positive", "negative", "neutral")

@@ -1,0 +1,179 @@
+"""NYSE sessions, early closes and intraday capture slots, all in America/New_York.
+
+Built on pandas-market-calendars' ``valid_days``/``schedule``, which know ad-hoc closures (days
+of mourning) as well as regular holidays. The calendar covers a fixed horizon; asking outside it
+is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from zoneinfo import ZoneInfo
+
+NY = ZoneInfo("America/New_York")
+UTC = dt.UTC
+
+CALENDAR_START = dt.date(2020, 1, 1)
+# Holidays are baked into the Dagster partition definitions up to here; extend before it passes.
+CALENDAR_END = dt.date(2030, 12, 31)
+
+FIRST_SLOT = dt.time(9, 35)
+SLOT_MINUTES = 15
+SLOT_LENGTH = dt.timedelta(minutes=SLOT_MINUTES)
+
+
+@dataclass(frozen=True, order=True)
+class Session:
+    """One NYSE trading session; ``open``/``close`` are aware datetimes in New York time."""
+
+    date: dt.date
+    open: dt.datetime
+    close: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return self.date.isoformat()
+
+    @property
+    def early_close(self) -> bool:
+        return self.close.time() < dt.time(16, 0)
+
+    @property
+    def slots(self) -> list[dt.datetime]:
+        """Intraday slot starts: 09:35 and every 15 minutes while the slot starts before the close."""
+        # Aware + timedelta is wall-clock arithmetic, so a DST change never shifts the grid.
+        out, t = [], dt.datetime.combine(self.date, FIRST_SLOT, tzinfo=NY)
+        while t < self.close:
+            out.append(t)
+            t += SLOT_LENGTH
+        return out
+
+
+class CalendarRangeError(ValueError):
+    pass
+
+
+class NyseCalendar:
+    """The NYSE calendar between ``CALENDAR_START`` and ``CALENDAR_END``."""
+
+    def __init__(self, start: dt.date = CALENDAR_START, end: dt.date = CALENDAR_END):
+        import pandas_market_calendars as mcal
+
+        self.start, self.end = start, end
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            schedule = mcal.get_calendar("NYSE").schedule(start.isoformat(), end.isoformat())
+        opens = schedule["market_open"].dt.tz_convert(NY).dt.to_pydatetime()
+        closes = schedule["market_close"].dt.tz_convert(NY).dt.to_pydatetime()
+        self._sessions: dict[dt.date, Session] = {
+            day.date(): Session(day.date(), o, c) for day, o, c in zip(schedule.index, opens, closes, strict=True)
+        }
+        self._ordered = sorted(self._sessions)
+
+    def _check(self, day: dt.date) -> None:
+        if not (self.start <= day <= self.end):
+            raise CalendarRangeError(
+                f"{day} is outside the NYSE calendar horizon {self.start}..{self.end}"
+            )
+
+    def session(self, day: dt.date) -> Session | None:
+        self._check(day)
+        return self._sessions.get(day)
+
+    def is_session(self, day: dt.date) -> bool:
+        return self.session(day) is not None
+
+    def sessions(self, start: dt.date, end: dt.date) -> list[Session]:
+        """Sessions with ``start <= date <= end``."""
+        self._check(start)
+        self._check(end)
+        return [self._sessions[d] for d in self._ordered if start <= d <= end]
+
+    def closed_weekdays(self, start: dt.date | None = None, end: dt.date | None = None) -> list[dt.date]:
+        """Monday–Friday dates on which the exchange does not trade (holidays, closures)."""
+        start, end = start or self.start, end or self.end
+        out, d = [], start
+        while d <= end:
+            if d.weekday() < 5 and d not in self._sessions:
+                out.append(d)
+            d += dt.timedelta(days=1)
+        return out
+
+    def early_closes(self, start: dt.date | None = None, end: dt.date | None = None) -> list[Session]:
+        return [s for s in self.sessions(start or self.start, end or self.end) if s.early_close]
+
+    def previous_session(self, day: dt.date) -> Session:
+        """The last session strictly before ``day``."""
+        self._check(day)
+        d = day - dt.timedelta(days=1)
+        while d >= self.start:
+            if d in self._sessions:
+                return self._sessions[d]
+            d -= dt.timedelta(days=1)
+        raise CalendarRangeError(f"no session before {day} within the calendar horizon")
+
+    def next_session(self, day: dt.date) -> Session:
+        """The first session strictly after ``day``."""
+        self._check(day)
+        d = day + dt.timedelta(days=1)
+        while d <= self.end:
+            if d in self._sessions:
+                return self._sessions[d]
+            d += dt.timedelta(days=1)
+        raise CalendarRangeError(f"no session after {day} within the calendar horizon")
+
+    def latest_completed_session(self, now: dt.datetime) -> Session:
+        """The most recent session whose close is at or before ``now`` (an aware datetime)."""
+        local = now.astimezone(NY)
+        today = self._sessions.get(local.date())
+        if today is not None and today.close <= local:
+            return today
+        return self.previous_session(local.date())
+
+    def sessions_before(self, day: dt.date, count: int) -> list[Session]:
+        """Up to ``count`` sessions ending with ``day`` (inclusive, if it is a session), oldest first."""
+        self._check(day)
+        eligible = [d for d in self._ordered if d <= day]
+        return [self._sessions[d] for d in eligible[-count:]]
+
+    def slot(self, start: dt.datetime) -> Session:
+        """The session that owns the intraday slot starting at ``start``; raise if it is not a slot."""
+        local = start.astimezone(NY)
+        session = self.session(local.date())
+        if session is None:
+            raise ValueError(f"{local:%Y-%m-%d} is not an NYSE session (no intraday slots)")
+        if local not in session.slots:
+            raise ValueError(
+                f"{local:%Y-%m-%d %H:%M} is not an intraday slot of {session.key} "
+                f"(slots run {FIRST_SLOT:%H:%M}–{session.slots[-1]:%H:%M} every {SLOT_MINUTES} minutes)"
+            )
+        return session
+
+
+@cache
+def nyse() -> NyseCalendar:
+    """The shared calendar (built once per process, on first use)."""
+    return NyseCalendar()
+
+
+def parse_session_date(text: str) -> dt.date:
+    """A ``YYYY-MM-DD`` session key as a date, with an error that names the bad input."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"invalid session date {text!r}: expected YYYY-MM-DD") from None
+
+
+def slot_key(start: dt.datetime) -> str:
+    return start.astimezone(NY).strftime("%Y-%m-%d-%H:%M")
+
+
+def parse_slot_key(text: str) -> dt.datetime:
+    try:
+        naive = dt.datetime.strptime(text, "%Y-%m-%d-%H:%M")
+    except ValueError:
+        raise ValueError(f"invalid slot {text!r}: expected YYYY-MM-DD-HH:MM (e.g. 2026-11-20-09:35)") from None
+    return naive.replace(tzinfo=NY)
