@@ -21,6 +21,11 @@ class Column:
     dtype: pl.DataType
     nullable: bool = True
 
+    @property
+    def arrow_field(self) -> pa.Field:
+        arrow_type = pl.DataFrame(schema={self.name: self.dtype}).to_arrow().schema.field(0).type
+        return pa.field(self.name, arrow_type, nullable=self.nullable)
+
 
 @dataclass(frozen=True)
 class Artefact:
@@ -43,10 +48,7 @@ class Artefact:
 
     @property
     def arrow_schema(self) -> pa.Schema:
-        empty = pl.DataFrame(schema=self.polars_schema).to_arrow()
-        return pa.schema(
-            [pa.field(c.name, empty.schema.field(c.name).type, nullable=c.nullable) for c in self.columns]
-        )
+        return pa.schema([c.arrow_field for c in self.columns])
 
     def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Select and cast ``frame`` to this contract; raise naming what is missing or null."""
