@@ -169,6 +169,23 @@ ENV_OVERRIDES: dict[str, str] = {
 SECRET_VARIABLES = {k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))}
 
 
+def secret_variable(dotted: str, environ: Mapping[str, str] | None = None) -> str:
+    """The environment variable that supplies a secret setting (the first of its aliases that is set)."""
+    environ = os.environ if environ is None else environ
+    names = [var for var, path in ENV_OVERRIDES.items() if path == dotted and var in SECRET_VARIABLES]
+    if not names:
+        raise KeyError(f"{dotted} is not a secret setting")
+    return next((n for n in names if environ.get(n)), names[0])
+
+
+def _get(tree: Mapping[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(tree, Mapping) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
 def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     for part in parents:
@@ -198,6 +215,11 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
         raise SettingsError(f"AEGIS_CONFIG: {path} is not valid YAML: {exc}") from None
     if not isinstance(tree, dict):
         raise SettingsError(f"AEGIS_CONFIG: {path} must hold a mapping of settings")
+    for dotted in sorted({ENV_OVERRIDES[v] for v in SECRET_VARIABLES}):
+        if _get(tree, dotted) is not None:
+            raise SettingsError(
+                f"{path}: {dotted} is a secret; set it only in the environment ({secret_variable(dotted, {})})"
+            )
     origins: dict[str, str] = {}
     for var, dotted in ENV_OVERRIDES.items():
         value = environ.get(var)

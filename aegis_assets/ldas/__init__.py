@@ -1,0 +1,1 @@
+"""The LDAS (live data archive) asset group."""

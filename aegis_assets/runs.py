@@ -1,0 +1,83 @@
+"""Helpers every asset body shares: the sessions of a run, symbol selection, progress, metadata."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import dagster as dg
+
+from aegis_core.calendar import Session, nyse, parse_session_date
+from aegis_core.universe import select_symbols
+
+SYMBOLS_TAG = "aegis/symbols"
+
+
+def run_sessions(context: dg.AssetExecutionContext) -> list[Session]:
+    """The sessions this run materializes: one for a partition run, several for a range run."""
+    sessions = []
+    for key in context.partition_keys:
+        session = nyse().session(parse_session_date(key))
+        if session is None:  # Dagster accepts holiday keys submitted by hand (findings note §9)
+            raise dg.Failure(f"{key} is not an NYSE session; nothing to materialize")
+        sessions.append(session)
+    return sessions
+
+
+def run_symbols(context: dg.AssetExecutionContext, universe: list[str]) -> list[str]:
+    """The universe, or the subset named by the run's ``aegis/symbols`` tag."""
+    return select_symbols(universe, context.run.tags.get(SYMBOLS_TAG))
+
+
+def progress_logger(context: dg.AssetExecutionContext, what: str, every_s: float = 5.0) -> Callable[[int, int, str], None]:
+    """A progress callback logging ``done/total`` at most every ``every_s`` seconds, and at the end."""
+    last = [0.0]
+
+    def report(done: int, total: int, symbol: str) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] >= every_s:
+            last[0] = now
+            context.log.info(f"{what}: {done}/{total} symbols ({symbol})")
+
+    return report
+
+
+def failures_metadata(failures: Mapping[str, str]) -> dict[str, Any]:
+    if not failures:
+        return {"symbols_failed": dg.MetadataValue.text("none")}
+    return {
+        "symbols_failed": dg.MetadataValue.json(dict(sorted(failures.items()))),
+        "symbols_failed_count": len(failures),
+    }
+
+
+def markdown_table(rows: Iterable[Mapping[str, Any]], limit: int = 15) -> dg.MetadataValue:
+    rows = list(rows)[:limit]
+    if not rows:
+        return dg.MetadataValue.md("_no rows_")
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row[h]) for h in head) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def merge_session_metadata(per_session: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One session: its metadata. Several (a range run): totals plus one line per session."""
+    if len(per_session) == 1:
+        return next(iter(per_session.values()))
+    rows = sum(m.get("dagster/row_count", 0) for m in per_session.values())
+    return {
+        "dagster/row_count": rows,
+        "sessions": len(per_session),
+        "per_session": dg.MetadataValue.json(
+            {k: {n: v for n, v in m.items() if isinstance(v, int | float | str)} for k, m in per_session.items()}
+        ),
+    }

@@ -1,0 +1,37 @@
+"""The ``aegis`` command line. Each sub-command lives in its own module with a ``register`` function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from aegis_pipelines import cli_eod
+
+
+def _modules():
+    # Imported here so a broken optional module cannot break `aegis --help` for the others.
+    from aegis_pipelines import cli_parity, cli_pt_health, cli_sim, cli_token
+
+    return [cli_eod, cli_sim, cli_parity, cli_token, cli_pt_health]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aegis", description="AEGIS data pipelines")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _modules():
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

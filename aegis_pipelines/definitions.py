@@ -1,0 +1,31 @@
+"""The ``aegis`` code location: everything Dagster loads, assembled in one place.
+
+Settings are read when Dagster loads the location (not at import), so a missing required setting
+fails the load with the variable's name. Global policy — executor and retries — is set here.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
+from aegis_core.settings import Settings, load_settings
+from aegis_pipelines.jobs import ldas_eod_job
+from aegis_pipelines.resources import build_resources
+from aegis_pipelines.schedules import ldas_eod_schedule
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*EOD_FETCH_ASSETS],
+        jobs=[ldas_eod_job],
+        schedules=[ldas_eod_schedule],
+        resources=build_resources(settings),
+        # Steps share one process: the work is I/O-bound and a process per step costs seconds.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

@@ -1,0 +1,33 @@
+"""Resources built from the settings model. Secrets are passed as ``dg.EnvVar`` only."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from aegis_assets.resources import ArchiveResource, MarketDataResource
+from aegis_core.settings import Settings, secret_variable
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    poly = settings.polygon
+    return {
+        "archive": ArchiveResource(
+            archive_root=str(settings.archive_root),
+            lake_root=settings.lake_root,
+            lake_storage_options=settings.lake_storage_options,
+            source=settings.source,
+        ),
+        "market": MarketDataResource(
+            source=settings.source,
+            universe_file=str(settings.universe_file),
+            base_url=poly.base_url,
+            api_key=dg.EnvVar(secret_variable("polygon.api_key")) if settings.source == "polygon" else None,
+            max_concurrency=poly.max_concurrency,
+            max_requests_per_second=poly.max_requests_per_second,
+            timeout_s=poly.timeout_s,
+            max_retries=poly.max_retries,
+            backoff_base_s=poly.backoff_base_s,
+            sim_seed=settings.sim.seed,
+            sim_latency_ms=settings.sim.latency_ms,
+        ),
+    }
