@@ -1,0 +1,133 @@
+"""``pt-health detect`` through a real argparse parser, with stdin, --previous and --url."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aegis_pipelines import cli_pt_health
+from tests.fakes.dashboard import FakeDashboard
+from tests.pt_health.statuses import FULL_DAY, ny, status_doc
+
+NOW = ny(FULL_DAY, 10, 5)
+TOKEN = "cli-t0ken-not-for-output"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aegis")
+    cli_pt_health.register(p.add_subparsers(dest="command", required=True))
+    return p
+
+
+def run(
+    argv: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict | None, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    args = parser().parse_args(["pt-health", "detect", "--now", NOW.isoformat(), *argv])
+    code = args.func(args)
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out else None), err
+
+
+def test_healthy_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output, _ = run([], json.dumps(status_doc(NOW)), monkeypatch, capsys)
+    assert code == 0
+    assert output == {"events": [], "new_events": [], "decision": "observe"}
+
+
+def test_previous_dedups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    previous = tmp_path / "previous.json"  # does not exist yet: a first run
+    stdin = json.dumps(status_doc(NOW, stuck_exits=1))
+    code, first, _ = run(["--previous", str(previous)], stdin, monkeypatch, capsys)
+    assert code == 0 and first is not None
+    assert first["decision"] == "escalate"
+    assert [e["signature"] for e in first["new_events"]] == ["stuck_exits"]
+
+    previous.write_text(json.dumps(first))
+    doc = status_doc(NOW, stuck_exits=2, pending_exits=1)
+    code, second, _ = run(["--previous", str(previous)], json.dumps(doc), monkeypatch, capsys)
+    assert code == 0 and second is not None
+    assert [e["signature"] for e in second["events"]] == ["pending_exits", "stuck_exits"]
+    assert [e["signature"] for e in second["new_events"]] == ["pending_exits"]
+
+
+def test_corrupt_previous_is_a_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    previous = tmp_path / "previous.json"
+    previous.write_text("{not json")
+    stdin = json.dumps(status_doc(NOW, stuck_exits=1))
+    code, output, err = run(["--previous", str(previous)], stdin, monkeypatch, capsys)
+    assert code == 0 and output is not None
+    assert [e["signature"] for e in output["new_events"]] == ["stuck_exits"]
+    assert str(previous) in err
+
+
+def test_invalid_stdin_is_a_critical_event(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output, _ = run([], json.dumps({"runtime": {"running": "yes"}}), monkeypatch, capsys)
+    assert code == 0 and output is not None
+    [event] = output["events"]
+    assert event["signature"] == "status_invalid" and "'runtime.running'" in event["message"]
+    assert output["decision"] == "escalate"
+
+
+def test_empty_object_is_not_healthy(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, output, _ = run([], "{}", monkeypatch, capsys)
+    assert output is not None and output["decision"] == "notify"
+    assert "missing:heartbeat_at" in {e["signature"] for e in output["events"]}
+
+
+def test_bad_threshold_variable_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AEGIS_PT_MARKET_DATA_10197_WARN", "ten")
+    code, output, err = run([], json.dumps(status_doc(NOW)), monkeypatch, capsys)
+    assert code == 2 and output is None
+    assert "AEGIS_PT_MARKET_DATA_10197_WARN" in err
+
+
+def test_thresholds_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN", "2")
+    _, output, _ = run([], json.dumps(status_doc(NOW)), monkeypatch, capsys)
+    assert output is not None and [e["signature"] for e in output["events"]] == ["high_exit_attempts:warn"]
+
+
+def test_url_with_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AEGIS_DASHBOARD_TOKEN", TOKEN)
+    with FakeDashboard(status_doc(NOW, **{"log_signals.existing_session": 1})) as dashboard:
+        code, output, err = run(["--url", dashboard.url], "", monkeypatch, capsys)
+        assert dashboard.authorizations == [f"Bearer {TOKEN}"]
+        dashboard.mode = "error"
+        _, failed, err2 = run(["--url", dashboard.url, "--timeout", "1"], "", monkeypatch, capsys)
+    assert code == 0 and output is not None
+    assert [e["signature"] for e in output["events"]] == ["session_conflict"]
+    assert failed is not None and failed["events"][0]["signature"] == "dashboard_unreachable"
+    for text in (json.dumps(output), json.dumps(failed), err, err2):
+        assert TOKEN not in text
+
+
+@pytest.mark.parametrize("now", ["2026-06-01T10:05:00", "yesterday"])
+def test_bad_now_is_a_usage_error(now: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parser().parse_args(["pt-health", "detect", "--now", now])
+    assert exit_info.value.code == 2
+    assert "--now" in capsys.readouterr().err
+
+
+def test_cli_module_does_not_import_dagster() -> None:
+    code = "import sys, aegis_pipelines.cli_pt_health; sys.exit('dagster' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
