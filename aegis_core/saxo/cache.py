@@ -1,0 +1,188 @@
+"""The Saxo OAuth token cache file (SPEC §8): lenient reading, exact atomic owner-only writing.
+
+The file is shared with the operator's other keepers (Python and Rust), so reading accepts what they
+write (``issued_at`` as epoch seconds or an ISO-8601 string, extra fields) while writing emits exactly
+the SPEC fields. Token values are ``SecretStr`` and never reach a repr, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+UTC = dt.UTC
+CACHE_MODE = 0o600
+# The order the file is written in: exactly the SPEC fields, nothing else.
+CACHE_FIELDS = (
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "refresh_token_expires_in",
+    "issued_at",
+)
+
+
+class TokenCacheError(Exception):
+    """The cache file is missing, unreadable or invalid; the message names the file, never a token."""
+
+
+def _epoch(value: Any) -> Any:
+    """Accept epoch seconds (int/float/numeric string), an ISO-8601 string or a datetime."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError("issued_at is neither epoch seconds nor an ISO-8601 timestamp") from exc
+    else:
+        return value
+    # A naive timestamp is taken as UTC: the keepers write UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+class TokenCache(BaseModel):
+    """One Saxo OAuth2 token as cached on disk. ``issued_at`` is epoch seconds (UTC)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    access_token: SecretStr = Field(min_length=1)
+    token_type: str = "Bearer"
+    # Negative values happen (Saxo); they mean an access token that is already expired.
+    expires_in: int
+    refresh_token: SecretStr = Field(min_length=1)
+    refresh_token_expires_in: int
+    issued_at: float
+
+    @field_validator("issued_at", mode="before")
+    @classmethod
+    def _parse_issued_at(cls, value: Any) -> Any:
+        return _epoch(value)
+
+    @property
+    def issued_at_dt(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.issued_at, UTC)
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        """When the access token stops working."""
+        return dt.datetime.fromtimestamp(self.issued_at + self.expires_in, UTC)
+
+    @property
+    def refresh_expires_at(self) -> dt.datetime:
+        """When the refresh token stops working: after it, a person must re-authorise."""
+        return dt.datetime.fromtimestamp(self.issued_at + self.refresh_token_expires_in, UTC)
+
+    def to_json_bytes(self) -> bytes:
+        """The file content: exactly the SPEC fields, in SPEC order."""
+        issued = int(self.issued_at) if float(self.issued_at).is_integer() else self.issued_at
+        doc = {
+            "access_token": self.access_token.get_secret_value(),
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token.get_secret_value(),
+            "refresh_token_expires_in": self.refresh_token_expires_in,
+            "issued_at": issued,
+        }
+        return (json.dumps(doc, indent=2) + "\n").encode()
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Field names and reasons only: pydantic's own message would quote the offending (secret) input."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(document)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_token_cache(data: bytes | str, source: str) -> TokenCache:
+    """Parse a cache document; ``source`` (a path or URL) names it in errors."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        # JSONDecodeError's position is safe; its message never quotes the document.
+        raise TokenCacheError(f"Token cache {source} is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise TokenCacheError(f"Token cache {source} is not a JSON object")
+    try:
+        return TokenCache.model_validate(doc)
+    except ValidationError as exc:
+        raise TokenCacheError(f"Token cache {source} is invalid: {describe_validation_error(exc)}") from None
+
+
+def load_token_cache(path: Path | str) -> TokenCache:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TokenCacheError(
+            f"Token cache {path} not found: a person must authorise once to create it"
+        ) from None
+    except OSError as exc:
+        raise TokenCacheError(f"Token cache {path} cannot be read: {exc.strerror}") from None
+    return parse_token_cache(data, str(path))
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def save_token_cache(path: Path | str, token: TokenCache) -> None:
+    """Replace the cache atomically with owner-only permissions.
+
+    Temporary file in the same folder, write, flush, fsync, chmod 0600, rename, fsync the folder: a
+    reader sees the old file or the new one, and a crash before the rename leaves the old one intact.
+    """
+    path = Path(path)
+    folder = path.parent
+    # Created 0600 from the start (os.open mode), so the tokens are never readable by others.
+    tmp = folder / f"{_temp_prefix(path)}{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(token.to_json_bytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+            # The umask cannot loosen an explicit chmod; set before the rename makes the file visible.
+            os.fchmod(fh.fileno(), CACHE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable. Best effort: the new file is already in place, and some network
+    filesystems refuse to fsync a directory; that must not turn a saved token into a failure."""
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def remove_stale_temp_files(path: Path | str) -> int:
+    """Delete temporary files a crashed save left behind. Call only while holding the cache lock."""
+    path = Path(path)
+    removed = 0
+    for leftover in path.parent.glob(f"{_temp_prefix(path)}*.tmp"):
+        with contextlib.suppress(OSError):  # best effort: a leftover must never block a refresh
+            leftover.unlink()
+            removed += 1
+    return removed

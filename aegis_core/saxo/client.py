@@ -1,0 +1,243 @@
+"""The Saxo OAuth2 refresh call (SPEC §8): one form POST with HTTP Basic client auth, bounded retries.
+
+Any 2xx is success (Saxo answers 201 at times). 400/401 with an OAuth error body is terminal
+(``ReauthorizationRequired``); 408, 429, 5xx, timeouts and connection errors are retried with
+exponential backoff and jitter a bounded number of times. Secrets travel only in the Basic header
+and the form body, never in the URL, and are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from aegis_core.saxo.cache import TokenCache, describe_validation_error
+from aegis_core.saxo.errors import (
+    REAUTH_MESSAGE,
+    MalformedTokenResponse,
+    ReauthorizationRequired,
+    RefreshRejected,
+    TransientRefreshError,
+)
+from aegis_core.saxo.freshness import Clock, system_clock
+
+log = logging.getLogger(__name__)
+
+LIVE_TOKEN_URL = "https://live.logonvalidation.net/token"
+SIM_TOKEN_URL = "https://sim.logonvalidation.net/token"
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_RETRY_STATUS = {408, 429}
+# OAuth codes that describe the server, not the grant: worth another attempt.
+_TRANSIENT_OAUTH = {"temporarily_unavailable", "server_error"}
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempts in total (not retries) and the backoff between them, in seconds."""
+
+    max_attempts: int = 4
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    jitter: float = 0.25  # ± this fraction of each delay, so two keepers never retry in lock-step
+    retry_after_max: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1 (got {self.max_attempts})")
+
+    def delay(self, attempt: int, rng: Callable[[], float], retry_after: float | None = None) -> float:
+        """The pause after failed attempt number ``attempt`` (1-based)."""
+        base = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
+        base *= 1 + self.jitter * (2 * rng() - 1)
+        if retry_after is not None:
+            base = max(base, min(retry_after, self.retry_after_max))
+        return max(0.0, base)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    token: TokenCache
+    attempts: int
+    status: int
+
+
+class TokenRefresher(Protocol):
+    """What the keeper needs from a client: exchange a refresh token for a new token."""
+
+    def refresh(self, refresh_token: SecretStr) -> RefreshResult: ...
+
+
+def _secret(value: str | SecretStr, name: str) -> SecretStr:
+    secret = value if isinstance(value, SecretStr) else SecretStr(value)
+    if not secret.get_secret_value():
+        raise ValueError(f"{name} is empty")
+    return secret
+
+
+def _check_url(url: str) -> str:
+    parsed = httpx.URL(url)
+    if parsed.userinfo:
+        raise ValueError("Saxo token URL must not carry credentials; pass app_key/app_secret instead")
+    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.host in _LOOPBACK):
+        return url
+    # The client secret goes in the Basic header: plain HTTP is tolerated only for loopback fakes.
+    raise ValueError(f"Saxo token URL {url!r} must use https (plain http only on loopback)")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _oauth_error_code(response: httpx.Response) -> str | None:
+    """The OAuth ``error`` field if the body is an OAuth error document; only a safe token-like code."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(code, str):
+        return None
+    return code if _SAFE_CODE.match(code) else "unrecognised_error"
+
+
+class SaxoTokenClient:
+    """Refreshes Saxo OAuth2 tokens at ``token_url`` with the app key/secret as Basic client auth."""
+
+    def __init__(
+        self,
+        app_key: str | SecretStr,
+        app_secret: str | SecretStr,
+        *,
+        token_url: str = LIVE_TOKEN_URL,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        clock: Clock = system_clock,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.token_url = _check_url(token_url)
+        self._app_key = _secret(app_key, "app_key")
+        self._app_secret = _secret(app_secret, "app_secret")
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        self._clock = clock
+        self._sleep = sleep
+        self._transport = transport
+        self._rng = rng
+
+    def __repr__(self) -> str:
+        return f"SaxoTokenClient(token_url={self.token_url!r})"
+
+    def refresh(self, refresh_token: SecretStr) -> RefreshResult:
+        """POST the refresh grant; return the new token stamped with the time the request was sent."""
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token.get_secret_value()}
+        auth = httpx.BasicAuth(self._app_key.get_secret_value(), self._app_secret.get_secret_value())
+        policy = self._retry
+        # A loopback endpoint (a fake, a local relay) never goes through an environment proxy.
+        trust_env = httpx.URL(self.token_url).host not in _LOOPBACK
+        with httpx.Client(timeout=self._timeout, transport=self._transport, trust_env=trust_env) as http:
+            for attempt in range(1, policy.max_attempts + 1):
+                # Stamped before sending: the token cannot have been issued earlier, so expiry is
+                # never over-estimated.
+                issued_at = math.floor(self._clock().timestamp())
+                status: int | None = None
+                retry_after: float | None = None
+                try:
+                    response = http.post(
+                        self.token_url, data=form, auth=auth, headers={"Accept": "application/json"}
+                    )
+                except httpx.TimeoutException as exc:
+                    reason = f"timed out after {self._timeout:g} s ({type(exc).__name__})"
+                except httpx.TransportError as exc:
+                    reason = f"connection failed ({type(exc).__name__})"
+                else:
+                    status = response.status_code
+                    if 200 <= status < 300:
+                        return self._success(response, issued_at, attempt)
+                    reason = self._failure_reason(response, attempt)
+                    retry_after = _retry_after(response)
+                if attempt == policy.max_attempts:
+                    raise TransientRefreshError(
+                        f"Saxo token refresh at {self.token_url} failed after {attempt} attempt(s): {reason}",
+                        status=status,
+                        attempts=attempt,
+                    )
+                pause = policy.delay(attempt, self._rng, retry_after)
+                log.warning(
+                    "Saxo token refresh attempt %d/%d at %s failed (%s); retrying in %.2f s",
+                    attempt,
+                    policy.max_attempts,
+                    self.token_url,
+                    reason,
+                    pause,
+                )
+                self._sleep(pause)
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+    def _failure_reason(self, response: httpx.Response, attempt: int) -> str:
+        """Describe a retryable non-2xx answer, or raise at once for a terminal one."""
+        status = response.status_code
+        code = _oauth_error_code(response)
+        if status in _RETRY_STATUS or status >= 500 or code in _TRANSIENT_OAUTH:
+            return f"HTTP {status}" + (f" {code}" if code else "")
+        if status in (400, 401) and code:
+            log.error("Saxo token refresh refused (HTTP %d %s): %s", status, code, REAUTH_MESSAGE)
+            raise ReauthorizationRequired(
+                f"{REAUTH_MESSAGE} ({code}): Saxo token endpoint {self.token_url} answered HTTP {status}",
+                status=status,
+                error_code=code,
+                attempts=attempt,
+            )
+        raise RefreshRejected(
+            f"Saxo token endpoint {self.token_url} rejected the refresh with HTTP {status}"
+            + (f" ({code})" if code else " (no OAuth error body): check the token URL"),
+            status=status,
+            error_code=code,
+            attempts=attempt,
+        )
+
+    def _success(self, response: httpx.Response, issued_at: int, attempt: int) -> RefreshResult:
+        status = response.status_code
+        where = f"Saxo token endpoint {self.token_url} answered HTTP {status}"
+        try:
+            body = response.json()
+        except ValueError:
+            raise MalformedTokenResponse(
+                f"{where} with a body that is not JSON", status=status, attempts=attempt
+            ) from None
+        if not isinstance(body, dict):
+            raise MalformedTokenResponse(
+                f"{where} with a body that is not a JSON object", status=status, attempts=attempt
+            )
+        try:
+            token = TokenCache.model_validate({**body, "issued_at": issued_at})
+        except ValidationError as exc:
+            raise MalformedTokenResponse(
+                f"{where} without a usable token: {describe_validation_error(exc)}",
+                status=status,
+                attempts=attempt,
+            ) from None
+        log.info(
+            "Saxo token refreshed (HTTP %d, attempt %d): access token valid until %s, refresh token until %s",
+            status,
+            attempt,
+            token.expires_at.isoformat(),
+            token.refresh_expires_at.isoformat(),
+        )
+        return RefreshResult(token=token, attempts=attempt, status=status)
