@@ -17,6 +17,7 @@ from typing import TypeVar
 import dagster as dg
 from pydantic import PrivateAttr
 
+from aegis_core.alerts import AlertSender, LogSender, SlackSender
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.store import Archive
 from aegis_core.polygon import PolygonClient
@@ -104,3 +105,20 @@ class MarketDataResource(dg.ConfigurableResource):
                 return result, client.stats.as_dict()
 
         return asyncio.run(go())
+
+
+class AlertsResource(dg.ConfigurableResource):
+    """Where alerts go: Slack when a token and channel are configured, the log otherwise."""
+
+    slack_token: str | None = None
+    slack_channel: str | None = None
+    slack_base_url: str = "https://slack.com/api/"
+    webserver_url: str = "http://127.0.0.1:3000"
+
+    def sender(self, logger=None) -> AlertSender:
+        if self.slack_token and self.slack_channel:
+            return SlackSender(self.slack_token, self.slack_channel, self.slack_base_url)
+        return LogSender(logger)
+
+    def run_link(self, run_id: str) -> str:
+        return f"{self.webserver_url.rstrip('/')}/runs/{run_id}"

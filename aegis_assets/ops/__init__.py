@@ -1,0 +1,1 @@
+"""Operations assets: the Saxo token and the paper-trading runtime health."""
