@@ -1,0 +1,6 @@
+"""Derived analytics (SPEC §6): Black-Scholes, gamma exposure, ATM IV and IV rank."""
+
+from aegis_core.analytics.gex import GexParams, GexResult, gex_summary
+from aegis_core.analytics.iv import AtmIvResult, IvRankResult, atm_iv, iv_rank
+
+__all__ = ["AtmIvResult", "GexParams", "GexResult", "IvRankResult", "atm_iv", "gex_summary", "iv_rank"]
