@@ -17,11 +17,12 @@ from typing import TypeVar
 import dagster as dg
 from pydantic import PrivateAttr
 
+from aegis_core.analytics import GexParams
 from aegis_core.alerts import AlertSender, LogSender, SlackSender
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.store import Archive
 from aegis_core.polygon import PolygonClient
-from aegis_core.sim import SimMarket, SimServer, sim_base_url
+from aegis_core.sim import Faults, SimMarket, SimServer, sim_base_url
 from aegis_core.universe import load_universe
 
 T = TypeVar("T")
@@ -67,8 +68,6 @@ class MarketDataResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if not self.live:
-            from aegis_core.sim import Faults
-
             self._sim_key = secrets.token_hex(16)
             market = SimMarket(seed=self.sim_seed, symbols=self.universe())
             self._server = SimServer(market, api_key=self._sim_key, faults=Faults(latency_ms=self.sim_latency_ms))
@@ -102,7 +101,7 @@ class MarketDataResource(dg.ConfigurableResource):
         async def go() -> tuple[T, dict]:
             async with self.client(as_of) as client:
                 result = await work(client)
-                return result, client.stats.as_dict()
+                return result, client.stats.as_metadata()
 
         return asyncio.run(go())
 
@@ -122,3 +121,23 @@ class AlertsResource(dg.ConfigurableResource):
 
     def run_link(self, run_id: str) -> str:
         return f"{self.webserver_url.rstrip('/')}/runs/{run_id}"
+
+
+class AnalyticsResource(dg.ConfigurableResource):
+    """Parameters of the derived analytics (SPEC §6). Change them in the profile, then back-fill."""
+
+    call_sign: int = 1
+    put_sign: int = -1
+    grid_low: float = 0.8
+    grid_high: float = 1.2
+    grid_points: int = 81
+    rate: float = 0.0
+    dividend: float = 0.0
+    iv_target_days: int = 30
+    iv_window_sessions: int = 252
+    iv_min_observations: int = 20
+
+    def gex_params(self) -> GexParams:
+        return GexParams(call_sign=self.call_sign, put_sign=self.put_sign, grid_low=self.grid_low,
+                         grid_high=self.grid_high, grid_points=self.grid_points, rate=self.rate,
+                         dividend=self.dividend)

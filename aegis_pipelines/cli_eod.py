@@ -80,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
 def print_summary(result, settings, seconds: float) -> None:
     print()
     print(f"{'artefact':<22}{'files':>7}{'rows':>11}{'symbols':>11}{'seconds':>9}")
-    for event in result.get_asset_materialization_events():
+    order = ["ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank"]
+    events = sorted(result.get_asset_materialization_events(),
+                    key=lambda e: order.index(k) if (k := e.asset_key.to_user_string()) in order else 99)
+    for event in events:
         meta = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
         print(f"{event.asset_key.to_user_string():<22}{meta.get('files', '-')!s:>7}{meta.get('dagster/row_count', '-')!s:>11}"
               f"{meta.get('symbols_covered', '-')!s:>11}{meta.get('duration_s', meta.get('write_seconds', '-'))!s:>9}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
 from aegis_core.settings import Settings, load_settings
 from aegis_pipelines.jobs import ldas_eod_job
@@ -17,7 +18,7 @@ from aegis_pipelines.schedules import ldas_eod_schedule
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*EOD_FETCH_ASSETS],
+        assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
         jobs=[ldas_eod_job],
         schedules=[ldas_eod_schedule],
         resources=build_resources(settings),

@@ -1,6 +1,5 @@
 """End-of-day archive assets: VIX, the stocks' daily bars and the option chains at the close."""
 
-from __future__ import annotations
 
 import datetime as dt
 import time
@@ -21,9 +20,23 @@ from aegis_assets.runs import (
 from aegis_core.archive.store import WriteReport
 from aegis_core.calendar import NY
 from aegis_core.capture import CaptureWindowError, eod_capture_time
+from aegis_core.polygon import PolygonNoDataError
 
 GROUP = "ldas"
 POOL = "market_data"
+
+# Every session asset handles a range of sessions in one run (back-fills), looping over them.
+SESSION_ASSET = dict(
+    key_prefix=GROUP,
+    group_name=GROUP,
+    partitions_def=session_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"polars", "parquet", "deltalake"},
+)
+
+
+def _first(failures: dict[str, str], n: int = 10) -> str:
+    return "; ".join(f"{s}: {r}" for s, r in list(failures.items())[:n])
 
 
 def _write_metadata(report: WriteReport, universe: int | None, archive: ArchiveResource) -> dict[str, Any]:
@@ -44,28 +57,32 @@ def _write_metadata(report: WriteReport, universe: int | None, archive: ArchiveR
 
 
 def _request_metadata(stats: dict, started: float) -> dict[str, Any]:
-    return {**{f"requests_{k}" if k != "requests" else k: v for k, v in stats.items()},
-            "duration_s": round(time.perf_counter() - started, 2)}
+    return {
+        "requests": stats["requests"],
+        "retries": stats["retries"],
+        "retries_by_reason": dg.MetadataValue.json(stats["retries_by_reason"]),
+        "bytes_received": stats["bytes_received"],
+        "duration_s": round(time.perf_counter() - started, 2),
+    }
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=session_partitions(), pool=POOL,
-          kinds={"polars", "parquet", "deltalake"})
+@dg.asset(pool=POOL, **SESSION_ASSET)
 def vix(context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource) -> dg.MaterializeResult:
     """The session's VIX daily bar (index I:VIX): ``vix/YYYY/MM/DD.parquet`` and the ``vix`` table."""
     out = {}
     for session in run_sessions(context):
         started = time.perf_counter()
-        frame, stats = market.fetch(session.close, lambda c, d=session.date: c.vix_bar(d))
-        if frame.height == 0:
-            raise dg.Failure(f"the source has no VIX bar for {session.key}")
+        try:
+            frame, stats = market.fetch(session.close, lambda c, d=session.date: c.vix(d))
+        except PolygonNoDataError as exc:
+            raise dg.Failure(f"the source has no VIX bar for {session.key}: {exc}") from None
         report = archive.archive().write_vix(frame, session.date)
         out[session.key] = {**_write_metadata(report, None, archive), **_request_metadata(stats, started),
                             "close": float(frame["close"][0])}
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=session_partitions(), pool=POOL,
-          kinds={"polars", "parquet", "deltalake"})
+@dg.asset(pool=POOL, **SESSION_ASSET)
 def stocks(context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource) -> dg.MaterializeResult:
     """Each universe symbol's daily bar: ``stocks/SYMBOL/YYYY/MM/DD_poly.parquet`` and the ``stocks`` table.
 
@@ -75,19 +92,22 @@ def stocks(context: dg.AssetExecutionContext, market: MarketDataResource, archiv
     out = {}
     for session in run_sessions(context):
         started = time.perf_counter()
-        (frame, missing), stats = market.fetch(session.close, lambda c, d=session.date: c.stock_bars(symbols, d))
-        if frame.height == 0:
-            raise dg.Failure(f"the source returned no stock bars for {session.key} ({len(symbols)} symbols asked)")
-        if missing:
-            context.log.warning(f"{session.key}: no daily bar for {len(missing)} symbols: {sorted(missing)[:20]}")
-        report = archive.archive().write_stocks(frame, session.date)
+        result, stats = market.fetch(
+            session.close,
+            lambda c, d=session.date: c.stocks(d, symbols, on_progress=progress_logger(context, "stock bars")),
+        )
+        failed = {**{s: "no daily bar at the source" for s in result.missing}, **result.failures}
+        if result.frame.height == 0:
+            raise dg.Failure(f"no stock bars for {session.key} ({len(symbols)} symbols asked): {_first(failed)}")
+        if failed:
+            context.log.warning(f"{session.key}: no daily bar for {len(failed)} symbols: {_first(failed)}")
+        report = archive.archive().write_stocks(result.frame, session.date)
         out[session.key] = {**_write_metadata(report, len(symbols), archive), **_request_metadata(stats, started),
-                            **failures_metadata(missing)}
+                            **failures_metadata(failed)}
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
-@dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=session_partitions(), pool=POOL,
-          kinds={"polars", "parquet", "deltalake"})
+@dg.asset(pool=POOL, **SESSION_ASSET)
 def options(context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource) -> dg.MaterializeResult:
     """Each universe symbol's option chain at the close: ``options/SYMBOL/YYYY/MM/DD.parquet``.
 
@@ -107,12 +127,12 @@ def options(context: dg.AssetExecutionContext, market: MarketDataResource, archi
             lambda c, t=captured_at: c.option_chains(symbols, t, on_progress=progress_logger(context, "option chains")),
         )
         if batch.failures:
-            context.log.warning(f"{session.key}: {len(batch.failures)} chains failed: {dict(list(batch.failures.items())[:10])}")
-        if batch.frame.height == 0:
-            raise dg.Failure(f"no option chain could be fetched for {session.key}: {dict(list(batch.failures.items())[:10])}")
-        report = archive.archive().write_options(batch.frame, session.date)
-        largest = (batch.frame.group_by("symbol").len().sort("len", descending=True).head(10)
-                   .rename({"len": "contracts"}).to_dicts())
+            context.log.warning(f"{session.key}: {len(batch.failures)} chains failed: {_first(batch.failures)}")
+        if not batch.frames:
+            raise dg.Failure(f"no option chain could be fetched for {session.key}: {_first(batch.failures)}")
+        report = archive.archive().write_options(batch.frame(), session.date)
+        largest = sorted(({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()),
+                         key=lambda r: -r["contracts"])[:10]
         out[session.key] = {
             **_write_metadata(report, len(symbols), archive), **_request_metadata(stats, started),
             **failures_metadata(batch.failures),

@@ -1,0 +1,245 @@
+"""The paper-trading health evaluation as an asset: ``ops/pt_health``, one materialization per window.
+
+Each run reads the trading runtime's dashboard once (GET only: the monitor never changes the
+runtime), evaluates it with the pure detector in ``aegis_core.pt_health``, and records the outcome
+as the asset's metadata: the UI is the history of evaluations. The previous evaluation is the
+latest materialization of this asset, read back from the instance, so a restarted daemon (or a new
+code server) knows what was already alerted. One Slack message goes out per run, only when there
+are events whose signature the previous evaluation did not have.
+
+Run tags: ``aegis/pt_window`` names the evaluation window (set by the sensor; its run key too).
+``aegis/pt_now`` optionally fixes the evaluation time (ISO 8601 with offset), like the CLI's
+``--now``, for replays and tests; without it the evaluation time is the wall clock.
+"""
+
+import dataclasses
+import datetime as dt
+import os
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, SecretStr
+
+from aegis_assets.resources import AlertsResource
+from aegis_assets.runs import markdown_table
+from aegis_core.alerts import Alert, AlertError
+from aegis_core.pt_health import (
+    Decision,
+    Evaluation,
+    FetchResult,
+    PreviousOutputError,
+    ThresholdError,
+    Thresholds,
+    WindowPolicy,
+    display_url,
+    evaluate_status,
+    fetch_status,
+    previous_signatures,
+    window_at,
+)
+
+GROUP = "ops"
+WINDOW_TAG = "aegis/pt_window"
+NOW_TAG = "aegis/pt_now"
+ADHOC_WINDOW = "adhoc"  # a run launched by hand outside any session window
+PT_HEALTH_KEY = dg.AssetKey([GROUP, "pt_health"])
+
+# Slack shows a few thousand characters per block: list this many new events, each cut to this length.
+ALERT_EVENTS_SHOWN = 10
+ALERT_MESSAGE_CHARS = 300
+
+
+class DashboardResource(dg.ConfigurableResource):
+    """The trading runtime's dashboard (read-only) and the evaluation windows of the health monitor."""
+
+    enabled: bool = False
+    urls: list[str] = Field(default=[], description="status URLs, tried in order (fallbacks after the first)")
+    # repr=False: the resolved value must never show up in a repr or a log line. Pass a dg.EnvVar.
+    token: str | None = Field(default=None, repr=False, description="bearer token (AEGIS_DASHBOARD_TOKEN)")
+    timeout_s: float = 10.0
+    window_minutes: int = 10
+    open_buffer_minutes: int = 5
+    close_buffer_minutes: int = 10
+    # A window counts as missed once it ended this long ago without a successful evaluation.
+    watchdog_grace_minutes: int = 5
+
+    def policy(self) -> WindowPolicy:
+        return WindowPolicy(
+            length=dt.timedelta(minutes=self.window_minutes),
+            before_open=dt.timedelta(minutes=self.open_buffer_minutes),
+            after_close=dt.timedelta(minutes=self.close_buffer_minutes),
+        )
+
+    @property
+    def watchdog_grace(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.watchdog_grace_minutes)
+
+    def shown_urls(self) -> list[str]:
+        """The configured URLs without user info or query, for metadata and messages."""
+        return [display_url(u) for u in self.urls]
+
+    def fetch(self) -> FetchResult:
+        """GET the status document; a failing dashboard is a result with failures, never an exception."""
+        if not self.urls:
+            raise dg.Failure("no dashboard URL configured: set AEGIS_DASHBOARD_URLS (or pt_health.dashboard_urls)")
+        token = SecretStr(self.token) if self.token else None
+        return fetch_status(self.urls, token, timeout=self.timeout_s)
+
+
+def evaluation_time(tags: dict[str, str]) -> dt.datetime:
+    """The ``aegis/pt_now`` tag as an aware datetime, or the wall clock when the tag is absent."""
+    raw = tags.get(NOW_TAG)
+    if raw is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise dg.Failure(f"run tag {NOW_TAG}={raw!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise dg.Failure(f"run tag {NOW_TAG}={raw!r} needs a UTC offset (e.g. 2026-06-01T14:05:00Z)")
+    return moment
+
+
+def evaluate(fetched: FetchResult, now: dt.datetime, thresholds: Thresholds) -> Evaluation:
+    """The same composition as ``aegis_core.pt_health.evaluate_dashboard``, keeping the fetch result
+    so the metadata can name the URL that answered."""
+    if fetched.status is None:
+        return Evaluation.of(fetched.events())
+    return Evaluation.of([*fetched.events(), *evaluate_status(fetched.status, now, thresholds).events])
+
+
+def previous_output(instance: dg.DagsterInstance, log: Any) -> dict[str, Any] | None:
+    """The latest recorded evaluation (``{"events": [...]}``), or None on a first run.
+
+    An unreadable record counts as a first run: a repeated alert is better than a swallowed one.
+    """
+    record = instance.get_latest_materialization_event(PT_HEALTH_KEY)
+    materialization = record.asset_materialization if record is not None else None
+    if materialization is None:
+        return None
+    entry = materialization.metadata.get("events")
+    previous = {"events": entry.value if entry is not None else None}
+    try:
+        previous_signatures(previous)
+    except PreviousOutputError as exc:
+        log.warning(f"ignoring the previous pt_health evaluation (treated as a first run): {exc}")
+        return None
+    return previous
+
+
+def health_alert(window: str, output: dict[str, Any], link: str | None) -> Alert:
+    """One Slack message for the new events of an evaluation: decision, evidence, run link."""
+    new = output["new_events"]
+    lines = [
+        f"• [{e['severity']}] `{e['signature']}`: {_cut(e['message'], ALERT_MESSAGE_CHARS)}"
+        for e in new[:ALERT_EVENTS_SHOWN]
+    ]
+    if len(new) > ALERT_EVENTS_SHOWN:
+        lines.append(f"… and {len(new) - ALERT_EVENTS_SHOWN} more (see the run)")
+    decision = output["decision"]
+    return Alert(
+        key=f"pt_health:{window}",
+        title=f"Paper-trading health: {decision.upper()}",
+        severity="critical" if decision == Decision.ESCALATE else "warning",
+        reason=f"{len(new)} new event(s) in window {window}:\n" + "\n".join(lines),
+        fields={
+            "decision": decision,
+            "window": window,
+            "events": _severity_counts_text(output["events"]),
+            "new": ", ".join(e["signature"] for e in new),
+        },
+        link=link,
+    )
+
+
+def evaluation_metadata(
+    window: str, now: dt.datetime, output: dict[str, Any], fetched: FetchResult, dashboard: DashboardResource,
+    thresholds: Thresholds,
+) -> dict[str, Any]:
+    events, new = output["events"], output["new_events"]
+    counts = _severity_counts(events)
+    return {
+        "window": window,
+        "evaluated_at": now.isoformat(),
+        "decision": output["decision"],
+        "events_total": len(events),
+        "events_critical": counts["critical"],
+        "events_warn": counts["warn"],
+        "new_events_count": len(new),
+        "events": dg.MetadataValue.json(events),
+        "new_events": dg.MetadataValue.json(new),
+        "evidence": _events_table(events, {e["signature"] for e in new}),
+        # display_url strips user info and query: no credential can reach the UI through a URL.
+        "dashboard_url": dg.MetadataValue.url(fetched.url) if fetched.url else dg.MetadataValue.text("none answered"),
+        "dashboard_urls": dg.MetadataValue.json(dashboard.shown_urls()),
+        "thresholds": dg.MetadataValue.json(dataclasses.asdict(thresholds)),
+    }
+
+
+@dg.asset(key_prefix=GROUP, group_name=GROUP)
+def pt_health(
+    context: dg.AssetExecutionContext, dashboard: DashboardResource, alerts: AlertsResource
+) -> dg.MaterializeResult:
+    """One health evaluation of the paper-trading runtime: observe / notify / escalate, with its events.
+
+    Slack is told once per new problem (a signature absent from the previous evaluation).
+    """
+    tags = context.run.tags
+    now = evaluation_time(tags)
+    window = tags.get(WINDOW_TAG) or _window_key(now, dashboard.policy())
+    try:
+        thresholds = Thresholds.from_env(os.environ)
+    except ThresholdError as exc:
+        raise dg.Failure(f"bad health threshold: {exc}") from None
+    fetched = dashboard.fetch()
+    output = evaluate(fetched, now, thresholds).output(previous_output(context.instance, context.log))
+    new = output["new_events"]
+    context.log.info(
+        f"window {window}: {output['decision']}, {len(output['events'])} event(s), {len(new)} new"
+        + (": " + ", ".join(e["signature"] for e in new) if new else "")
+    )
+    if new:
+        alert = health_alert(window, output, alerts.run_link(context.run.run_id))
+        try:
+            alerts.sender(context.log).send(alert)
+        except AlertError as exc:
+            # Not recorded on purpose: the next window still sees these events as new and alerts again.
+            raise dg.Failure(f"{exc}; window {window} is not recorded, so the next evaluation alerts again") from None
+    return dg.MaterializeResult(metadata=evaluation_metadata(window, now, output, fetched, dashboard, thresholds))
+
+
+def _window_key(now: dt.datetime, policy: WindowPolicy) -> str:
+    window = window_at(now, policy)
+    return window.key if window is not None else ADHOC_WINDOW
+
+
+def _severity_counts(events: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"critical": 0, "warn": 0}
+    for event in events:
+        counts[event["severity"]] = counts.get(event["severity"], 0) + 1
+    return counts
+
+
+def _severity_counts_text(events: list[dict[str, Any]]) -> str:
+    counts = _severity_counts(events)
+    return f"{len(events)} total ({counts['critical']} critical, {counts['warn']} warn)"
+
+
+def _events_table(events: list[dict[str, Any]], new: set[str]) -> dg.MetadataValue:
+    if not events:
+        return dg.MetadataValue.md("_no events: every golden signal is healthy_")
+    rows = [
+        {
+            "new": "yes" if e["signature"] in new else "",
+            "severity": e["severity"],
+            "signature": f"`{e['signature']}`",
+            "signal": e["signal"],
+            "message": _cut(e["message"], ALERT_MESSAGE_CHARS).replace("|", "\\|").replace("\n", " "),
+        }
+        for e in events
+    ]
+    return markdown_table(rows, limit=100)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,106 @@
+"""Fault injection for the simulated Polygon server: what can go wrong upstream, on purpose.
+
+Each request draws at most one of 429 / 5xx / stall / truncate from a seeded stream keyed by the
+request target and how many times that target has been asked for, so a run with the same
+requests sees the same faults and a retry of a URL gets a fresh (but reproducible) draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from aegis_core.sim.seeding import stable_unit
+
+
+class Fault(StrEnum):
+    RATE_LIMIT = "429"
+    SERVER_ERROR = "5xx"
+    STALL = "stall"
+    TRUNCATE = "truncate"
+
+
+SERVER_ERROR_STATUSES = (500, 502, 503)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Fault knobs; rates are probabilities per request in [0, 1] and may not sum past 1.
+
+    - ``latency_ms``: added to every response (the server keeps serving others meanwhile).
+    - ``rate_429``: answer 429 with ``Retry-After: retry_after_s`` (integral values are sent as
+      integer seconds, as RFC 9110 wants; fractional ones as a decimal, for fast tests).
+    - ``rate_5xx``: answer 500, 502 or 503 with a JSON error body.
+    - ``rate_stall``: hold the response ``stall_s`` seconds before sending it (trips timeouts).
+    - ``rate_truncate``: announce the full Content-Length, send half the body, close.
+    - ``repeat_cursor_symbols``: the upstream bug where ``next_url`` repeats the same cursor forever.
+    - ``force_status``: answer every request with this status and Polygon's error body (e.g. 401, 403).
+    - ``grouped_omit``: tickers the grouped-daily endpoint leaves out (the client must fetch them
+      one by one).
+    - ``seed``: the seed of the fault draws.
+    """
+
+    latency_ms: float = 0.0
+    rate_429: float = 0.0
+    retry_after_s: float = 1.0
+    rate_5xx: float = 0.0
+    rate_stall: float = 0.0
+    stall_s: float = 30.0
+    rate_truncate: float = 0.0
+    repeat_cursor_symbols: frozenset[str] = field(default_factory=frozenset)
+    force_status: int | None = None
+    grouped_omit: frozenset[str] = field(default_factory=frozenset)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("rate_429", "rate_5xx", "rate_stall", "rate_truncate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Faults.{name} must be within [0, 1], got {value}")
+        if self.total_rate > 1.0 + 1e-12:
+            raise ValueError(
+                f"Faults: rates sum to {self.total_rate:.3f}; one fault per request at most (≤ 1)"
+            )
+        for name in ("latency_ms", "retry_after_s", "stall_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Faults.{name} must not be negative, got {getattr(self, name)}")
+        if self.force_status is not None and not 400 <= self.force_status <= 599:
+            raise ValueError(f"Faults.force_status must be within 400–599, got {self.force_status}")
+        object.__setattr__(self, "repeat_cursor_symbols", _symbols(self.repeat_cursor_symbols))
+        object.__setattr__(self, "grouped_omit", _symbols(self.grouped_omit))
+
+    @property
+    def total_rate(self) -> float:
+        return self.rate_429 + self.rate_5xx + self.rate_stall + self.rate_truncate
+
+    @property
+    def retry_after_header(self) -> str:
+        s = self.retry_after_s
+        return str(int(s)) if float(s).is_integer() else f"{s:g}"
+
+    def draw(self, target: str, attempt: int) -> Fault | None:
+        """The fault (if any) for the ``attempt``-th request of ``target``."""
+        if self.total_rate <= 0.0:
+            return None
+        u = stable_unit("fault", self.seed, target, attempt)
+        for fault, rate in (
+            (Fault.RATE_LIMIT, self.rate_429),
+            (Fault.SERVER_ERROR, self.rate_5xx),
+            (Fault.STALL, self.rate_stall),
+            (Fault.TRUNCATE, self.rate_truncate),
+        ):
+            if u < rate:
+                return fault
+            u -= rate
+        return None
+
+    def server_error_status(self, target: str, attempt: int) -> int:
+        u = stable_unit("fault-status", self.seed, target, attempt)
+        return SERVER_ERROR_STATUSES[int(u * len(SERVER_ERROR_STATUSES))]
+
+
+def _symbols(value: Iterable[str] | str) -> frozenset[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return frozenset(s.strip().upper() for s in value if s.strip())
