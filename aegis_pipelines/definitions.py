@@ -1,10 +1,9 @@
 """The ``aegis`` code location: everything Dagster loads, assembled in one place.
 
 Settings are read when Dagster loads the location (not at import), so a missing required setting
-fails the load with the variable's name. Global policy — executor and retries — is set here.
+fails the load with the variable's name. Global policy — executor, retries — is set here. Each
+domain contributes a ``*_definitions(settings)`` function; they are merged below.
 """
-
-from __future__ import annotations
 
 import dagster as dg
 
@@ -16,7 +15,7 @@ from aegis_pipelines.resources import build_resources
 from aegis_pipelines.schedules import ldas_eod_schedule
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def archive_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
         jobs=[ldas_eod_job],
@@ -25,6 +24,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         # Steps share one process: the work is I/O-bound and a process per step costs seconds.
         executor=dg.in_process_executor,
     )
+
+
+# One entry per domain; each takes the settings and returns its Definitions.
+DOMAINS = [
+    archive_definitions,
+]
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions.merge(*(domain(settings) for domain in DOMAINS))
 
 
 @dg.definitions
