@@ -12,7 +12,7 @@ import datetime as dt
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -54,6 +54,7 @@ class MarketDataResource(dg.ConfigurableResource):
     backoff_base_s: float = 0.5
     sim_seed: int = 7
     sim_latency_ms: float = 0.0
+    sim_faults: dict[str, Any] = {}  # keyword arguments of aegis_core.sim.Faults (drills, demos)
 
     _server: SimServer | None = PrivateAttr(default=None)
     _sim_key: str = PrivateAttr(default="")
@@ -70,7 +71,9 @@ class MarketDataResource(dg.ConfigurableResource):
         if not self.live:
             self._sim_key = secrets.token_hex(16)
             market = SimMarket(seed=self.sim_seed, symbols=self.universe())
-            self._server = SimServer(market, api_key=self._sim_key, faults=Faults(latency_ms=self.sim_latency_ms))
+            faults = Faults(latency_ms=self.sim_latency_ms, **{
+                k: frozenset(v) if isinstance(v, list) else v for k, v in self.sim_faults.items()})
+            self._server = SimServer(market, api_key=self._sim_key, faults=faults)
             self._server.start()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

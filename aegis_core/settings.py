@@ -37,9 +37,22 @@ class PolygonSettings(_Section):
     backoff_base_s: float = Field(0.5, ge=0)
 
 
+class SimFaultSettings(_Section):
+    """Faults the simulated source injects (rates per request), for drills and demos."""
+
+    rate_429: float = Field(0.0, ge=0, le=1)
+    retry_after_s: float = Field(1.0, ge=0)
+    rate_5xx: float = Field(0.0, ge=0, le=1)
+    rate_stall: float = Field(0.0, ge=0, le=1)
+    stall_s: float = Field(30.0, ge=0)
+    rate_truncate: float = Field(0.0, ge=0, le=1)
+    repeat_cursor_symbols: list[str] = Field(default_factory=list)
+
+
 class SimSettings(_Section):
     seed: int = 7
     latency_ms: float = Field(0.0, ge=0)
+    faults: SimFaultSettings = Field(default_factory=SimFaultSettings)
 
 
 class GexSettings(_Section):
