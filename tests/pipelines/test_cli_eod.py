@@ -1,0 +1,55 @@
+"""`aegis eod` as a user runs it: a real process on a Dagster instance in a temporary DAGSTER_HOME."""
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from aegis_core.calendar import NY
+from aegis_pipelines.cli_eod import resolve_session
+from tests.conftest import PROJECT
+
+
+def aegis(args, env, cwd=PROJECT, timeout=240):
+    exe = shutil.which("aegis") or os.path.join(os.path.dirname(sys.executable), "aegis")
+    return subprocess.run([exe, *args], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "date, message",
+    [("2026-11-26", "not an NYSE session"), ("2026-13-01", "invalid session date"),
+     ("2099-01-02", "outside the NYSE calendar"), ("2026-11-27", "has not closed yet")],
+)
+def test_bad_dates_are_refused_before_anything_runs(date, message):
+    now = dt.datetime(2026, 11, 27, 10, 0, tzinfo=NY)
+    with pytest.raises(ValueError, match=message):
+        resolve_session(date, now)
+
+
+def test_default_is_the_latest_completed_session():
+    assert resolve_session(None, dt.datetime(2026, 11, 27, 12, 0, tzinfo=NY)) == "2026-11-25"
+    assert resolve_session(None, dt.datetime(2026, 11, 27, 13, 1, tzinfo=NY)) == "2026-11-27"
+
+
+def test_cli_refuses_a_holiday_with_exit_2(sim_env, tmp_path):
+    proc = aegis(["eod", "--date", "2026-11-26"], {**sim_env, "DAGSTER_HOME": str(tmp_path)})
+    assert proc.returncode == 2 and "not an NYSE session" in proc.stderr
+    assert not (tmp_path / "archive").exists()
+
+
+def test_cli_runs_one_session_and_prints_the_summary(sim_env, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    proc = aegis(["eod", "--date", "2026-11-20", "--symbols", "CORN,BDRY"], {**sim_env, "DAGSTER_HOME": str(home)})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = proc.stdout
+    assert "ldas/options" in out and "2/2" in out and "SUCCESS" in out
+    assert "option chains: 2/2 symbols" in proc.stdout + proc.stderr  # progress
+    assert str(tmp_path / "archive") in out
+    assert sorted(p.name for p in (tmp_path / "archive/options").iterdir()) == ["BDRY", "CORN"]
+    assert (home / "storage").is_dir()  # the run is recorded on the instance dagster dev shows
