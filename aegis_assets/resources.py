@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import dagster as dg
 from pydantic import PrivateAttr
 
-from aegis_core.analytics import GexParams
 from aegis_core.alerts import AlertSender, LogSender, SlackSender
+from aegis_core.analytics import GexParams
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.store import Archive
 from aegis_core.polygon import PolygonClient
@@ -71,8 +71,10 @@ class MarketDataResource(dg.ConfigurableResource):
         if not self.live:
             self._sim_key = secrets.token_hex(16)
             market = SimMarket(seed=self.sim_seed, symbols=self.universe())
-            faults = Faults(latency_ms=self.sim_latency_ms, **{
-                k: frozenset(v) if isinstance(v, list) else v for k, v in self.sim_faults.items()})
+            faults = Faults(
+                latency_ms=self.sim_latency_ms,
+                **{k: frozenset(v) if isinstance(v, list) else v for k, v in self.sim_faults.items()},
+            )
             self._server = SimServer(market, api_key=self._sim_key, faults=faults)
             self._server.start()
 
@@ -90,7 +92,8 @@ class MarketDataResource(dg.ConfigurableResource):
                 raise RuntimeError("the simulated market is not running (resource not initialised)")
             base, key = sim_base_url(self._server.url, as_of), self._sim_key
         return PolygonClient(
-            base, key,
+            base,
+            key,
             max_concurrency=self.max_concurrency,
             max_requests_per_second=self.max_requests_per_second,
             timeout_s=self.timeout_s,
@@ -141,6 +144,12 @@ class AnalyticsResource(dg.ConfigurableResource):
     iv_min_observations: int = 20
 
     def gex_params(self) -> GexParams:
-        return GexParams(call_sign=self.call_sign, put_sign=self.put_sign, grid_low=self.grid_low,
-                         grid_high=self.grid_high, grid_points=self.grid_points, rate=self.rate,
-                         dividend=self.dividend)
+        return GexParams(
+            call_sign=self.call_sign,
+            put_sign=self.put_sign,
+            grid_low=self.grid_low,
+            grid_high=self.grid_high,
+            grid_points=self.grid_points,
+            rate=self.rate,
+            dividend=self.dividend,
+        )

@@ -30,7 +30,9 @@ def run_symbols(context: dg.AssetExecutionContext, universe: list[str]) -> list[
     return select_symbols(universe, context.run.tags.get(SYMBOLS_TAG))
 
 
-def progress_logger(context: dg.AssetExecutionContext, what: str, every_s: float = 5.0) -> Callable[[int, int, str], None]:
+def progress_logger(
+    context: dg.AssetExecutionContext, what: str, every_s: float = 5.0
+) -> Callable[[int, int, str], None]:
     """A progress callback logging ``done/total`` at most every ``every_s`` seconds, and at the end."""
     last = [0.0]
 
@@ -78,6 +80,9 @@ def merge_session_metadata(per_session: dict[str, dict[str, Any]]) -> dict[str, 
         "dagster/row_count": rows,
         "sessions": len(per_session),
         "per_session": dg.MetadataValue.json(
-            {k: {n: v for n, v in m.items() if isinstance(v, int | float | str)} for k, m in per_session.items()}
+            {
+                k: {n: v for n, v in m.items() if isinstance(v, int | float | str)}
+                for k, m in per_session.items()
+            }
         ),
     }

@@ -46,7 +46,12 @@ class Alert:
         if facts:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": facts}})
         if self.link:
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{self.link}|Open in Dagster>"}]})
+            blocks.append(
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": f"<{self.link}|Open in Dagster>"}],
+                }
+            )
         return blocks
 
 
@@ -65,14 +70,21 @@ class LogSender:
         self._log = logger or log
 
     def send(self, alert: Alert) -> None:
-        self._log.log(logging.ERROR if alert.severity == "critical" else logging.WARNING, "ALERT %s", alert.text)
+        self._log.log(
+            logging.ERROR if alert.severity == "critical" else logging.WARNING, "ALERT %s", alert.text
+        )
 
 
 class SlackSender:
     """Posts to a Slack channel through the Web API (``chat.postMessage``)."""
 
-    def __init__(self, token: SecretStr | str, channel: str, base_url: str = "https://slack.com/api/",
-                 timeout_s: float = 10.0):
+    def __init__(
+        self,
+        token: SecretStr | str,
+        channel: str,
+        base_url: str = "https://slack.com/api/",
+        timeout_s: float = 10.0,
+    ):
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         self._client = WebClient(token=secret, base_url=base_url, timeout=int(timeout_s))
         self.channel = channel

@@ -69,15 +69,14 @@ class NyseCalendar:
         opens = schedule["market_open"].dt.tz_convert(NY).dt.to_pydatetime()
         closes = schedule["market_close"].dt.tz_convert(NY).dt.to_pydatetime()
         self._sessions: dict[dt.date, Session] = {
-            day.date(): Session(day.date(), o, c) for day, o, c in zip(schedule.index, opens, closes, strict=True)
+            day.date(): Session(day.date(), o, c)
+            for day, o, c in zip(schedule.index, opens, closes, strict=True)
         }
         self._ordered = sorted(self._sessions)
 
     def _check(self, day: dt.date) -> None:
         if not (self.start <= day <= self.end):
-            raise CalendarRangeError(
-                f"{day} is outside the NYSE calendar horizon {self.start}..{self.end}"
-            )
+            raise CalendarRangeError(f"{day} is outside the NYSE calendar horizon {self.start}..{self.end}")
 
     def session(self, day: dt.date) -> Session | None:
         self._check(day)
@@ -175,5 +174,7 @@ def parse_slot_key(text: str) -> dt.datetime:
     try:
         naive = dt.datetime.strptime(text, "%Y-%m-%d-%H:%M")
     except ValueError:
-        raise ValueError(f"invalid slot {text!r}: expected YYYY-MM-DD-HH:MM (e.g. 2026-11-20-09:35)") from None
+        raise ValueError(
+            f"invalid slot {text!r}: expected YYYY-MM-DD-HH:MM (e.g. 2026-11-20-09:35)"
+        ) from None
     return naive.replace(tzinfo=NY)

@@ -32,12 +32,14 @@ def session_inputs(lake: Lake, session: dt.date) -> SessionInputs:
     chains = lake.read_sessions("options", session, session, OPTIONS.column_names)
     if chains is None or chains.height == 0:
         raise MissingInputError(
-            f"no option chains for {session} in the lake table {lake.uri('options')}: materialize ldas/options first"
+            f"no option chains for {session} in the lake table {lake.uri('options')}: "
+            "materialize ldas/options first"
         )
     closes = lake.read_sessions("stocks", session, session, ["symbol", "close"])
     if closes is None or closes.height == 0:
         raise MissingInputError(
-            f"no stock closes for {session} in the lake table {lake.uri('stocks')}: materialize ldas/stocks first"
+            f"no stock closes for {session} in the lake table {lake.uri('stocks')}: "
+            "materialize ldas/stocks first"
         )
     return SessionInputs(chains, closes.rename({"close": "spot"}), chains["timestamp"].max())
 

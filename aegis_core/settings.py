@@ -142,13 +142,17 @@ class Settings(_Section):
         if self.alerts.require_slack and self.alerts.slack_token is None:
             missing.append("SLACK_BOT_TOKEN: this profile sends alerts to Slack")
         if self.alerts.require_slack and not self.alerts.slack_channel:
-            missing.append("alerts.slack_channel (or AEGIS_SLACK_CHANNEL): this profile sends alerts to Slack")
+            missing.append(
+                "alerts.slack_channel (or AEGIS_SLACK_CHANNEL): this profile sends alerts to Slack"
+            )
         if self.saxo.enabled and self.saxo.app_key is None:
             missing.append("SAXOBANK_APP_KEY_LIVE: the Saxo token keeper is enabled")
         if self.saxo.enabled and self.saxo.app_secret is None:
             missing.append("SAXOBANK_APP_SECRET_LIVE: the Saxo token keeper is enabled")
         if self.pt_health.enabled and not self.pt_health.dashboard_urls:
-            missing.append("AEGIS_DASHBOARD_URLS (or pt_health.dashboard_urls): the health monitor is enabled")
+            missing.append(
+                "AEGIS_DASHBOARD_URLS (or pt_health.dashboard_urls): the health monitor is enabled"
+            )
         if missing:
             raise ValueError("required settings are missing: " + "; ".join(missing))
         return self
@@ -179,7 +183,9 @@ ENV_OVERRIDES: dict[str, str] = {
     "AEGIS_DASHBOARD_URLS": "pt_health.dashboard_urls",
     "AEGIS_DASHBOARD_TOKEN": "pt_health.dashboard_token",
 }
-SECRET_VARIABLES = {k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))}
+SECRET_VARIABLES = {
+    k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))
+}
 
 
 def secret_variable(dotted: str, environ: Mapping[str, str] | None = None) -> str:
@@ -230,16 +236,16 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
         raise SettingsError(f"AEGIS_CONFIG: {path} must hold a mapping of settings")
     for dotted in sorted({ENV_OVERRIDES[v] for v in SECRET_VARIABLES}):
         if _get(tree, dotted) is not None:
-            raise SettingsError(
-                f"{path}: {dotted} is a secret; set it only in the environment ({secret_variable(dotted, {})})"
-            )
+            variable = secret_variable(dotted, {})
+            raise SettingsError(f"{path}: {dotted} is a secret; set it only in the environment ({variable})")
     origins: dict[str, str] = {}
     for var, dotted in ENV_OVERRIDES.items():
-        value = environ.get(var)
-        if value in (None, "") or dotted in origins:
+        raw = environ.get(var)
+        if not raw or dotted in origins:
             continue
+        value: str | list[str] = raw
         if dotted == "pt_health.dashboard_urls":
-            value = [u.strip() for u in value.split(",") if u.strip()]
+            value = [u.strip() for u in raw.split(",") if u.strip()]
         _set(tree, dotted, value)
         origins[dotted] = f"environment variable {var}"
     try:

@@ -29,8 +29,10 @@ def resolve_session(text: str | None, now: dt.datetime) -> str:
     day = parse_session_date(text)
     session = cal.session(day)
     if session is None:
-        raise ValueError(f"{day} is not an NYSE session (weekend or holiday); "
-                         f"the previous session is {cal.previous_session(day).key}")
+        raise ValueError(
+            f"{day} is not an NYSE session (weekend or holiday); "
+            f"the previous session is {cal.previous_session(day).key}"
+        )
     if session.close > now:
         raise ValueError(f"the session {day} has not closed yet (close {session.close:%H:%M} ET)")
     return session.key
@@ -41,7 +43,9 @@ def ensure_dagster_home() -> Path:
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         if not Path("dagster.yaml").is_file():
-            raise ValueError("DAGSTER_HOME is not set and there is no dagster.yaml here; run from the project root")
+            raise ValueError(
+                "DAGSTER_HOME is not set and there is no dagster.yaml here; run from the project root"
+            )
         home = str(Path.cwd())
         os.environ["DAGSTER_HOME"] = home
     return Path(home)
@@ -70,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            partition_key=key, instance=instance, tags=tags, raise_on_error=False,
+            partition_key=key,
+            instance=instance,
+            tags=tags,
+            raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     print_summary(result, settings, time.perf_counter() - started)
@@ -81,12 +88,18 @@ def print_summary(result, settings, seconds: float) -> None:
     print()
     print(f"{'artefact':<22}{'files':>7}{'rows':>11}{'symbols':>11}{'seconds':>9}")
     order = ["ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank"]
-    events = sorted(result.get_asset_materialization_events(),
-                    key=lambda e: order.index(k) if (k := e.asset_key.to_user_string()) in order else 99)
+    events = sorted(
+        result.get_asset_materialization_events(),
+        key=lambda e: order.index(k) if (k := e.asset_key.to_user_string()) in order else 99,
+    )
     for event in events:
         meta = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
-        print(f"{event.asset_key.to_user_string():<22}{meta.get('files', '-')!s:>7}{meta.get('dagster/row_count', '-')!s:>11}"
-              f"{meta.get('symbols_covered', '-')!s:>11}{meta.get('duration_s', meta.get('write_seconds', '-'))!s:>9}")
+        files, rows = meta.get("files", "-"), meta.get("dagster/row_count", "-")
+        covered, seconds = (
+            meta.get("symbols_covered", "-"),
+            meta.get("duration_s", meta.get("write_seconds", "-")),
+        )
+        print(f"{event.asset_key.to_user_string():<22}{files!s:>7}{rows!s:>11}{covered!s:>11}{seconds!s:>9}")
         failed = meta.get("symbols_failed")
         if isinstance(failed, dict) and failed:
             print(f"  failed: {', '.join(f'{s} ({r})' for s, r in list(failed.items())[:10])}")
@@ -96,4 +109,7 @@ def print_summary(result, settings, seconds: float) -> None:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                print(f"step {event.step_key} failed: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
+                print(
+                    f"step {event.step_key} failed: {event.event_specific_data.error.message.strip()}",
+                    file=sys.stderr,
+                )

@@ -1,4 +1,4 @@
-"""The layering is a contract: aegis_pipelines -> aegis_assets -> aegis_core, and the domain never imports dagster."""
+"""The layering is a contract: pipelines -> assets -> core, and the domain never imports dagster."""
 
 import shutil
 import subprocess

@@ -4,7 +4,6 @@ They read their inputs from the lake, so a back-fill re-computes any range after
 without touching the data source. A back-fill runs as one run for the whole range.
 """
 
-
 from collections import Counter
 
 import dagster as dg
@@ -22,10 +21,13 @@ from aegis_core.derived import MissingInputError, atm_iv_history, session_inputs
 IV_WINDOW = 252  # sessions of ATM IV history an IV rank looks at (SPEC §6)
 
 
-
 def _written(report: WriteReport) -> dict:
-    meta = {"dagster/row_count": report.rows, "files": len(report.files), "lake_version": report.lake_version,
-            "write_seconds": round(report.seconds, 3)}
+    meta = {
+        "dagster/row_count": report.rows,
+        "files": len(report.files),
+        "lake_version": report.lake_version,
+        "write_seconds": round(report.seconds, 3),
+    }
     if report.files:
         meta["path"] = dg.MetadataValue.path(str(report.files[0]))
     return meta
@@ -39,74 +41,113 @@ def _inputs(archive: ArchiveResource, session):
 
 
 @dg.asset(deps=[options, stocks], **SESSION_ASSET)
-def gex_summary(context: dg.AssetExecutionContext, archive: ArchiveResource,
-                analytics: AnalyticsResource) -> dg.MaterializeResult:
-    """Per-symbol gamma exposure (net, abs, walls, zero-gamma level, regime): ``gex_summary/YYYY/MM/DD.parquet``."""
+def gex_summary(
+    context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
+) -> dg.MaterializeResult:
+    """Per-symbol gamma exposure (net, abs, walls, zero-gamma, regime): ``gex_summary/YYYY/MM/DD.parquet``."""
     out = {}
     for session in run_sessions(context):
         inputs = _inputs(archive, session)
-        result = compute_gex(inputs.chains, inputs.spots, session_date=session.date, as_of=inputs.as_of,
-                             params=analytics.gex_params())
+        result = compute_gex(
+            inputs.chains,
+            inputs.spots,
+            session_date=session.date,
+            as_of=inputs.as_of,
+            params=analytics.gex_params(),
+        )
         report = archive.archive().write_gex_summary(result.frame, session.date)
         top = result.frame.sort(result.frame["net_gex"].abs(), descending=True).head(10)
         out[session.key] = {
-            **_written(report), **failures_metadata(result.skipped),
+            **_written(report),
+            **failures_metadata(result.skipped),
             "regimes": dg.MetadataValue.json(dict(Counter(result.frame["gex_regime"].to_list()))),
             "contracts_used": result.contracts_used,
             "contracts_dropped": dg.MetadataValue.json(result.contracts_dropped),
-            "preview": markdown_table(top.select("symbol", "net_gex", "abs_gex", "zero_gamma_level",
-                                                 "gamma_wall", "put_wall", "gex_regime").to_dicts()),
+            "preview": markdown_table(
+                top.select(
+                    "symbol", "net_gex", "abs_gex", "zero_gamma_level", "gamma_wall", "put_wall", "gex_regime"
+                ).to_dicts()
+            ),
         }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
 @dg.asset(deps=[options, stocks], **SESSION_ASSET)
-def atm_iv(context: dg.AssetExecutionContext, archive: ArchiveResource,
-           analytics: AnalyticsResource) -> dg.MaterializeResult:
+def atm_iv(
+    context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
+) -> dg.MaterializeResult:
     """Daily 30-day constant-maturity ATM implied volatility per symbol (lake table ``atm_iv``)."""
     out = {}
     for session in run_sessions(context):
         inputs = _inputs(archive, session)
-        result = compute_atm_iv(inputs.chains, inputs.spots, session_date=session.date, as_of=inputs.as_of,
-                                target_days=analytics.iv_target_days)
+        result = compute_atm_iv(
+            inputs.chains,
+            inputs.spots,
+            session_date=session.date,
+            as_of=inputs.as_of,
+            target_days=analytics.iv_target_days,
+        )
         report = archive.archive().write_atm_iv(result.frame, session.date)
         out[session.key] = {
-            **_written(report), **failures_metadata(result.skipped),
+            **_written(report),
+            **failures_metadata(result.skipped),
             "methods": dg.MetadataValue.json(dict(Counter(result.frame["method"].to_list()))),
         }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
 @dg.asset(
-    ins={"atm_iv": dg.AssetIn(
-        key=atm_iv.key, dagster_type=dg.Nothing,
-        partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-(IV_WINDOW - 1),
-                                                        allow_nonexistent_upstream_partitions=True))},
+    ins={
+        "atm_iv": dg.AssetIn(
+            key=atm_iv.key,
+            dagster_type=dg.Nothing,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-(IV_WINDOW - 1), allow_nonexistent_upstream_partitions=True
+            ),
+        )
+    },
     **SESSION_ASSET,
 )
-def iv_rank(context: dg.AssetExecutionContext, archive: ArchiveResource,
-            analytics: AnalyticsResource) -> dg.MaterializeResult:
+def iv_rank(
+    context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
+) -> dg.MaterializeResult:
     """IV rank and percentile over the last 252 sessions: ``iv_rank/YYYY/MM/DD.parquet``."""
     sessions = run_sessions(context)
-    windows = {s.key: [w.date for w in nyse().sessions_before(s.date, analytics.iv_window_sessions)]
-               for s in sessions}
+    windows = {
+        s.key: [w.date for w in nyse().sessions_before(s.date, analytics.iv_window_sessions)]
+        for s in sessions
+    }
     history = atm_iv_history(archive.archive().lake, sorted({d for w in windows.values() for d in w}))
     out = {}
     for session in sessions:
         today = history.filter(history["session_date"] == session.date)
         if today.height == 0:
             raise dg.Failure(f"no ATM IV for {session.key} in the lake: materialize ldas/atm_iv first")
-        as_of = archive.archive().lake.read_sessions("atm_iv", session.date, session.date, ["timestamp"])["timestamp"].max()
-        result = compute_iv_rank(history, session_date=session.date, window_sessions=windows[session.key],
-                                 as_of=as_of, min_observations=analytics.iv_min_observations)
+        as_of = (
+            archive.archive()
+            .lake.read_sessions("atm_iv", session.date, session.date, ["timestamp"])["timestamp"]
+            .max()
+        )
+        result = compute_iv_rank(
+            history,
+            session_date=session.date,
+            window_sessions=windows[session.key],
+            as_of=as_of,
+            min_observations=analytics.iv_min_observations,
+        )
         report = archive.archive().write_iv_rank(result.frame, session.date)
         ranked = result.frame.drop_nulls("iv_rank")
         out[session.key] = {
-            **_written(report), **failures_metadata(result.skipped),
+            **_written(report),
+            **failures_metadata(result.skipped),
             "symbols_ranked": ranked.height,
             "median_observations": float(result.frame["observations"].median() or 0),
-            "preview": markdown_table(ranked.sort("iv_rank", descending=True).head(10)
-                                      .select("symbol", "iv", "iv_rank", "iv_percentile", "observations").to_dicts()),
+            "preview": markdown_table(
+                ranked.sort("iv_rank", descending=True)
+                .head(10)
+                .select("symbol", "iv", "iv_rank", "iv_percentile", "observations")
+                .to_dicts()
+            ),
         }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 

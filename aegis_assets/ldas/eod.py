@@ -1,6 +1,5 @@
 """End-of-day archive assets: VIX, the stocks' daily bars and the option chains at the close."""
 
-
 import datetime as dt
 import time
 from typing import Any
@@ -67,7 +66,9 @@ def _request_metadata(stats: dict, started: float) -> dict[str, Any]:
 
 
 @dg.asset(pool=POOL, **SESSION_ASSET)
-def vix(context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource) -> dg.MaterializeResult:
+def vix(
+    context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
+) -> dg.MaterializeResult:
     """The session's VIX daily bar (index I:VIX): ``vix/YYYY/MM/DD.parquet`` and the ``vix`` table."""
     out = {}
     for session in run_sessions(context):
@@ -77,13 +78,18 @@ def vix(context: dg.AssetExecutionContext, market: MarketDataResource, archive: 
         except PolygonNoDataError as exc:
             raise dg.Failure(f"the source has no VIX bar for {session.key}: {exc}") from None
         report = archive.archive().write_vix(frame, session.date)
-        out[session.key] = {**_write_metadata(report, None, archive), **_request_metadata(stats, started),
-                            "close": float(frame["close"][0])}
+        out[session.key] = {
+            **_write_metadata(report, None, archive),
+            **_request_metadata(stats, started),
+            "close": float(frame["close"][0]),
+        }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
 @dg.asset(pool=POOL, **SESSION_ASSET)
-def stocks(context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource) -> dg.MaterializeResult:
+def stocks(
+    context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
+) -> dg.MaterializeResult:
     """Each universe symbol's daily bar: ``stocks/SYMBOL/YYYY/MM/DD_poly.parquet`` and the ``stocks`` table.
 
     One grouped request covers the market; symbols it lacks are fetched one by one.
@@ -94,21 +100,30 @@ def stocks(context: dg.AssetExecutionContext, market: MarketDataResource, archiv
         started = time.perf_counter()
         result, stats = market.fetch(
             session.close,
-            lambda c, d=session.date: c.stocks(d, symbols, on_progress=progress_logger(context, "stock bars")),
+            lambda c, d=session.date: c.stocks(
+                d, symbols, on_progress=progress_logger(context, "stock bars")
+            ),
         )
         failed = {**{s: "no daily bar at the source" for s in result.missing}, **result.failures}
         if result.frame.height == 0:
-            raise dg.Failure(f"no stock bars for {session.key} ({len(symbols)} symbols asked): {_first(failed)}")
+            raise dg.Failure(
+                f"no stock bars for {session.key} ({len(symbols)} symbols asked): {_first(failed)}"
+            )
         if failed:
             context.log.warning(f"{session.key}: no daily bar for {len(failed)} symbols: {_first(failed)}")
         report = archive.archive().write_stocks(result.frame, session.date)
-        out[session.key] = {**_write_metadata(report, len(symbols), archive), **_request_metadata(stats, started),
-                            **failures_metadata(failed)}
+        out[session.key] = {
+            **_write_metadata(report, len(symbols), archive),
+            **_request_metadata(stats, started),
+            **failures_metadata(failed),
+        }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
 @dg.asset(pool=POOL, **SESSION_ASSET)
-def options(context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource) -> dg.MaterializeResult:
+def options(
+    context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
+) -> dg.MaterializeResult:
     """Each universe symbol's option chain at the close: ``options/SYMBOL/YYYY/MM/DD.parquet``.
 
     Live-only: from Polygon, a session's chain can be captured only between its close and the next
@@ -124,17 +139,24 @@ def options(context: dg.AssetExecutionContext, market: MarketDataResource, archi
         started = time.perf_counter()
         batch, stats = market.fetch(
             captured_at,
-            lambda c, t=captured_at: c.option_chains(symbols, t, on_progress=progress_logger(context, "option chains")),
+            lambda c, t=captured_at: c.option_chains(
+                symbols, t, on_progress=progress_logger(context, "option chains")
+            ),
         )
         if batch.failures:
-            context.log.warning(f"{session.key}: {len(batch.failures)} chains failed: {_first(batch.failures)}")
+            context.log.warning(
+                f"{session.key}: {len(batch.failures)} chains failed: {_first(batch.failures)}"
+            )
         if not batch.frames:
             raise dg.Failure(f"no option chain could be fetched for {session.key}: {_first(batch.failures)}")
         report = archive.archive().write_options(batch.frame(), session.date)
-        largest = sorted(({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()),
-                         key=lambda r: -r["contracts"])[:10]
+        largest = sorted(
+            ({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()),
+            key=lambda r: -r["contracts"],
+        )[:10]
         out[session.key] = {
-            **_write_metadata(report, len(symbols), archive), **_request_metadata(stats, started),
+            **_write_metadata(report, len(symbols), archive),
+            **_request_metadata(stats, started),
             **failures_metadata(batch.failures),
             "captured_at": captured_at.isoformat(),
             "contracts_per_s": round(report.rows / max(time.perf_counter() - started, 1e-9)),

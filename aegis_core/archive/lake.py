@@ -24,11 +24,17 @@ SLOT_COLUMN = "slot"
 
 # Lake-only columns beyond the file contract: every table carries the session date it is
 # partitioned by; intraday snapshots also carry their slot ("HH:MM", New York).
-_EXTRA: dict[str, tuple[Column, ...]] = {"options_intraday": (Column(SLOT_COLUMN, pl.String(), nullable=False),)}
+_EXTRA: dict[str, tuple[Column, ...]] = {
+    "options_intraday": (Column(SLOT_COLUMN, pl.String(), nullable=False),)
+}
 
 
 def lake_columns(artefact: Artefact) -> tuple[Column, ...]:
-    return (*artefact.columns, Column(SESSION_COLUMN, pl.Date(), nullable=False), *_EXTRA.get(artefact.name, ()))
+    return (
+        *artefact.columns,
+        Column(SESSION_COLUMN, pl.Date(), nullable=False),
+        *_EXTRA.get(artefact.name, ()),
+    )
 
 
 def _quote(value: str) -> str:
@@ -66,7 +72,7 @@ class Lake:
         cols = lake_columns(artefact)
         schema = pa.schema([c.arrow_field for c in cols])
         table = artefact.to_arrow(frame)
-        for c in cols[len(artefact.columns):]:
+        for c in cols[len(artefact.columns) :]:
             if c.name not in frame.columns:
                 raise ValueError(f"{artefact.name}: lake column {c.name!r} missing from the frame")
             table = table.append_column(c.name, frame[c.name].cast(c.dtype).to_arrow())
@@ -74,7 +80,9 @@ class Lake:
         keys = sorted({d.isoformat() for d in sessions})
         outside = frame.filter(~pl.col(SESSION_COLUMN).cast(pl.String).is_in(keys)).height
         if outside:
-            raise ValueError(f"{artefact.name}: {outside} rows fall outside the sessions being replaced {keys}")
+            raise ValueError(
+                f"{artefact.name}: {outside} rows fall outside the sessions being replaced {keys}"
+            )
         predicate = f"{SESSION_COLUMN} IN ({', '.join(_quote(k) for k in keys)})"
         if slot is not None:
             predicate += f" AND {SLOT_COLUMN} = {_quote(slot)}"
@@ -83,12 +91,24 @@ class Lake:
         for attempt in range(self.commit_retries + 1):
             try:
                 if self.version(artefact.name) is None:
-                    write_deltalake(uri, table, mode="append", partition_by=[SESSION_COLUMN],
-                                    storage_options=self._options(), commit_properties=props)
+                    write_deltalake(
+                        uri,
+                        table,
+                        mode="append",
+                        partition_by=[SESSION_COLUMN],
+                        storage_options=self._options(),
+                        commit_properties=props,
+                    )
                 else:
-                    write_deltalake(uri, table, mode="overwrite", predicate=predicate,
-                                    partition_by=[SESSION_COLUMN], storage_options=self._options(),
-                                    commit_properties=props)
+                    write_deltalake(
+                        uri,
+                        table,
+                        mode="overwrite",
+                        predicate=predicate,
+                        partition_by=[SESSION_COLUMN],
+                        storage_options=self._options(),
+                        commit_properties=props,
+                    )
                 break
             except CommitFailedError:
                 # Another run committed to the same table first (concurrent partitions): try again.
@@ -116,4 +136,3 @@ class Lake:
             return None
         lf = lf.filter(pl.col(SESSION_COLUMN).is_between(start, end))
         return (lf.select(columns) if columns else lf).collect()
-

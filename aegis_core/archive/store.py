@@ -56,10 +56,17 @@ class Archive:
     source: str  # "sim" or a real source name ("polygon")
 
     def _metadata(self, session: dt.date, **extra: str) -> dict[str, str]:
-        return {"source": guard.data_kind(self.source), "provider": self.source, "writer": WRITER,
-                "session": session.isoformat(), **extra}
+        return {
+            "source": guard.data_kind(self.source),
+            "provider": self.source,
+            "writer": WRITER,
+            "session": session.isoformat(),
+            **extra,
+        }
 
-    def _write_files(self, artefact: Artefact, items: Iterable[tuple[Path, pl.DataFrame]], meta: dict) -> WriteReport:
+    def _write_files(
+        self, artefact: Artefact, items: Iterable[tuple[Path, pl.DataFrame]], meta: dict
+    ) -> WriteReport:
         guard.claim(self.root, self.source)
         report = WriteReport(artefact.name)
         items = list(items)
@@ -70,18 +77,34 @@ class Archive:
         report.bytes = sum(sizes)
         return report
 
-    def _mirror(self, report: WriteReport, artefact: Artefact, frame: pl.DataFrame, session: dt.date,
-                slot: str | None = None) -> None:
+    def _mirror(
+        self,
+        report: WriteReport,
+        artefact: Artefact,
+        frame: pl.DataFrame,
+        session: dt.date,
+        slot: str | None = None,
+    ) -> None:
         frame = frame.with_columns(pl.lit(session).alias(SESSION_COLUMN))
         if slot is not None:
             frame = frame.with_columns(pl.lit(slot).alias(SLOT_COLUMN))
         report.lake_version = self.lake.replace(
-            artefact, frame, sessions=[session], slot=slot,
+            artefact,
+            frame,
+            sessions=[session],
+            slot=slot,
             metadata={"aegis.source": guard.data_kind(self.source), "aegis.session": session.isoformat()},
         )
 
-    def _per_symbol(self, artefact: Artefact, frame: pl.DataFrame, path_of: Callable[[str], Path],
-                    session: dt.date, slot: str | None = None, **meta: str) -> WriteReport:
+    def _per_symbol(
+        self,
+        artefact: Artefact,
+        frame: pl.DataFrame,
+        path_of: Callable[[str], Path],
+        session: dt.date,
+        slot: str | None = None,
+        **meta: str,
+    ) -> WriteReport:
         start = time.perf_counter()
         frame = artefact.conform(frame)
         groups = frame.partition_by("symbol", as_dict=True, maintain_order=True) if frame.height else {}
@@ -127,13 +150,19 @@ class Archive:
         report.seconds = time.perf_counter() - start
         return report
 
-    def write_intraday(self, frame: pl.DataFrame, slot_start: dt.datetime, captured_at: dt.datetime) -> WriteReport:
+    def write_intraday(
+        self, frame: pl.DataFrame, slot_start: dt.datetime, captured_at: dt.datetime
+    ) -> WriteReport:
         """One slot's snapshots; older files of the same slot are removed after the new ones land."""
         local = slot_start.astimezone(NY)
         session = local.date()
         report = self._per_symbol(
-            OPTIONS_INTRADAY, frame, lambda s: layout.intraday_file(self.root, s, captured_at), session,
-            slot=f"{local:%H:%M}", captured_at=captured_at.isoformat(),
+            OPTIONS_INTRADAY,
+            frame,
+            lambda s: layout.intraday_file(self.root, s, captured_at),
+            session,
+            slot=f"{local:%H:%M}",
+            captured_at=captured_at.isoformat(),
         )
         keep = set(report.files)
         for path in report.files:

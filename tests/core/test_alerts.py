@@ -9,10 +9,14 @@ TOKEN = "xoxb-test-0123456789-secret"
 
 
 def alert(key="check:ldas/gex_summary:gex_sanity:2026-11-20"):
-    return Alert(key=key, title="Check failed: gex_sanity", severity="critical",
-                 reason="SPY: abs_gex < |net_gex|",
-                 fields={"asset": "ldas/gex_summary", "partition": "2026-11-20"},
-                 link="http://127.0.0.1:3000/runs/abc")
+    return Alert(
+        key=key,
+        title="Check failed: gex_sanity",
+        severity="critical",
+        reason="SPY: abs_gex < |net_gex|",
+        fields={"asset": "ldas/gex_summary", "partition": "2026-11-20"},
+        link="http://127.0.0.1:3000/runs/abc",
+    )
 
 
 def test_slack_receives_the_alert_once_with_link():

@@ -19,8 +19,13 @@ def test_local_profile_is_the_simulated_market():
 
 
 def test_environment_overrides_the_file(tmp_path):
-    s = load_settings({"AEGIS_ARCHIVE_ROOT": str(tmp_path / "a"), "AEGIS_LAKE_ROOT": "s3://bucket/lake",
-                       "POLYGON_BASE_URL": "http://127.0.0.1:1"})
+    s = load_settings(
+        {
+            "AEGIS_ARCHIVE_ROOT": str(tmp_path / "a"),
+            "AEGIS_LAKE_ROOT": "s3://bucket/lake",
+            "POLYGON_BASE_URL": "http://127.0.0.1:1",
+        }
+    )
     assert s.archive_root == tmp_path / "a" and s.lake_root == "s3://bucket/lake"
     assert s.polygon.base_url == "http://127.0.0.1:1"
 
@@ -28,8 +33,13 @@ def test_environment_overrides_the_file(tmp_path):
 def test_production_names_every_missing_variable():
     with pytest.raises(SettingsError) as err:
         load_settings(PROD)
-    for name in ("POLYGON_API_KEY", "SLACK_BOT_TOKEN", "SAXOBANK_APP_KEY_LIVE", "SAXOBANK_APP_SECRET_LIVE",
-                 "AEGIS_DASHBOARD_URLS"):
+    for name in (
+        "POLYGON_API_KEY",
+        "SLACK_BOT_TOKEN",
+        "SAXOBANK_APP_KEY_LIVE",
+        "SAXOBANK_APP_SECRET_LIVE",
+        "AEGIS_DASHBOARD_URLS",
+    ):
         assert name in str(err.value)
 
 
@@ -56,14 +66,14 @@ def test_invalid_value_names_the_variable():
 
 
 def test_missing_config_file_names_aegis_config(tmp_path):
-    with pytest.raises(SettingsError, match="AEGIS_CONFIG: configuration file .* not found"):
+    with pytest.raises(SettingsError, match=r"AEGIS_CONFIG: configuration file .* not found"):
         load_settings({"AEGIS_CONFIG": str(tmp_path / "missing.yaml")})
 
 
 def test_unknown_key_and_secret_in_file_are_refused(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("source: sim\npolygon:\n  max_concurency: 3\n")
-    with pytest.raises(SettingsError, match="polygon.max_concurency"):
+    with pytest.raises(SettingsError, match=r"polygon\.max_concurency"):
         load_settings({"AEGIS_CONFIG": str(bad)})
     leaky = tmp_path / "leaky.yaml"
     leaky.write_text("polygon:\n  api_key: abc\n")

@@ -15,14 +15,19 @@ from tests.conftest import PROJECT
 
 def aegis(args, env, cwd=PROJECT, timeout=240):
     exe = shutil.which("aegis") or os.path.join(os.path.dirname(sys.executable), "aegis")
-    return subprocess.run([exe, *args], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [exe, *args], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.parametrize(
     "date, message",
-    [("2026-11-26", "not an NYSE session"), ("2026-13-01", "invalid session date"),
-     ("2099-01-02", "outside the NYSE calendar"), ("2026-11-27", "has not closed yet")],
+    [
+        ("2026-11-26", "not an NYSE session"),
+        ("2026-13-01", "invalid session date"),
+        ("2099-01-02", "outside the NYSE calendar"),
+        ("2026-11-27", "has not closed yet"),
+    ],
 )
 def test_bad_dates_are_refused_before_anything_runs(date, message):
     now = dt.datetime(2026, 11, 27, 10, 0, tzinfo=NY)
@@ -45,7 +50,9 @@ def test_cli_runs_one_session_and_prints_the_summary(sim_env, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
-    proc = aegis(["eod", "--date", "2026-11-20", "--symbols", "CORN,BDRY"], {**sim_env, "DAGSTER_HOME": str(home)})
+    proc = aegis(
+        ["eod", "--date", "2026-11-20", "--symbols", "CORN,BDRY"], {**sim_env, "DAGSTER_HOME": str(home)}
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     out = proc.stdout
     assert "ldas/options" in out and "2/2" in out and "SUCCESS" in out

@@ -23,14 +23,20 @@ def test_range_backfill_recomputes_without_fetching(sim_env, tmp_path):
     res = build_resources(load_settings())
     res["analytics"] = AnalyticsResource(iv_min_observations=2)
     with dg.instance_for_test() as instance:
-        fetched = dg.materialize([stocks, options], resources=res, instance=instance,
-                                 tags=range_tags(SESSIONS[0], SESSIONS[-1]))
+        fetched = dg.materialize(
+            [stocks, options], resources=res, instance=instance, tags=range_tags(SESSIONS[0], SESSIONS[-1])
+        )
         assert fetched.success
-        derived = dg.materialize([gex_summary, atm_iv, iv_rank], resources={**res, "market": None},
-                                 instance=instance, tags=range_tags(SESSIONS[0], SESSIONS[-1]))
+        derived = dg.materialize(
+            [gex_summary, atm_iv, iv_rank],
+            resources={**res, "market": None},
+            instance=instance,
+            tags=range_tags(SESSIONS[0], SESSIONS[-1]),
+        )
         assert derived.success
-        status = instance.get_status_by_partition(dg.AssetKey(["ldas", "iv_rank"]), SESSIONS,
-                                                  iv_rank.partitions_def)
+        status = instance.get_status_by_partition(
+            dg.AssetKey(["ldas", "iv_rank"]), SESSIONS, iv_rank.partitions_def
+        )
         assert all(str(v).endswith("MATERIALIZED") for v in status.values())
 
     root = tmp_path / "archive"

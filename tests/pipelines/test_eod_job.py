@@ -20,12 +20,15 @@ DAY = dt.date(2026, 11, 20)
 
 def run_eod(defs, instance, key=SESSION, tags=None):
     return defs.resolve_job_def("ldas_eod_job").execute_in_process(
-        partition_key=key, instance=instance, tags=tags or {}, raise_on_error=False)
+        partition_key=key, instance=instance, tags=tags or {}, raise_on_error=False
+    )
 
 
 def digest(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*.parquet"))}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*.parquet"))
+    }
 
 
 @pytest.fixture
@@ -39,7 +42,10 @@ def test_eod_archives_every_artefact_and_reruns_identically(defs, sim_env, tmp_p
         result = run_eod(defs, instance)
         assert result.success
         first = digest(root)
-        mats = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+        mats = {
+            e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()
+        }
 
         # Layout and contract
         assert layout.daily_file(root, "vix", DAY).exists()
@@ -57,7 +63,8 @@ def test_eod_archives_every_artefact_and_reruns_identically(defs, sim_env, tmp_p
         assert options["symbols_failed"].value == "none"
         assert options["requests"].value >= len(SMALL_UNIVERSE)
         assert options["dagster/row_count"].value == sum(
-            pl.read_parquet(layout.options_file(root, s, DAY)).height for s in SMALL_UNIVERSE)
+            pl.read_parquet(layout.options_file(root, s, DAY)).height for s in SMALL_UNIVERSE
+        )
         assert "preview" in mats["ldas/gex_summary"]
 
         # Idempotent: a re-run gives byte-identical files and no duplicate lake rows

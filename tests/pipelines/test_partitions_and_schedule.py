@@ -29,8 +29,10 @@ def test_today_exists_at_1715_with_end_offset():
         assert not session_partitions().has_partition_key("2026-11-30")
 
 
-@pytest.mark.parametrize("day, count", [("2026-11-25", 26), ("2026-11-27", 14), ("2026-11-26", 0),
-                                        ("2026-03-09", 26), ("2026-11-02", 26)])
+@pytest.mark.parametrize(
+    "day, count",
+    [("2026-11-25", 26), ("2026-11-27", 14), ("2026-11-26", 0), ("2026-03-09", 26), ("2026-11-02", 26)],
+)
 def test_slot_keys_per_day(day, count):
     keys = keys_on(slot_partitions(), day, dt.datetime(2026, 12, 1, tzinfo=NY))
     assert len(keys) == count
@@ -47,8 +49,9 @@ def test_eod_schedule_over_thanksgiving_week(sim_env):
             when = dt.datetime(2026, 11, day, 17, 15, tzinfo=NY)
             if when.weekday() >= 5:
                 continue
-            ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                            repository_def=defs.get_repository_def())
+            ctx = dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+            )
             data = schedule.evaluate_tick(ctx)
             decisions[day] = ([r.partition_key for r in data.run_requests or []], data.skip_message)
     assert decisions[25] == (["2026-11-25"], None)

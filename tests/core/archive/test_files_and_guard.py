@@ -13,8 +13,16 @@ from aegis_core.archive.schemas import GEX_SUMMARY, VIX
 
 
 def vix_frame(close=17.5):
-    return pl.DataFrame({"timestamp": [dt.datetime(2026, 11, 20, 5, tzinfo=dt.UTC)], "symbol": ["VIX"],
-                         "open": [17.0], "high": [18.0], "low": [16.5], "close": [close]})
+    return pl.DataFrame(
+        {
+            "timestamp": [dt.datetime(2026, 11, 20, 5, tzinfo=dt.UTC)],
+            "symbol": ["VIX"],
+            "open": [17.0],
+            "high": [18.0],
+            "low": [16.5],
+            "close": [close],
+        }
+    )
 
 
 def test_written_file_carries_the_contract_and_metadata(tmp_path):
@@ -30,9 +38,19 @@ def test_written_file_carries_the_contract_and_metadata(tmp_path):
 
 def test_contract_violation_writes_nothing(tmp_path):
     path = tmp_path / "gex_summary/2026/11/20.parquet"
-    bad = pl.DataFrame({"timestamp": [dt.datetime(2026, 11, 20, tzinfo=dt.UTC)], "symbol": ["SPY"],
-                        "net_gex": [1.0], "abs_gex": [1.0], "zero_gamma_level": [None], "gamma_wall": [1.0],
-                        "put_wall": [1.0], "gex_regime": ["positive"], "underlying_price": [1.0]})
+    bad = pl.DataFrame(
+        {
+            "timestamp": [dt.datetime(2026, 11, 20, tzinfo=dt.UTC)],
+            "symbol": ["SPY"],
+            "net_gex": [1.0],
+            "abs_gex": [1.0],
+            "zero_gamma_level": [None],
+            "gamma_wall": [1.0],
+            "put_wall": [1.0],
+            "gex_regime": ["positive"],
+            "underlying_price": [1.0],
+        }
+    )
     with pytest.raises(ValueError, match="zero_gamma_level"):
         write_artefact(path, GEX_SUMMARY, bad, {})
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
@@ -72,7 +90,7 @@ files.write_artefact(__import__("pathlib").Path({str(path)!r}), VIX, frame, {{}}
 def test_guard_refuses_simulated_data_in_a_real_archive(tmp_path):
     legacy = tmp_path / "vix/2026/11/19.parquet"
     write_artefact(legacy, VIX, vix_frame(), {})  # a pre-existing archive without our marker
-    with pytest.raises(guard.ArchiveKindError, match="refusing to write simulated data .* real market data"):
+    with pytest.raises(guard.ArchiveKindError, match=r"refusing to write simulated data .* real market data"):
         guard.claim(tmp_path, "sim")
     assert guard.claim(tmp_path, "polygon") == "real"
 
@@ -80,5 +98,5 @@ def test_guard_refuses_simulated_data_in_a_real_archive(tmp_path):
 def test_guard_marks_new_archives_and_keeps_kinds_apart(tmp_path):
     assert guard.claim(tmp_path / "new", "sim") == "sim"
     assert guard.recorded_kind(tmp_path / "new") == "sim"
-    with pytest.raises(guard.ArchiveKindError, match="real data .* simulated"):
+    with pytest.raises(guard.ArchiveKindError, match=r"real data .* simulated"):
         guard.claim(tmp_path / "new", "polygon")

@@ -12,15 +12,17 @@ SESSION = dt.date(2026, 11, 20)
 
 def chain(symbols, rows=3, at=dt.datetime(2026, 11, 20, 21, tzinfo=dt.UTC)):
     n = len(symbols) * rows
-    return pl.DataFrame({
-        "timestamp": [at] * n,
-        "symbol": [s for s in symbols for _ in range(rows)],
-        "ticker": [f"O:{s}261218C{100 + i:05d}000" for s in symbols for i in range(rows)],
-        "contract_type": ["call"] * n,
-        "expiration_date": [dt.date(2026, 12, 18)] * n,
-        "strike_price": [100.0 + i for _ in symbols for i in range(rows)],
-        "gamma": [None] * n,
-    }).with_columns(pl.col("gamma").cast(pl.Float64))
+    return pl.DataFrame(
+        {
+            "timestamp": [at] * n,
+            "symbol": [s for s in symbols for _ in range(rows)],
+            "ticker": [f"O:{s}261218C{100 + i:05d}000" for s in symbols for i in range(rows)],
+            "contract_type": ["call"] * n,
+            "expiration_date": [dt.date(2026, 12, 18)] * n,
+            "strike_price": [100.0 + i for _ in symbols for i in range(rows)],
+            "gamma": [None] * n,
+        }
+    ).with_columns(pl.col("gamma").cast(pl.Float64))
 
 
 def fill(frame, artefact_columns):
@@ -40,7 +42,9 @@ def test_options_one_file_per_symbol_and_lake_partition(archive):
 
     report = archive.write_options(fill(chain(["SPY", "AAPL"]), OPTIONS.column_names), SESSION)
     assert sorted(p.relative_to(archive.root).as_posix() for p in report.files) == [
-        "options/AAPL/2026/11/20.parquet", "options/SPY/2026/11/20.parquet"]
+        "options/AAPL/2026/11/20.parquet",
+        "options/SPY/2026/11/20.parquet",
+    ]
     assert report.rows == 6
     lake = archive.lake.read_sessions("options", SESSION, SESSION)
     assert lake.height == 6 and lake["gamma"].null_count() == 6  # nulls stay nulls
@@ -73,4 +77,7 @@ def test_intraday_rerun_of_a_slot_leaves_one_file(archive):
     names = sorted(p.name for p in (archive.root / "options/SPY/2026/11").iterdir())
     assert names == ["20_pt_094103.parquet", "20_pt_095000.parquet"]
     lake = archive.lake.read_sessions("options_intraday", SESSION, SESSION)
-    assert lake.group_by("slot").len().sort("slot").to_dicts() == [{"slot": "09:35", "len": 3}, {"slot": "09:50", "len": 3}]
+    assert lake.group_by("slot").len().sort("slot").to_dicts() == [
+        {"slot": "09:35", "len": 3},
+        {"slot": "09:50", "len": 3},
+    ]
