@@ -15,6 +15,7 @@ Run tags: ``aegis/pt_window`` names the evaluation window (set by the sensor; it
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -81,12 +82,14 @@ class DashboardResource(dg.ConfigurableResource):
     def fetch(self) -> FetchResult:
         """GET the status document; a failing dashboard is a result with failures, never an exception."""
         if not self.urls:
-            raise dg.Failure("no dashboard URL configured: set AEGIS_DASHBOARD_URLS (or pt_health.dashboard_urls)")
+            raise dg.Failure(
+                "no dashboard URL configured: set AEGIS_DASHBOARD_URLS (or pt_health.dashboard_urls)"
+            )
         token = SecretStr(self.token) if self.token else None
         return fetch_status(self.urls, token, timeout=self.timeout_s)
 
 
-def evaluation_time(tags: dict[str, str]) -> dt.datetime:
+def evaluation_time(tags: Mapping[str, str]) -> dt.datetime:
     """The ``aegis/pt_now`` tag as an aware datetime, or the wall clock when the tag is absent."""
     raw = tags.get(NOW_TAG)
     if raw is None:
@@ -153,7 +156,11 @@ def health_alert(window: str, output: dict[str, Any], link: str | None) -> Alert
 
 
 def evaluation_metadata(
-    window: str, now: dt.datetime, output: dict[str, Any], fetched: FetchResult, dashboard: DashboardResource,
+    window: str,
+    now: dt.datetime,
+    output: dict[str, Any],
+    fetched: FetchResult,
+    dashboard: DashboardResource,
     thresholds: Thresholds,
 ) -> dict[str, Any]:
     events, new = output["events"], output["new_events"]
@@ -170,7 +177,9 @@ def evaluation_metadata(
         "new_events": dg.MetadataValue.json(new),
         "evidence": _events_table(events, {e["signature"] for e in new}),
         # display_url strips user info and query: no credential can reach the UI through a URL.
-        "dashboard_url": dg.MetadataValue.url(fetched.url) if fetched.url else dg.MetadataValue.text("none answered"),
+        "dashboard_url": dg.MetadataValue.url(fetched.url)
+        if fetched.url
+        else dg.MetadataValue.text("none answered"),
         "dashboard_urls": dg.MetadataValue.json(dashboard.shown_urls()),
         "thresholds": dg.MetadataValue.json(dataclasses.asdict(thresholds)),
     }
@@ -204,8 +213,12 @@ def pt_health(
             alerts.sender(context.log).send(alert)
         except AlertError as exc:
             # Not recorded on purpose: the next window still sees these events as new and alerts again.
-            raise dg.Failure(f"{exc}; window {window} is not recorded, so the next evaluation alerts again") from None
-    return dg.MaterializeResult(metadata=evaluation_metadata(window, now, output, fetched, dashboard, thresholds))
+            raise dg.Failure(
+                f"{exc}; window {window} is not recorded, so the next evaluation alerts again"
+            ) from None
+    return dg.MaterializeResult(
+        metadata=evaluation_metadata(window, now, output, fetched, dashboard, thresholds)
+    )
 
 
 def _window_key(now: dt.datetime, policy: WindowPolicy) -> str:
