@@ -6,8 +6,8 @@ the same times, alerts once, and fails the run without retry (``dg.Failure(allow
 
 Alerting contract — exactly one Slack message per problem:
 - this asset alerts its own refresh failures, then tags its run ``aegis/alerts=self``
-  (``ALERTS_TAG``/``ALERTS_SELF``). The generic run-failure alert must skip runs with that tag. A run
-  that fails without it (a crash, a disabled keeper, Slack unreachable) is left to the generic alert;
+  (``aegis_assets.alert_tags``) while it runs, so the generic run-failure alert skips it. A run that
+  fails without the tag (a crash, a disabled keeper, Slack unreachable) is left to the generic alert;
 - the token sensor alerts what it sees without a run: an unreadable cache and an expired refresh token;
 - the alert key names the problem and the token (its ``issued_at``). Observations record the keys this
   asset sent, and the sensor consults them, so one token's problem alerts only once.
@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from aegis_assets.alert_tags import SELF_ALERTING_TAG
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError
 from aegis_core.saxo import (
@@ -38,9 +39,6 @@ from aegis_core.saxo import (
 GROUP = "ops"
 SAXO_TOKEN_KEY = dg.AssetKey([GROUP, "saxo_token"])
 
-# Run tag: the run reported its own failure (or an earlier run reported the same problem).
-ALERTS_TAG = "aegis/alerts"
-ALERTS_SELF = "self"
 # Run tag: the token a refresh run was launched for (its issued_at, epoch seconds).
 TOKEN_TAG = "aegis/saxo_token_issued_at"
 # How many recent observations to search for a token's failures (a token lives an hour at most).
@@ -153,8 +151,8 @@ def recorded_failures(instance: dg.DagsterInstance, tid: str) -> list[RecordedFa
     found = []
     for record in instance.fetch_observations(SAXO_TOKEN_KEY, limit=_HISTORY).records:
         observation = record.asset_observation
-        meta = {k: v.value for k, v in observation.metadata.items()} if observation else {}
-        if str(meta.get("issued_at_epoch")) != tid or "outcome" not in meta:
+        meta: dict[str, Any] = {k: v.value for k, v in observation.metadata.items()} if observation else {}
+        if meta.get("issued_at_epoch") != tid or "outcome" not in meta:
             continue
         found.append(
             RecordedFailure(
@@ -191,7 +189,6 @@ def outcome_metadata(outcome: RefreshOutcome, margin: dt.timedelta) -> dict[str,
             "next_refresh_due_at": dg.MetadataValue.timestamp(
                 min(outcome.expires_at, outcome.refresh_expires_at) - margin
             ),
-            "issued_at_epoch": int(token_id(outcome.issued_at)),
         }
     if outcome.http_status is not None:
         meta["http_status"] = outcome.http_status
@@ -210,9 +207,8 @@ def token_fields(
     return {"cache": cache_path, **{k: v.isoformat() for k, v in times.items() if v}}
 
 
-def failure_alert(outcome: RefreshOutcome, link: str | None) -> Alert:
-    """The one alert for a failed refresh of this token."""
-    tid = token_id(outcome.issued_at) if outcome.issued_at else "unknown"
+def failure_alert(outcome: RefreshOutcome, tid: str, link: str | None) -> Alert:
+    """The one alert for a failed refresh of token ``tid``."""
     fields = token_fields(
         outcome.cache_path, outcome.issued_at, outcome.expires_at, outcome.refresh_expires_at
     )
@@ -239,7 +235,8 @@ def _report_once(context: dg.AssetExecutionContext, alerts: AlertsResource, aler
     """Send ``alert`` unless a run already did for this token; tag the run as self-alerted. True if sent."""
 
     def tag_run() -> None:
-        context.instance.add_run_tags(context.run.run_id, {ALERTS_TAG: ALERTS_SELF})
+        # Added while running, not on the job: only a failure this asset reported is skipped.
+        context.instance.add_run_tags(context.run.run_id, SELF_ALERTING_TAG)
 
     if alert_sent_for(context.instance, tid, alert.key):
         context.log.info(f"Alert {alert.key} was sent by an earlier run; not repeating it")
@@ -270,12 +267,10 @@ def saxo_token(
     if outcome.ok:
         context.log.info(outcome.message)
         return dg.MaterializeResult(metadata=metadata)
-    alert = failure_alert(outcome, alerts.run_link(context.run.run_id))
-    tid = token_id(outcome.issued_at) if outcome.issued_at else "unknown"
+    # Without token times (lock timeout, unreadable cache) the token is the one the run was launched for.
+    tid = token_id(outcome.issued_at) if outcome.issued_at else context.run.tags.get(TOKEN_TAG, "unknown")
+    alert = failure_alert(outcome, tid, alerts.run_link(context.run.run_id))
     sent = _report_once(context, alerts, alert, tid)
-    context.log_event(
-        dg.AssetObservation(
-            asset_key=SAXO_TOKEN_KEY, metadata={**metadata, "alert_key": alert.key, "alert_sent": sent}
-        )
-    )
+    record = {**metadata, "issued_at_epoch": tid, "alert_key": alert.key, "alert_sent": sent}
+    context.log_event(dg.AssetObservation(asset_key=SAXO_TOKEN_KEY, metadata=record))
     raise dg.Failure(description=outcome.message, metadata=metadata, allow_retries=False)
