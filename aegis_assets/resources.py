@@ -67,8 +67,14 @@ class MarketDataResource(dg.ConfigurableResource):
     def universe(self) -> list[str]:
         return load_universe(Path(self.universe_file))
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if not self.live:
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def _sim_server(self) -> SimServer:
+        """The simulated market on loopback, started on first use and stopped with the resource."""
+        if self._server is None:
             self._sim_key = secrets.token_hex(16)
             market = SimMarket(seed=self.sim_seed, symbols=self.universe())
             faults = Faults(
@@ -77,20 +83,14 @@ class MarketDataResource(dg.ConfigurableResource):
             )
             self._server = SimServer(market, api_key=self._sim_key, faults=faults)
             self._server.start()
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        return self._server
 
     def client(self, as_of: dt.datetime) -> PolygonClient:
         """A client for the data as of ``as_of`` (the simulated market's clock; ignored live)."""
         if self.live:
             base, key = self.base_url, self.api_key or ""
         else:
-            if self._server is None:
-                raise RuntimeError("the simulated market is not running (resource not initialised)")
-            base, key = sim_base_url(self._server.url, as_of), self._sim_key
+            base, key = sim_base_url(self._sim_server().url, as_of), self._sim_key
         return PolygonClient(
             base,
             key,

@@ -1,0 +1,75 @@
+"""``aegis intraday``: capture one intraday slot's option-chain snapshots on the local Dagster instance."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+
+from aegis_core.calendar import NY, SLOT_LENGTH, CalendarRangeError, nyse, parse_slot_key, slot_key
+from aegis_core.settings import SettingsError, load_settings
+from aegis_core.universe import UniverseError, load_universe, select_symbols
+from aegis_pipelines.cli_eod import ensure_dagster_home, print_summary
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("intraday", help="capture one intraday slot's option-chain snapshots")
+    p.add_argument("--slot", help="slot start YYYY-MM-DD-HH:MM in New York time (default: the slot open now)")
+    p.add_argument("--symbols", help="comma-separated subset of the universe (default: all)")
+    p.set_defaults(func=run)
+
+
+def resolve_slot(text: str | None, now: dt.datetime) -> str:
+    """The slot key to run; a malformed, non-slot or future slot is refused with the reason."""
+    if text is None:
+        session = nyse().session(now.astimezone(NY).date())
+        open_now = [s for s in (session.slots if session else []) if s <= now < s + SLOT_LENGTH]
+        if not open_now:
+            raise ValueError(
+                f"no intraday slot is open at {now.astimezone(NY):%Y-%m-%d %H:%M} ET; "
+                "pass --slot YYYY-MM-DD-HH:MM"
+            )
+        return slot_key(open_now[0])
+    start = parse_slot_key(text)
+    nyse().slot(start)  # raises with the session's slot range
+    if start > now:
+        raise ValueError(
+            f"the slot {text} has not started yet (it is {now.astimezone(NY):%Y-%m-%d %H:%M} ET)"
+        )
+    return slot_key(start)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+        symbols = select_symbols(load_universe(settings.universe_file), args.symbols)
+        key = resolve_slot(args.slot, dt.datetime.now(NY))
+        home = ensure_dagster_home()
+    except (SettingsError, UniverseError, ValueError, CalendarRangeError) as exc:
+        print(f"aegis intraday: {exc}", file=sys.stderr)
+        return 2
+
+    import dagster as dg
+
+    from aegis_assets.runs import SYMBOLS_TAG
+    from aegis_pipelines.definitions import build_definitions
+
+    print(
+        f"aegis intraday: slot {key}, {len(symbols)} symbols, source {settings.source}, DAGSTER_HOME {home}"
+    )
+    job = build_definitions(settings).resolve_job_def("ldas_intraday_job")
+    tags = {"aegis/trigger": "cli"}
+    if args.symbols:
+        tags[SYMBOLS_TAG] = ",".join(symbols)
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            tags=tags,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    print_summary(result, settings, time.perf_counter() - started)
+    return 0 if result.success else 1

@@ -1,0 +1,101 @@
+"""The intraday runtime: a snapshot run at every slot start, a cadence summary after the close.
+
+``ldas_intraday_schedule`` fires at every possible slot start (09:35…15:50 New York time, Monday to
+Friday) and decides from the NYSE calendar: a run per slot on sessions (run key = slot, so the
+daemon never runs a slot twice), a skip with the reason on holidays and after an early close.
+``ldas_intraday_cadence_schedule`` summarises each session's snapshots at 16:20.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, Clock, build_intraday_assets, wall_clock
+from aegis_core.calendar import NY, nyse, slot_key
+from aegis_core.settings import Settings
+from aegis_pipelines.jobs import VENDOR_TAG
+
+# Every slot start of a full session; holidays and early closes are decided in the function
+# (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.
+INTRADAY_CRONS = ["35,50 9 * * 1-5", "5,20,35,50 10-15 * * 1-5"]
+CADENCE_CRON = "20 16 * * 1-5"
+TIMEZONE = "America/New_York"
+# A slot's run must be over before the next slot; run monitoring stops one that hangs.
+SLOT_MAX_RUNTIME_S = 14 * 60
+TRIGGER_TAG = "aegis/trigger"
+
+ldas_intraday_job = dg.define_asset_job(
+    "ldas_intraday_job",
+    selection=dg.AssetSelection.assets(PT_SNAPSHOTS),
+    description="One intraday slot: every universe symbol's option chain, captured inside the slot's window.",
+    tags={**VENDOR_TAG, "dagster/max_runtime": str(SLOT_MAX_RUNTIME_S)},
+)
+
+ldas_intraday_cadence_job = dg.define_asset_job(
+    "ldas_intraday_cadence_job",
+    selection=dg.AssetSelection.assets(CADENCE),
+    description="The session's intraday cadence: slots captured per symbol, gaps by slot and symbol.",
+)
+
+
+def slot_at(when: dt.datetime) -> dt.datetime | str:
+    """The slot starting at ``when``, or why there is none (holiday, weekend, after an early close)."""
+    local = when.astimezone(NY).replace(second=0, microsecond=0)
+    session = nyse().session(local.date())
+    if session is None:
+        return f"{local:%Y-%m-%d} is not an NYSE session (weekend or holiday)"
+    if local in session.slots:
+        return local
+    if local >= session.close:
+        return f"{slot_key(local)} is after the {session.close:%H:%M} ET close of {session.key} (early close)"
+    return f"{local:%H:%M} ET is not an intraday slot of {session.key}"
+
+
+@dg.schedule(
+    cron_schedule=INTRADAY_CRONS,
+    execution_timezone=TIMEZONE,
+    job=ldas_intraday_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="One intraday snapshot run at every slot start (09:35…15:50 ET) of every NYSE session.",
+)
+def ldas_intraday_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    slot = slot_at(context.scheduled_execution_time)
+    if isinstance(slot, str):
+        return dg.SkipReason(slot)
+    key = slot_key(slot)
+    return dg.RunRequest(
+        partition_key=key, run_key=f"intraday:{key}", tags={TRIGGER_TAG: "ldas_intraday_schedule"}
+    )
+
+
+@dg.schedule(
+    cron_schedule=CADENCE_CRON,
+    execution_timezone=TIMEZONE,
+    job=ldas_intraday_cadence_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="The intraday cadence summary and check at 16:20 ET on every NYSE session.",
+)
+def ldas_intraday_cadence_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    day = context.scheduled_execution_time.astimezone(NY).date()
+    if not nyse().is_session(day):
+        return dg.SkipReason(f"{day} is not an NYSE session (weekend or holiday)")
+    key = day.isoformat()
+    return dg.RunRequest(
+        partition_key=key,
+        run_key=f"intraday_cadence:{key}",
+        tags={TRIGGER_TAG: "ldas_intraday_cadence_schedule"},
+    )
+
+
+def intraday_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
+    """The intraday assets, jobs and schedules; the archive and market resources are global.
+
+    ``settings`` is taken like every domain's; nothing here depends on it yet.
+    """
+    return dg.Definitions(
+        assets=build_intraday_assets(clock),
+        jobs=[ldas_intraday_job, ldas_intraday_cadence_job],
+        schedules=[ldas_intraday_schedule, ldas_intraday_cadence_schedule],
+    )
