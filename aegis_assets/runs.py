@@ -16,8 +16,11 @@ SYMBOLS_TAG = "aegis/symbols"
 
 def run_sessions(context: dg.AssetExecutionContext) -> list[Session]:
     """The sessions this run materializes: one for a partition run, several for a range run."""
+    # A single-partition run names its key; ``partition_keys`` would silently map a holiday key
+    # (which Dagster accepts from a run tag) onto the next session's window.
+    keys = [context.partition_key] if context.has_partition_key else context.partition_keys
     sessions = []
-    for key in context.partition_keys:
+    for key in keys:
         session = nyse().session(parse_session_date(key))
         if session is None:  # Dagster accepts holiday keys submitted by hand (findings note §9)
             raise dg.Failure(f"{key} is not an NYSE session; nothing to materialize")

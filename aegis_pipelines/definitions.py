@@ -10,8 +10,12 @@ import dagster as dg
 from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
 from aegis_core.settings import Settings, load_settings
+from aegis_pipelines.intraday import intraday_definitions
 from aegis_pipelines.jobs import ldas_eod_job
+from aegis_pipelines.pt_health import pt_health_definitions
+from aegis_pipelines.quality import quality_definitions
 from aegis_pipelines.resources import build_resources
+from aegis_pipelines.saxo import saxo_definitions
 from aegis_pipelines.schedules import ldas_eod_schedule
 
 
@@ -29,6 +33,10 @@ def archive_definitions(settings: Settings) -> dg.Definitions:
 # One entry per domain; each takes the settings and returns its Definitions.
 DOMAINS = [
     archive_definitions,
+    intraday_definitions,
+    quality_definitions,
+    pt_health_definitions,
+    saxo_definitions,
 ]
 
 

@@ -88,3 +88,15 @@ def test_holiday_key_submitted_by_hand_fails_clearly(defs):
         job = defs.resolve_job_def("ldas_eod_job")
         with pytest.raises(dg.DagsterUnknownPartitionError):
             job.execute_in_process(partition_key="2026-11-26", instance=instance)
+
+
+def test_holiday_key_from_a_run_tag_is_refused_not_mapped_to_the_next_session(defs, tmp_path):
+    # What a GraphQL client can submit: the key as a tag, accepted by Dagster (findings note §9).
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("ldas_eod_job").execute_in_process(
+            instance=instance, tags={"dagster/partition": "2026-11-26"}, raise_on_error=False
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "not an NYSE session" in failure.event_specific_data.error.message
+    assert not (tmp_path / "archive/options").exists()

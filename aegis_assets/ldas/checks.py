@@ -1,0 +1,419 @@
+"""Quality and parity asset checks on the end-of-day artefacts, evaluated per session partition.
+
+Each check adapts one pure function of ``aegis_core.quality`` / ``aegis_core.parity`` (a
+``GateResult`` per session) into an ``AssetCheckResult``: the one-line summary is the description
+(what an alert says), the offenders — files, columns, symbols — are metadata. A range run (back-fill)
+evaluates every session of the range in one result; its metadata lists the sessions that fail.
+
+Checks are partitioned (``partitions_def`` on the check; a preview feature in Dagster 1.13, see the
+findings note §5/§8): without it a check on a partitioned asset records no partition, and the UI could
+not show which session failed. The schema contract blocks: a file that breaks the column contract
+stops downstream assets in the run. Parity checks exist only when a reference archive is configured
+(``parity_checks``), with WARN severity: a disagreement with the Rust daemon gates a cutover, it does
+not make the Python archive wrong.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from aegis_assets.ldas.derived import gex_summary, iv_rank
+from aegis_assets.ldas.eod import options, stocks, vix
+from aegis_assets.partitions import session_partitions
+from aegis_assets.resources import ArchiveResource
+from aegis_core.archive import layout
+from aegis_core.calendar import NY, nyse, parse_session_date
+from aegis_core.parity import ParityTolerances, compare_archives, gates_for
+from aegis_core.quality import (
+    FRESHNESS,
+    FRESHNESS_ARTEFACTS,
+    GEX_SANITY,
+    SCHEMA_CONTRACT,
+    UNIVERSE_COVERAGE,
+    GateResult,
+    freshness,
+    gex_sanity,
+    name_list,
+    schema_contract,
+    universe_coverage,
+)
+from aegis_core.universe import load_universe
+
+# Check names (stable: alerts, the UI and the definitions test refer to them).
+SCHEMA_CONTRACT_CHECK = SCHEMA_CONTRACT
+UNIVERSE_COVERAGE_CHECK = UNIVERSE_COVERAGE
+GEX_SANITY_CHECK = GEX_SANITY
+FRESHNESS_CHECK = FRESHNESS
+PARITY_PREFIX = "parity_"
+
+ASSET_KEYS: dict[str, dg.AssetKey] = {
+    "vix": vix.key,
+    "stocks": stocks.key,
+    "options": options.key,
+    "gex_summary": gex_summary.key,
+    "iv_rank": iv_rank.key,
+}
+COVERAGE_ARTEFACTS = ("stocks", "options", "gex_summary", "iv_rank")
+FRESHNESS_CHECK_KEYS = [dg.AssetCheckKey(ASSET_KEYS[a], FRESHNESS_CHECK) for a in FRESHNESS_ARTEFACTS]
+
+_DETAIL_LINES = 50
+_OFFENDERS = 1000  # a back-fill of a year of a 712-symbol universe would list far more
+
+
+def parity_check_name(gate: str) -> str:
+    """``parity_row_count`` for the ``row_count`` gate of ``aegis_core.parity``."""
+    return f"{PARITY_PREFIX}{gate}"
+
+
+def parity_check_names(artefact: str) -> tuple[str, ...]:
+    return tuple(parity_check_name(g) for g in gates_for(artefact))
+
+
+# --- resources --------------------------------------------------------------------------------------
+
+
+class QualityResource(dg.ConfigurableResource):
+    """What the quality checks measure against: the universe, the coverage threshold, the deadline."""
+
+    universe_file: str
+    coverage_threshold: float = 0.95
+    freshness_deadline: str = "18:00"  # HH:MM[:SS] America/New_York on the session's date
+
+    def universe(self) -> list[str]:
+        return load_universe(Path(self.universe_file))
+
+    def deadline(self) -> dt.time:
+        try:
+            return dt.time.fromisoformat(self.freshness_deadline)
+        except ValueError:
+            raise ValueError(
+                f"quality.freshness_deadline {self.freshness_deadline!r} is not a time (HH:MM)"
+            ) from None
+
+
+class ParityResource(dg.ConfigurableResource):
+    """The reference (Rust daemon) archive and the runbook's tolerances."""
+
+    reference_root: str
+    file_count: int = 1
+    row_count: int = 5
+    regime: int = 1
+    iv_rank_abs: float = 1e-9
+
+    def tolerances(self) -> ParityTolerances:
+        return ParityTolerances(self.file_count, self.row_count, self.regime, self.iv_rank_abs)
+
+
+# --- GateResult(s) -> AssetCheckResult --------------------------------------------------------------
+
+
+def check_result(
+    results: Mapping[str, GateResult],
+    severity: dg.AssetCheckSeverity,
+    asset_key: dg.AssetKey | None = None,
+    check_name: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> dg.AssetCheckResult:
+    """One check result for the sessions of a run (``session key -> GateResult``)."""
+    failed = [k for k, r in results.items() if not r.passed]
+    if len(results) == 1:
+        (only,) = results.values()
+        description = only.summary
+        offenders = list(only.offenders)
+        details = list(only.details)
+    else:
+        description = (
+            f"{len(failed)} of {len(results)} sessions fail: "
+            + "; ".join(f"{k}: {results[k].summary}" for k in failed[:3])
+            if failed
+            else f"all {len(results)} sessions pass"
+        )
+        offenders = [f"{k}: {o}" for k, r in results.items() for o in r.offenders]
+        details = [f"{k}: {d}" for k, r in results.items() for d in r.details]
+    statuses = {k: r.status for k, r in results.items()}
+    meta: dict[str, Any] = {
+        "status": "failed" if failed else ("pending" if "pending" in statuses.values() else "passed"),
+        "offenders": dg.MetadataValue.json(offenders[:_OFFENDERS]),  # offender_count says if cut
+        "offender_count": len(offenders),
+        "details": _bullets(details),
+    }
+    if len(results) > 1:
+        meta["sessions"] = dg.MetadataValue.json(statuses)
+    return dg.AssetCheckResult(
+        passed=not failed,
+        asset_key=asset_key,
+        check_name=check_name,
+        severity=severity,
+        description=description,
+        metadata={**meta, **(metadata or {})},
+    )
+
+
+def _bullets(lines: list[str]) -> dg.MetadataValue:
+    if not lines:
+        return dg.MetadataValue.md("_none_")
+    shown = [f"- {line}" for line in lines[:_DETAIL_LINES]]
+    if len(lines) > _DETAIL_LINES:
+        shown.append(f"- … {len(lines) - _DETAIL_LINES} more")
+    return dg.MetadataValue.md("\n".join(shown))
+
+
+def check_sessions(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
+    """The sessions a check run covers: its partition, or every key of a range run."""
+    op = context.op_execution_context
+    try:
+        # A single key as given: ``partition_keys`` maps an excluded key (a holiday submitted by hand)
+        # onto the next session's window, which would check the wrong day.
+        keys = [op.partition_key] if op.has_partition_key else op.partition_keys
+    except dg.DagsterInvariantViolationError:
+        raise dg.Failure(
+            "this check is evaluated per session: run it for a partition (tag dagster/partition=YYYY-MM-DD)"
+        ) from None
+    days = [parse_session_date(k) for k in keys]
+    closed = [d.isoformat() for d in days if not nyse().is_session(d)]
+    if closed:  # Dagster accepts excluded keys submitted by hand (findings note §9)
+        raise dg.Failure(f"{', '.join(closed)} is not an NYSE session; nothing to check")
+    return days
+
+
+def _evaluate(
+    context: dg.AssetCheckExecutionContext,
+    gate: Callable[[dt.date], GateResult],
+    severity: dg.AssetCheckSeverity,
+    **metadata: Any,
+) -> dg.AssetCheckResult:
+    results = {d.isoformat(): gate(d) for d in check_sessions(context)}
+    return check_result(results, severity, metadata=metadata)
+
+
+# --- the archive side of each check -----------------------------------------------------------------
+
+
+def session_files(root: Path, artefact: str, session: dt.date) -> list[Path]:
+    """The session's end-of-day files of ``artefact`` (not intraday snapshots)."""
+    if artefact in ("stocks", "options"):
+        path_of = layout.stock_file if artefact == "stocks" else layout.options_file
+        candidates = [path_of(root, s, session) for s in layout.symbols_with(root, artefact)]
+        return [p for p in candidates if p.is_file()]
+    path = layout.daily_file(root, artefact, session)
+    return [path] if path.is_file() else []
+
+
+def archive_schema_contract(root: Path, artefact: str, session: dt.date) -> GateResult:
+    """Every end-of-day file of the session meets the artefact's column contract."""
+    files = session_files(root, artefact, session)
+    if not files:
+        where = (
+            layout.daily_file(root, artefact, session).relative_to(root).as_posix()
+            if artefact not in ("stocks", "options")
+            else f"{artefact}/*/{session:%Y/%m/%d}*"
+        )
+        return GateResult(
+            artefact, SCHEMA_CONTRACT, False, f"{session}: no {artefact} file ({where} missing)", (where,)
+        )
+    by_problem: dict[str, list[str]] = defaultdict(list)  # finding -> files showing it
+    columns: set[str] = set()
+    bad_files: list[str] = []
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        result = schema_contract(path, artefact)
+        if result.passed:
+            continue
+        bad_files.append(rel)
+        if result.details:
+            columns.update(result.offenders)
+            for line in result.details:
+                by_problem[line].append(rel)
+        else:  # unreadable
+            by_problem[result.summary.replace(str(path), rel)].append(rel)
+    if not bad_files:
+        return GateResult(
+            artefact,
+            SCHEMA_CONTRACT,
+            True,
+            f"{session}: all {len(files)} {artefact} file(s) meet the contract",
+        )
+    summary = f"{session}: {len(bad_files)} of {len(files)} {artefact} file(s) break the contract"
+    summary += f" in column(s) {', '.join(sorted(columns))}" if columns else ""
+    summary += f": {name_list(bad_files, 5)}"
+    details = tuple(f"{line} — {name_list(rels, 5)}" for line, rels in sorted(by_problem.items()))
+    return GateResult(artefact, SCHEMA_CONTRACT, False, summary, (*sorted(columns), *bad_files), details)
+
+
+def archive_gex_sanity(root: Path, session: dt.date) -> GateResult:
+    """gex_sanity of the session's gex_summary file against the strikes of the session's chains."""
+    path = layout.daily_file(root, "gex_summary", session)
+    rel = path.relative_to(root).as_posix()
+    if not path.is_file():
+        return GateResult("gex_summary", GEX_SANITY, False, f"{session}: {rel} missing", (rel,))
+    try:
+        table = pq.read_table(path)
+        return gex_sanity(table, chain_strike_ranges(root, session, table.column("symbol").to_pylist()))
+    except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+        return GateResult(
+            "gex_summary", GEX_SANITY, False, f"{session}: {rel} cannot be checked ({exc})", (rel,)
+        )
+
+
+def chain_strike_ranges(
+    root: Path, session: dt.date, symbols: Iterable[str]
+) -> dict[str, tuple[float, float]]:
+    """``symbol -> (lowest, highest strike)`` from the session's chain files (absent ones are left out)."""
+    out = {}
+    for sym in sorted({s for s in symbols if s and layout.is_valid_symbol(s)}):
+        path = layout.options_file(root, sym, session)
+        if path.is_file():
+            bounds = pc.min_max(pq.read_table(path, columns=["strike_price"]).column("strike_price"))
+            lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+            if lo is not None:
+                out[sym] = (lo, hi)
+    return out
+
+
+# --- checks -----------------------------------------------------------------------------------------
+
+_ERROR, _WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+
+
+def _schema_check(artefact: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ASSET_KEYS[artefact],
+        name=SCHEMA_CONTRACT_CHECK,
+        blocking=True,
+        partitions_def=session_partitions(),
+        description=f"Every {artefact} file of the session has exactly the contract's columns, types and "
+        "nullability (blocking: downstream assets wait for it).",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, archive: ArchiveResource) -> dg.AssetCheckResult:
+        root = Path(archive.archive_root)
+        return _evaluate(context, lambda d: archive_schema_contract(root, artefact, d), _ERROR)
+
+    return _check
+
+
+def _coverage_check(artefact: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ASSET_KEYS[artefact],
+        name=UNIVERSE_COVERAGE_CHECK,
+        partitions_def=session_partitions(),
+        description=f"The share of the universe with a {artefact} "
+        f"{'file' if artefact in ('stocks', 'options') else 'row'} for the session meets the threshold; "
+        "names the missing symbols.",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, archive: ArchiveResource, quality: QualityResource
+    ) -> dg.AssetCheckResult:
+        root, universe, threshold = Path(archive.archive_root), quality.universe(), quality.coverage_threshold
+        return _evaluate(
+            context,
+            lambda d: universe_coverage(root, artefact, d, universe, threshold),
+            _ERROR,
+            threshold=threshold,
+            universe_size=len(universe),
+        )
+
+    return _check
+
+
+def _gex_sanity_check() -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ASSET_KEYS["gex_summary"],
+        name=GEX_SANITY_CHECK,
+        partitions_def=session_partitions(),
+        description="Per symbol: abs_gex ≥ |net_gex|, walls inside the chain's strike range, zero-gamma "
+        "level inside the 0.8–1.2 × spot grid, gex_regime matching the sign of net_gex, no null values.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, archive: ArchiveResource) -> dg.AssetCheckResult:
+        root = Path(archive.archive_root)
+        return _evaluate(context, lambda d: archive_gex_sanity(root, d), _ERROR)
+
+    return _check
+
+
+def _freshness_check(artefact: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ASSET_KEYS[artefact],
+        name=FRESHNESS_CHECK,
+        partitions_def=session_partitions(),
+        description=f"The session's {artefact} file exists by the deadline (18:00 New York unless "
+        "configured); pending before it. Evaluated by ldas_freshness_job at the deadline.",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, archive: ArchiveResource, quality: QualityResource
+    ) -> dg.AssetCheckResult:
+        root, deadline, now = Path(archive.archive_root), quality.deadline(), dt.datetime.now(NY)
+        return _evaluate(
+            context,
+            lambda d: freshness(root, d, now, deadline, (artefact,)),
+            _ERROR,
+            deadline=f"{deadline:%H:%M} America/New_York",
+            evaluated_at=now.isoformat(timespec="seconds"),
+        )
+
+    return _check
+
+
+def quality_checks() -> list[dg.AssetChecksDefinition]:
+    """The quality checks of every end-of-day artefact (no configuration needed)."""
+    return [
+        *(_schema_check(a) for a in ASSET_KEYS),
+        *(_coverage_check(a) for a in COVERAGE_ARTEFACTS),
+        _gex_sanity_check(),
+        *(_freshness_check(a) for a in FRESHNESS_ARTEFACTS),
+    ]
+
+
+# --- parity -----------------------------------------------------------------------------------------
+
+
+def _parity_check(artefact: str) -> dg.AssetChecksDefinition:
+    key, gates = ASSET_KEYS[artefact], gates_for(artefact)
+    specs = [
+        dg.AssetCheckSpec(
+            parity_check_name(g),
+            asset=key,
+            partitions_def=session_partitions(),
+            description=f"Parity with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
+        )
+        for g in gates
+    ]
+
+    # One step computes every gate of the artefact (a single listing and footer read of both archives).
+    @dg.multi_asset_check(specs=specs, name=f"ldas_{artefact}_parity", can_subset=True)
+    def _check(
+        context: dg.AssetCheckExecutionContext, archive: ArchiveResource, parity: ParityResource
+    ) -> Iterable[dg.AssetCheckResult]:
+        root, reference = Path(archive.archive_root), Path(parity.reference_root)
+        per_session: dict[str, dict[str, GateResult]] = {}
+        for day in check_sessions(context):
+            try:
+                report = compare_archives(root, reference, day, [artefact], parity.tolerances())
+                per_session[day.isoformat()] = {g.gate: g for g in report.gates}
+            except (FileNotFoundError, NotADirectoryError) as exc:
+                per_session[day.isoformat()] = {
+                    g: GateResult(artefact, g, False, f"{day}: {exc}", (str(reference),)) for g in gates
+                }
+        selected = {k.name for k in context.selected_asset_check_keys}
+        for gate in gates:
+            if parity_check_name(gate) in selected:
+                yield check_result(
+                    {k: v[gate] for k, v in per_session.items()},
+                    _WARN,
+                    asset_key=key,
+                    check_name=parity_check_name(gate),
+                    metadata={"reference_root": dg.MetadataValue.path(str(reference))},
+                )
+
+    return _check
+
+
+def parity_checks() -> list[dg.AssetChecksDefinition]:
+    """Parity checks of every end-of-day artefact against the configured reference archive."""
+    return [_parity_check(a) for a in ASSET_KEYS]

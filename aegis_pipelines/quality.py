@@ -1,0 +1,109 @@
+"""The quality domain: checks on the end-of-day artefacts, the freshness deadline and the alert sensors.
+
+The checks attach to the ``ldas/*`` asset keys, so ``ldas_eod_job`` (an asset selection) evaluates
+them in every end-of-day run. Two check-only jobs re-evaluate them without fetching anything:
+``ldas_checks_job`` (all of them, e.g. after pointing ``AEGIS_PARITY_ROOT`` at a new reference) and
+``ldas_freshness_job`` (the deadline, launched by ``ldas_freshness_schedule``).
+
+A check-only asset job has no partitions definition in Dagster 1.13.27 (``define_asset_job`` drops a
+given ``partitions_def`` when no asset is selected), so ``RunRequest(partition_key=...)`` fails for
+it. Its runs name the session with the ``dagster/partition`` tag instead, which is what the checks
+read; the schedule validates the key against the NYSE calendar itself.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from aegis_assets.ldas.checks import (
+    ASSET_KEYS,
+    FRESHNESS_CHECK_KEYS,
+    ParityResource,
+    QualityResource,
+    parity_checks,
+    quality_checks,
+)
+from aegis_core.calendar import NY, nyse
+from aegis_core.settings import Settings
+from aegis_pipelines.alerting import ALERT_SENSORS, PARTITION_TAG
+
+CHECKS_JOB = "ldas_checks_job"
+FRESHNESS_JOB = "ldas_freshness_job"
+FRESHNESS_SCHEDULE = "ldas_freshness_schedule"
+
+ldas_checks_job = dg.define_asset_job(
+    CHECKS_JOB,
+    selection=dg.AssetSelection.checks_for_assets(*ASSET_KEYS.values()),
+    description="Every quality and parity check of the end-of-day artefacts for one session, without "
+    "re-fetching or re-computing anything. Launch with the tag dagster/partition=YYYY-MM-DD.",
+)
+
+ldas_freshness_job = dg.define_asset_job(
+    FRESHNESS_JOB,
+    selection=dg.AssetSelection.checks(*FRESHNESS_CHECK_KEYS),
+    description="Whether the session's gex_summary and iv_rank exist by the deadline (checks only; "
+    "tag dagster/partition=YYYY-MM-DD).",
+)
+
+
+def deadline_cron(deadline: dt.time) -> str:
+    """Weekdays at the deadline, rounded up to the minute (a cron has no seconds)."""
+    due = dt.datetime.combine(dt.date(2000, 1, 3), deadline)  # any Monday
+    if deadline.second or deadline.microsecond:
+        due = due.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    return f"{due.minute} {due.hour} * * 1-5"
+
+
+def freshness_schedule(deadline: dt.time) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name=FRESHNESS_SCHEDULE,
+        cron_schedule=deadline_cron(deadline),
+        execution_timezone="America/New_York",
+        job=ldas_freshness_job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"At {deadline:%H:%M} New York time on NYSE sessions: are gex_summary and iv_rank there?",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        day = context.scheduled_execution_time.astimezone(NY).date()
+        if not nyse().is_session(day):
+            return dg.SkipReason(f"{day} is not an NYSE session (holiday or weekend)")
+        key = day.isoformat()
+        return dg.RunRequest(
+            run_key=f"freshness:{key}", tags={PARTITION_TAG: key, "aegis/trigger": FRESHNESS_SCHEDULE}
+        )
+
+    return _schedule
+
+
+def quality_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    resources: dict[str, dg.ConfigurableResource] = {
+        "quality": QualityResource(
+            universe_file=str(settings.universe_file),
+            coverage_threshold=settings.quality.coverage_threshold,
+            freshness_deadline=settings.quality.freshness_deadline.isoformat(),
+        )
+    }
+    parity = settings.parity
+    if parity.reference_root is not None:
+        resources["parity"] = ParityResource(
+            reference_root=str(parity.reference_root),
+            file_count=parity.file_count,
+            row_count=parity.row_count,
+            regime=parity.regime,
+            iv_rank_abs=parity.iv_rank_abs,
+        )
+    return resources
+
+
+def quality_definitions(settings: Settings) -> dg.Definitions:
+    """Quality checks (parity too when ``parity.reference_root`` is set), their jobs, the alert sensors."""
+    checks = quality_checks()
+    if settings.parity.reference_root is not None:
+        checks += parity_checks()
+    return dg.Definitions(
+        asset_checks=checks,
+        jobs=[ldas_checks_job, ldas_freshness_job],
+        schedules=[freshness_schedule(settings.quality.freshness_deadline)],
+        sensors=ALERT_SENSORS,
+        resources=quality_resources(settings),
+    )
