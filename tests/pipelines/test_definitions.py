@@ -5,25 +5,76 @@ import dagster as dg
 from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 
+ASSETS = {
+    "ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank",
+    "ldas/pt_snapshots", "ldas/intraday_cadence", "ops/saxo_token", "ops/pt_health",
+}  # fmt: skip
+CHECKS = {
+    "ldas/vix:schema_contract", "ldas/stocks:schema_contract", "ldas/stocks:universe_coverage",
+    "ldas/options:schema_contract", "ldas/options:universe_coverage",
+    "ldas/gex_summary:schema_contract", "ldas/gex_summary:universe_coverage", "ldas/gex_summary:gex_sanity",
+    "ldas/gex_summary:freshness", "ldas/iv_rank:schema_contract", "ldas/iv_rank:universe_coverage",
+    "ldas/iv_rank:freshness", "ldas/intraday_cadence:intraday_cadence",
+}  # fmt: skip
+JOBS = {
+    "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",
+    "saxo_token_refresh_job", "pt_health_job",
+}  # fmt: skip
+SCHEDULES = {
+    "ldas_eod_schedule",
+    "ldas_intraday_schedule",
+    "ldas_intraday_cadence_schedule",
+    "ldas_freshness_schedule",
+}
+SENSORS = {
+    "saxo_token_sensor", "pt_health_sensor", "pt_health_watchdog_sensor", "asset_check_alert_sensor",
+    "run_failure_alert_sensor",
+}  # fmt: skip
 
-def test_code_location_loads_with_everything(sim_env):
+
+def test_code_location_has_everything(sim_env):
     defs = build_definitions(load_settings())
     dg.Definitions.validate_loadable(defs)
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {
+    graph = defs.resolve_asset_graph()
+    repo = defs.get_repository_def()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
+    assert {f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys} == CHECKS
+    assert {j.name for j in repo.get_all_jobs()} - {"__ASSET_JOB"} == JOBS
+    assert {s.name for s in repo.schedule_defs} == SCHEDULES
+    assert {s.name for s in repo.sensor_defs} == SENSORS
+    assert defs.resolve_schedule_def("ldas_eod_schedule").cron_schedule == "15 17 * * 1-5"
+
+
+def test_eod_job_runs_the_archive_then_the_analytics(sim_env):
+    defs = build_definitions(load_settings())
+    job = defs.resolve_job_def("ldas_eod_job")
+    selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert selected == {
         "ldas/vix",
         "ldas/stocks",
         "ldas/options",
         "ldas/gex_summary",
         "ldas/atm_iv",
         "ldas/iv_rank",
-    } <= keys
-    assert defs.resolve_job_def("ldas_eod_job").name == "ldas_eod_job"
-    assert defs.resolve_schedule_def("ldas_eod_schedule").cron_schedule == "15 17 * * 1-5"
+    }
+    graph = defs.resolve_asset_graph()
+
+    def parents(key):
+        return {p.to_user_string() for p in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
+
+    # Dependencies order the run: gex never before its chain and close, IV rank after ATM IV.
+    assert parents("ldas/gex_summary") == {"ldas/options", "ldas/stocks"}
+    assert parents("ldas/iv_rank") == {"ldas/atm_iv"}
+
+
+def test_parity_checks_appear_when_a_reference_archive_is_configured(sim_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("AEGIS_PARITY_ROOT", str(tmp_path / "rust"))
+    graph = build_definitions(load_settings()).resolve_asset_graph()
+    parity = {c.name for c in graph.asset_check_keys if c.name.startswith("parity")}
+    assert parity and any("regime" in n for n in parity) and any("iv_rank" in n for n in parity)
 
 
 def test_module_defs_load_through_dagster(sim_env):
     from aegis_pipelines import definitions
 
-    defs = definitions.defs()  # what `dagster dev -m aegis_pipelines.definitions` calls
-    assert isinstance(defs, dg.Definitions)
+    assert isinstance(definitions.defs(), dg.Definitions)  # what `dagster dev -m …` calls
