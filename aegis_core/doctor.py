@@ -1,0 +1,336 @@
+"""``aegis doctor``: the active configuration checked end to end, one pass/fail/skip line per item.
+
+Each check is a plain function returning ``Check`` values; nothing here raises for a bad
+configuration — the point is to report every problem at once, each naming the variable, file, folder
+or endpoint at fault. Secrets are read from the environment only to be sent where they belong (an
+``Authorization`` header); no line ever contains one. Checks of external systems run only when that
+system is configured; they make one cheap, read-only request each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from aegis_core.calendar import NY, CalendarRangeError, nyse
+from aegis_core.pt_health.fetch import display_url, fetch_status
+from aegis_core.saxo import Freshness, TokenCacheError, assess, load_token_cache
+from aegis_core.settings import SECRET_VARIABLES, Settings, SettingsError, config_path, load_settings
+from aegis_core.universe import UniverseError, load_universe
+
+Status = Literal["pass", "fail", "skip"]
+DEFAULT_TIMEOUT_S = 10.0
+# Stands in for an absent secret while probing which variables the profile needs; never sent anywhere.
+_PLACEHOLDER = "doctor-placeholder"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.status.upper():<5} {self.name:<30} {self.detail}"
+
+
+def passed(name: str, detail: str) -> Check:
+    return Check(name, "pass", detail)
+
+
+def failed(name: str, detail: str) -> Check:
+    return Check(name, "fail", detail)
+
+
+def skipped(name: str, detail: str) -> Check:
+    return Check(name, "skip", detail)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """An environment variable the profile needs (``reason``), or does not (``reason`` is None)."""
+
+    variable: str
+    aliases: tuple[str, ...]
+    reason: str | None
+
+
+def requirements(settings: Settings) -> list[Requirement]:
+    """The variables ``Settings._required`` asks for, given the profile's switches."""
+    return [
+        Requirement(
+            "POLYGON_API_KEY",
+            ("MASSIVE_API_KEY",),
+            "the data source is polygon" if settings.source == "polygon" else None,
+        ),
+        Requirement(
+            "SLACK_BOT_TOKEN",
+            (),
+            "this profile sends alerts to Slack" if settings.alerts.require_slack else None,
+        ),
+        Requirement(
+            "SAXOBANK_APP_KEY_LIVE", (), "the Saxo token keeper is enabled" if settings.saxo.enabled else None
+        ),
+        Requirement(
+            "SAXOBANK_APP_SECRET_LIVE",
+            (),
+            "the Saxo token keeper is enabled" if settings.saxo.enabled else None,
+        ),
+        Requirement(
+            "AEGIS_DASHBOARD_URLS",
+            (),
+            "the health monitor is enabled" if settings.pt_health.enabled else None,
+        ),
+    ]
+
+
+def _set(environ: Mapping[str, str], name: str) -> bool:
+    return bool(environ.get(name))
+
+
+def _probe(environ: Mapping[str, str], fill: Iterable[str]) -> Settings | None:
+    """The profile with placeholders for the absent variables ``fill``: what it needs while they are unset."""
+    filled = dict(environ)
+    for name in fill:
+        if not filled.get(name):
+            filled[name] = _PLACEHOLDER
+    try:
+        return load_settings(filled)
+    except SettingsError:
+        return None
+
+
+def _profile_has_dashboards(environ: Mapping[str, str]) -> bool:
+    """Whether the profile file itself lists dashboard URLs (so AEGIS_DASHBOARD_URLS may stay unset)."""
+    probe = _probe({k: v for k, v in environ.items() if k != "AEGIS_DASHBOARD_URLS"}, SECRET_VARIABLES)
+    return probe is not None and bool(probe.pt_health.dashboard_urls)
+
+
+def check_environment(environ: Mapping[str, str], probe: Settings) -> list[Check]:
+    checks = []
+    for req in requirements(probe):
+        name = f"env {req.variable}"
+        present = next((v for v in (req.variable, *req.aliases) if _set(environ, v)), None)
+        via = f" (as {present})" if present and present != req.variable else ""
+        if present:
+            checks.append(passed(name, f"set{via}" + (f"; required: {req.reason}" if req.reason else "")))
+        elif req.variable == "AEGIS_DASHBOARD_URLS" and _profile_has_dashboards(environ):
+            checks.append(passed(name, "not set; the profile lists pt_health.dashboard_urls"))
+        elif req.reason:
+            checks.append(failed(name, f"missing; required: {req.reason}"))
+        else:
+            checks.append(skipped(name, "not set; not needed by this profile"))
+    return checks
+
+
+def writable_folder(path: Path) -> tuple[bool, str]:
+    """Whether files can be created in ``path`` (or it can be created under its nearest existing parent)."""
+    if path.is_dir():
+        try:
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".aegis-doctor-"):
+                pass
+        except OSError as exc:
+            return False, f"{path} is not writable ({exc.strerror})"
+        return True, f"{path} is writable"
+    if path.exists():
+        return False, f"{path} exists but is not a folder"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
+        return True, f"{path} does not exist yet; {parent} is writable (the first run creates it)"
+    return False, f"{path} does not exist and {parent} is not writable"
+
+
+def _folder_check(name: str, path: Path) -> Check:
+    ok, detail = writable_folder(path)
+    return passed(name, detail) if ok else failed(name, detail)
+
+
+def check_paths(settings: Settings, now: dt.datetime) -> list[Check]:
+    checks = [_folder_check("archive root", Path(settings.archive_root))]
+    lake = settings.lake_root
+    scheme = lake.split("://", 1)[0] if "://" in lake else "file"
+    if scheme == "file":
+        checks.append(_folder_check("lake root", Path(lake.removeprefix("file://"))))
+    else:
+        checks.append(
+            skipped("lake root", f"{scheme}:// object storage; written by the first run, not probed here")
+        )
+    checks.append(check_token_cache(settings, now))
+    reference = settings.parity.reference_root
+    if reference is None:
+        checks.append(skipped("parity reference", "AEGIS_PARITY_ROOT not set; no parity checks"))
+    elif reference.is_dir() and os.access(reference, os.R_OK | os.X_OK):
+        checks.append(passed("parity reference", f"{reference} is readable"))
+    else:
+        checks.append(failed("parity reference", f"{reference} (AEGIS_PARITY_ROOT) is not a readable folder"))
+    return checks
+
+
+def check_token_cache(settings: Settings, now: dt.datetime) -> Check:
+    name = "saxo token cache"
+    saxo = settings.saxo
+    if not saxo.enabled:
+        return skipped(name, "the Saxo token keeper is disabled")
+    ok, detail = writable_folder(saxo.cache_path.parent)
+    if not ok:
+        return failed(name, f"cannot save the token: {detail}")
+    if not saxo.cache_path.exists():
+        return failed(
+            name, f"{saxo.cache_path} does not exist: copy in a cache from an authorised login first"
+        )
+    try:
+        report = assess(load_token_cache(saxo.cache_path), now)
+    except TokenCacheError as exc:
+        return failed(name, str(exc))
+    if report.state is Freshness.EXPIRED:
+        return failed(name, f"{saxo.cache_path}: {report.reason}")
+    return passed(
+        name,
+        f"{saxo.cache_path}: {report.state.value} ({report.reason}); "
+        f"refresh token valid until {report.refresh_expires_at:%Y-%m-%d %H:%M} UTC",
+    )
+
+
+def check_universe(settings: Settings) -> Check:
+    try:
+        symbols = load_universe(settings.universe_file)
+    except (UniverseError, OSError) as exc:
+        return failed("universe", str(exc))
+    return passed("universe", f"{len(symbols)} symbols from {settings.universe_file}")
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _answer(response: httpx.Response) -> str:
+    """A short description of an error answer: status, then Polygon's/Slack's own words if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    words = " ".join(
+        str(body.get(k)) for k in ("status", "error", "message") if isinstance(body, dict) and body.get(k)
+    )
+    return f"HTTP {response.status_code}" + (f" {words}" if words else "")
+
+
+def check_polygon(
+    settings: Settings, environ: Mapping[str, str], now: dt.datetime, timeout_s: float
+) -> Check:
+    name = "polygon"
+    if settings.source != "polygon":
+        return skipped(name, "the source is the simulated market (runs in-process)")
+    key = environ.get("POLYGON_API_KEY") or environ.get("MASSIVE_API_KEY") or ""
+    try:
+        day = nyse().latest_completed_session(now).key
+    except CalendarRangeError as exc:
+        return failed(name, str(exc))
+    base = settings.polygon.base_url.rstrip("/")
+    url = f"{base}/v2/aggs/ticker/I:VIX/range/1/day/{day}/{day}"
+    started = time.perf_counter()
+    try:
+        response = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return failed(name, _redact(f"{base} unreachable: {type(exc).__name__}: {exc}", [key]))
+    ms = (time.perf_counter() - started) * 1000
+    if response.status_code in (401, 403):
+        return failed(name, _redact(f"{base} refused the key: {_answer(response)}", [key]))
+    if not response.is_success:
+        return failed(name, _redact(f"{base} answered {_answer(response)}", [key]))
+    return passed(name, f"{base} reachable, key accepted (VIX bar of {day}, {ms:.0f} ms)")
+
+
+def check_slack(settings: Settings, environ: Mapping[str, str], timeout_s: float) -> Check:
+    name = "slack"
+    token = environ.get("SLACK_BOT_TOKEN", "")
+    channel = settings.alerts.slack_channel
+    if not token:
+        return skipped(name, "SLACK_BOT_TOKEN not set; alerts go to the log")
+    if not channel:
+        return failed(
+            name, "SLACK_BOT_TOKEN is set but no channel (alerts.slack_channel or AEGIS_SLACK_CHANNEL)"
+        )
+    base = settings.alerts.slack_base_url.rstrip("/")
+    try:
+        response = httpx.post(
+            f"{base}/auth.test", headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
+        )
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return failed(name, _redact(f"{base}/auth.test failed: {type(exc).__name__}: {exc}", [token]))
+    if not (isinstance(body, dict) and body.get("ok")):
+        return failed(name, _redact(f"{base} refused the token: {_answer(response)}", [token]))
+    who = " ".join(f"{k} {body[k]}" for k in ("team", "user") if body.get(k))
+    return passed(name, f"token accepted ({who or 'auth.test ok'}); alerts to {channel}")
+
+
+def check_dashboards(settings: Settings, environ: Mapping[str, str], timeout_s: float) -> list[Check]:
+    monitor = settings.pt_health
+    if not monitor.dashboard_urls:
+        return [
+            skipped(
+                "dashboard", "no dashboard URL configured" + ("" if monitor.enabled else "; monitor disabled")
+            )
+        ]
+    token = environ.get("AEGIS_DASHBOARD_TOKEN") or None
+    checks = []
+    for url in monitor.dashboard_urls:
+        name = f"dashboard {display_url(url)}"
+        started = time.perf_counter()
+        result = fetch_status([url], token, timeout=timeout_s)
+        ms = (time.perf_counter() - started) * 1000
+        if result.status is None:
+            checks.append(failed(name, _redact("; ".join(result.failures), [token or ""])))
+        else:
+            checks.append(passed(name, f"status document read ({ms:.0f} ms)"))
+    return checks
+
+
+def run_checks(
+    environ: Mapping[str, str] | None = None,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(NY),
+) -> tuple[list[Check], Settings | None]:
+    """Every check of the configuration; also the settings when they are valid (for further checks)."""
+    environ = os.environ if environ is None else environ
+    now = clock()
+    path = config_path(environ)
+    checks: list[Check] = []
+    settings: Settings | None = None
+    try:
+        settings = load_settings(environ)
+    except SettingsError as exc:
+        checks.append(failed("settings", str(exc)))
+    else:
+        checks.append(
+            passed("settings", f"profile {settings.profile} from {path} (source {settings.source})")
+        )
+    probe = settings or _probe(environ, [*SECRET_VARIABLES, "AEGIS_DASHBOARD_URLS"])
+    if probe is None:
+        return checks, None
+    checks += check_environment(environ, probe)
+    checks += check_paths(probe, now)
+    checks.append(check_universe(probe))
+    if settings is None:
+        checks.append(skipped("external services", "not contacted while the settings are invalid"))
+        return checks, None
+    checks.append(check_polygon(settings, environ, now, timeout_s))
+    checks.append(check_slack(settings, environ, timeout_s))
+    checks += check_dashboards(settings, environ, timeout_s)
+    return checks, settings

@@ -1,0 +1,271 @@
+"""deploy/: the compose file, .env.example, the production dagster.yaml, workspace.yaml and the Dockerfile
+agree with each other and with the settings (no Docker engine here: static, but complete)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import PurePosixPath
+
+import pytest
+import yaml
+
+from aegis_core.doctor import requirements
+from aegis_core.settings import ENV_OVERRIDES, SECRET_VARIABLES, load_settings
+from tests.conftest import PROJECT
+from tests.deploy.compose import (
+    DEPLOY,
+    MissingVariable,
+    all_references,
+    compose,
+    dockerfile_instructions,
+    env_example,
+    instance_config,
+    interpolate,
+    mounts,
+    service_environment,
+)
+
+SERVICES = {"postgres", "code_location", "webserver", "daemon"}
+DAGSTER_SERVICES = ["code_location", "webserver", "daemon"]
+STORAGE_VARIABLES = {
+    "DAGSTER_POSTGRES_HOST",
+    "DAGSTER_POSTGRES_USER",
+    "DAGSTER_POSTGRES_PASSWORD",
+    "DAGSTER_POSTGRES_DB",
+}
+DATA_VOLUMES = {"archive", "lake", "tokens", "reference", "config"}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return compose()
+
+
+@pytest.fixture(scope="module")
+def filled_env() -> dict[str, str]:
+    """.env.example with a stand-in for every empty value (what an operator's .env looks like)."""
+    return {k: v or f"value-of-{k.lower()}" for k, v in env_example().items()}
+
+
+def forwarded() -> list[str]:
+    return instance_config()["run_launcher"]["config"]["env_vars"]
+
+
+def test_every_service_volume_and_network_is_there(spec):
+    assert set(spec["services"]) == SERVICES
+    postgres = spec["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert mounts(postgres)["/var/lib/postgresql/data"] == "postgres"
+    for name, service in spec["services"].items():
+        assert service["networks"] == ["aegis"], name
+        assert service["restart"] == "unless-stopped", name
+    for name in DAGSTER_SERVICES:
+        assert spec["services"][name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("webserver", "daemon"):
+        assert spec["services"][name]["depends_on"]["code_location"]["condition"] == "service_healthy"
+    network = spec["networks"]["aegis"]["name"]
+    assert instance_config()["run_launcher"]["config"]["network"] == network
+    assert set(spec["volumes"]) == {"postgres", "dagster_logs", *DATA_VOLUMES}
+    build = spec["services"]["code_location"]["build"]
+    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
+
+
+def test_code_location_serves_what_workspace_yaml_points_at(spec):
+    service = spec["services"]["code_location"]
+    grpc = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())["load_from"][0]["grpc_server"]
+    command = service["command"]
+    assert grpc["host"] == "code_location"
+    assert command[command.index("-p") + 1] == str(grpc["port"])
+    assert command[command.index("--location-name") + 1] == grpc["location_name"] == "aegis"
+    assert command[command.index("-m") + 1] == "aegis_pipelines.definitions"
+    assert service["environment"]["DAGSTER_CURRENT_IMAGE"] == service["image"]  # the image runs start from
+    assert f"('127.0.0.1', {grpc['port']})" in service["healthcheck"]["test"][-1]
+    # The image's default command is the same server.
+    cmd = next(args for instr, args in dockerfile_instructions() if instr == "CMD")
+    assert yaml.safe_load(cmd) == command
+    for name in ("webserver", "daemon"):
+        workspace = spec["services"][name]["command"][-1]
+        assert workspace == "/opt/dagster/home/workspace.yaml"
+
+
+def test_ui_is_published_on_localhost_only(spec):
+    published = {name: s.get("ports") for name, s in spec["services"].items() if s.get("ports")}
+    assert list(published) == ["webserver"]
+    for port in published["webserver"]:
+        assert port.startswith("127.0.0.1:") and port.endswith(":3000")
+
+
+def test_docker_socket_only_where_the_run_launcher_needs_it(spec):
+    with_socket = {name for name, s in spec["services"].items() if "/var/run/docker.sock" in mounts(s)}
+    assert with_socket == {
+        "webserver",
+        "daemon",
+    }  # daemon launches and monitors runs; webserver terminates them
+    for name in with_socket:
+        (group,) = spec["services"][name]["group_add"]
+        assert group.startswith("${DOCKER_GID:?")  # the socket's group, so the non-root user may use it
+
+
+def required_variables() -> set[str]:
+    return {name for name, op, _ in all_references(compose()) if op == ":?"}
+
+
+def test_every_variable_is_listed_in_env_example_and_required_ones_name_themselves():
+    refs = all_references(compose())
+    declared = env_example()
+    assert {name for name, _, _ in refs} == set(declared), "compose and .env.example list different variables"
+    required = {name for name, op, _ in refs if op == ":?"}
+    for name, op, message in refs:
+        if op == ":?":
+            assert message.startswith(name), f"the message of ${{{name}:?…}} must name it: {message!r}"
+    assert SECRET_VARIABLES - {"MASSIVE_API_KEY", "AEGIS_DASHBOARD_TOKEN"} <= required
+    assert {
+        "DAGSTER_POSTGRES_PASSWORD",
+        "DOCKER_GID",
+        "AEGIS_ARCHIVE_DIR",
+        "AEGIS_LAKE_DIR",
+        "AEGIS_TOKENS_DIR",
+        "AEGIS_CONFIG_DIR",
+    } <= required
+
+
+def test_env_example_holds_no_secret_values():
+    declared = env_example()
+    for name in [*SECRET_VARIABLES, "DAGSTER_POSTGRES_PASSWORD"]:
+        if name in declared:
+            assert declared[name] == "", f"{name} must be empty in .env.example"
+
+
+def test_compose_resolves_and_each_missing_required_variable_is_named(spec, filled_env):
+    resolved = interpolate(spec, filled_env)
+    daemon = service_environment(resolved["services"]["daemon"])
+    assert daemon["POLYGON_API_KEY"] == "value-of-polygon_api_key"
+    assert daemon["AEGIS_PARITY_ROOT"] == "/data/reference"
+    assert resolved["volumes"]["archive"]["driver_opts"]["device"] == "value-of-aegis_archive_dir"
+    required = sorted(required_variables())
+    for name in required:
+        env = {k: v for k, v in filled_env.items() if k != name}
+        with pytest.raises(MissingVariable, match=f"required variable {name} is missing a value: {name}"):
+            interpolate(spec, env)
+    # Optional ones fall back to their defaults.
+    bare = {k: v for k, v in filled_env.items() if k in required}
+    optional = service_environment(interpolate(spec, bare)["services"]["code_location"])
+    assert (
+        optional["AEGIS_DASHBOARD_TOKEN"] == "" and optional["AEGIS_WEBSERVER_URL"] == "http://127.0.0.1:3000"
+    )
+
+
+def test_runs_get_exactly_the_variables_the_code_location_gets(spec):
+    services = spec["services"]
+    code_location = set(service_environment(services["code_location"])) - {"DAGSTER_CURRENT_IMAGE"}
+    daemon = set(service_environment(services["daemon"]))
+    assert len(forwarded()) == len(set(forwarded()))
+    assert set(forwarded()) == code_location == daemon  # the launcher reads them from the daemon
+    for name in forwarded():
+        assert name in STORAGE_VARIABLES or name == "AEGIS_CONFIG" or name in ENV_OVERRIDES, name
+    # The webserver needs the storage, never the pipeline's secrets.
+    webserver = set(service_environment(services["webserver"]))
+    assert webserver == STORAGE_VARIABLES
+    # Every {env: …} of the instance config reaches every Dagster process and every run.
+    storage_env = {
+        v["env"]
+        for v in instance_config()["storage"]["postgres"]["postgres_db"].values()
+        if isinstance(v, dict)
+    }
+    assert storage_env == STORAGE_VARIABLES
+    for name in DAGSTER_SERVICES:
+        assert storage_env <= set(service_environment(services[name])), name
+    assert storage_env <= set(forwarded())
+
+
+def test_what_production_settings_require_is_required_by_compose_and_forwarded(spec, filled_env, tmp_path):
+    universe = tmp_path / "universe.txt"
+    universe.write_text("SPY\n")
+    env = {
+        **filled_env,
+        "AEGIS_CONFIG": str(PROJECT / "configs/production.yaml"),
+        "AEGIS_UNIVERSE_FILE": str(universe),
+    }
+    needed = {r.variable for r in requirements(load_settings(env)) if r.reason}
+    assert needed == {
+        "POLYGON_API_KEY",
+        "SLACK_BOT_TOKEN",
+        "SAXOBANK_APP_KEY_LIVE",
+        "SAXOBANK_APP_SECRET_LIVE",
+        "AEGIS_DASHBOARD_URLS",
+    }
+    assert needed <= required_variables()
+    assert needed <= set(forwarded())
+
+
+def test_runs_mount_the_same_volumes_as_the_services(spec):
+    volume_names = {key: v["name"] for key, v in spec["volumes"].items()}
+    run_mounts = {}
+    for item in instance_config()["run_launcher"]["config"]["container_kwargs"]["volumes"]:
+        source, target, *mode = item.split(":")
+        run_mounts[target] = (source, mode)
+    code_location = spec["services"]["code_location"]
+    expected = {
+        target: (volume_names[source], [m for m in item.split(":")[2:]])
+        for item in code_location["volumes"]
+        for source, target in [item.split(":")[:2]]
+    }
+    webserver = mounts(spec["services"]["webserver"])
+    expected["/opt/dagster/logs"] = (volume_names[webserver["/opt/dagster/logs"]], [])
+    assert run_mounts == expected
+    assert run_mounts["/config"][1] == ["ro"] and run_mounts["/data/reference"][1] == ["ro"]
+    assert instance_config()["compute_logs"]["config"]["base_dir"] == "/opt/dagster/logs"
+    # Every path of the production profile lies on one of those volumes.
+    profile = yaml.safe_load((PROJECT / "configs/production.yaml").read_text())
+    paths = [
+        profile["archive_root"],
+        profile["lake_root"],
+        profile["universe_file"],
+        profile["saxo"]["cache_path"],
+        service_environment(code_location)["AEGIS_CONFIG"],
+        env_example()["AEGIS_PARITY_ROOT"],
+    ]
+    for path in paths:
+        assert any(PurePosixPath(path).is_relative_to(target) for target in run_mounts), path
+
+
+def test_production_instance_policy():
+    from aegis_pipelines.jobs import VENDOR_TAG
+
+    config = instance_config()
+    postgres = config["storage"]["postgres"]["postgres_db"]
+    assert postgres["scheme"] == "postgresql+psycopg2"  # SQLAlchemy 2.1 would pick psycopg v3 otherwise
+    assert config["run_launcher"]["class"] == "DockerRunLauncher"
+    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
+    (vendor_key,) = VENDOR_TAG
+    assert {"key": vendor_key, "limit": 1} in limits
+    assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
+    assert config["run_retries"]["enabled"] and config["run_retries"]["max_retries"] >= 1
+    assert config["run_monitoring"]["enabled"]
+    assert config["telemetry"] == {"enabled": False}
+
+
+def test_dockerfile_builds_from_the_lockfile_as_a_non_root_user():
+    instructions = dockerfile_instructions()
+    froms = [args for instr, args in instructions if instr == "FROM"]
+    python = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert froms == ["python:3.11-slim-bookworm"] and python == ">=3.11"
+    runs = " ".join(args for instr, args in instructions if instr == "RUN")
+    assert "uv sync --frozen --no-dev" in runs
+    users = [args for instr, args in instructions if instr == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    env = " ".join(args for instr, args in instructions if instr == "ENV")
+    assert "DAGSTER_HOME=/opt/dagster/home" in env
+    copies = [args.split() for instr, args in instructions if instr == "COPY"]
+    assert ["deploy/dagster.yaml", "deploy/workspace.yaml", "/opt/dagster/home/"] in copies
+    assert any("uv.lock" in c for c in copies)
+    for *sources, _target in copies:
+        for source in sources:
+            assert (PROJECT / source).exists(), f"COPY {source}: no such file in the project"
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    assert "**/.env" in ignore and ".venv" in ignore
+
+
+def test_env_file_is_kept_out_of_git():
+    assert ".env" in (DEPLOY / ".gitignore").read_text().splitlines()
