@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import time
 
 from aegis_core.calendar import NY, SLOT_LENGTH, CalendarRangeError, nyse, parse_slot_key, slot_key
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.universe import UniverseError, load_universe, select_symbols
-from aegis_pipelines.cli_eod import ensure_dagster_home, print_summary
+from aegis_pipelines.local_run import ensure_dagster_home, run_partition
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,26 +49,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"aegis intraday: {exc}", file=sys.stderr)
         return 2
 
-    import dagster as dg
-
-    from aegis_assets.runs import SYMBOLS_TAG
-    from aegis_pipelines.definitions import build_definitions
-
-    print(
-        f"aegis intraday: slot {key}, {len(symbols)} symbols, source {settings.source}, DAGSTER_HOME {home}"
-    )
-    job = build_definitions(settings).resolve_job_def("ldas_intraday_job")
-    tags = {"aegis/trigger": "cli"}
-    if args.symbols:
-        tags[SYMBOLS_TAG] = ",".join(symbols)
-    started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            partition_key=key,
-            instance=instance,
-            tags=tags,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-    print_summary(result, settings, time.perf_counter() - started)
-    return 0 if result.success else 1
+    print(f"aegis intraday: slot {key}, {len(symbols)} symbols, source {settings.source}, home {home}")
+    return run_partition(settings, "ldas_intraday_job", key, symbols if args.symbols else None)

@@ -1,0 +1,81 @@
+"""Run one partition of a job on the local Dagster instance, for the ``aegis`` commands.
+
+The run is recorded on the instance in ``DAGSTER_HOME`` (default: the project folder), so
+``dagster dev`` shows it; progress is the run's INFO log; a summary table follows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from aegis_core.settings import Settings
+
+_ORDER = ["ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank"]
+
+
+def ensure_dagster_home() -> Path:
+    """``DAGSTER_HOME``, defaulting to the project folder (the one holding dagster.yaml)."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        if not Path("dagster.yaml").is_file():
+            raise ValueError("DAGSTER_HOME is unset and no dagster.yaml is here: run from the project root")
+        home = str(Path.cwd())
+        os.environ["DAGSTER_HOME"] = home
+    return Path(home)
+
+
+def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str] | None) -> int:
+    """Execute ``job_name`` for partition ``key`` in-process; print the summary; return the exit code."""
+    import dagster as dg
+
+    from aegis_assets.runs import SYMBOLS_TAG
+    from aegis_pipelines.definitions import build_definitions
+
+    job = build_definitions(settings).resolve_job_def(job_name)
+    tags = {"aegis/trigger": "cli"}
+    if symbols:
+        tags[SYMBOLS_TAG] = ",".join(symbols)
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            tags=tags,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    print_summary(result, settings, time.perf_counter() - started)
+    return 0 if result.success else 1
+
+
+def print_summary(result, settings: Settings, seconds: float) -> None:
+    print()
+    print(f"{'artefact':<22}{'files':>7}{'rows':>11}{'symbols':>11}{'seconds':>9}")
+    events = sorted(
+        result.get_asset_materialization_events(),
+        key=lambda e: _ORDER.index(k) if (k := e.asset_key.to_user_string()) in _ORDER else 99,
+    )
+    for event in events:
+        meta = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+        files, rows = meta.get("files", "-"), meta.get("dagster/row_count", "-")
+        covered = meta.get("symbols_covered", "-")
+        secs = meta.get("duration_s", meta.get("write_seconds", "-"))
+        print(f"{event.asset_key.to_user_string():<22}{files!s:>7}{rows!s:>11}{covered!s:>11}{secs!s:>9}")
+        failed = meta.get("symbols_failed")
+        if isinstance(failed, dict) and failed:
+            print(f"  failed: {', '.join(f'{s} ({r})' for s, r in list(failed.items())[:10])}")
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    for check in failed_checks:
+        name = f"{check.asset_key.to_user_string()}:{check.check_name}"
+        print(f"  check {name} FAILED: {check.description or ''}")
+    status = "SUCCESS" if result.success else "FAILURE"
+    print(f"\n{status} in {seconds:.1f}s — run {result.run_id}")
+    print(f"archive: {Path(settings.archive_root).resolve()}   lake: {settings.lake_root}")
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                message = event.event_specific_data.error.message.strip()
+                print(f"step {event.step_key} failed: {message}", file=sys.stderr)
