@@ -23,19 +23,19 @@ from pydantic import Field, SecretStr
 
 from aegis_assets.resources import AlertsResource
 from aegis_assets.runs import markdown_table
-from aegis_core.alerts import Alert, AlertError
+from aegis_core.alerts import AlertError
 from aegis_core.pt_health import (
-    Decision,
-    Evaluation,
     FetchResult,
     PreviousOutputError,
     ThresholdError,
     Thresholds,
     WindowPolicy,
     display_url,
-    evaluate_status,
+    evaluate_fetched,
     fetch_status,
+    health_alert,
     previous_signatures,
+    severity_counts,
     window_at,
 )
 
@@ -45,9 +45,7 @@ NOW_TAG = "aegis/pt_now"
 ADHOC_WINDOW = "adhoc"  # a run launched by hand outside any session window
 PT_HEALTH_KEY = dg.AssetKey([GROUP, "pt_health"])
 
-# Slack shows a few thousand characters per block: list this many new events, each cut to this length.
-ALERT_EVENTS_SHOWN = 10
-ALERT_MESSAGE_CHARS = 300
+MESSAGE_CHARS = 300  # event messages are cut to this length in the evidence table
 
 
 class DashboardResource(dg.ConfigurableResource):
@@ -103,14 +101,6 @@ def evaluation_time(tags: Mapping[str, str]) -> dt.datetime:
     return moment
 
 
-def evaluate(fetched: FetchResult, now: dt.datetime, thresholds: Thresholds) -> Evaluation:
-    """The same composition as ``aegis_core.pt_health.evaluate_dashboard``, keeping the fetch result
-    so the metadata can name the URL that answered."""
-    if fetched.status is None:
-        return Evaluation.of(fetched.events())
-    return Evaluation.of([*fetched.events(), *evaluate_status(fetched.status, now, thresholds).events])
-
-
 def previous_output(instance: dg.DagsterInstance, log: Any) -> dict[str, Any] | None:
     """The latest recorded evaluation (``{"events": [...]}``), or None on a first run.
 
@@ -130,31 +120,6 @@ def previous_output(instance: dg.DagsterInstance, log: Any) -> dict[str, Any] | 
     return previous
 
 
-def health_alert(window: str, output: dict[str, Any], link: str | None) -> Alert:
-    """One Slack message for the new events of an evaluation: decision, evidence, run link."""
-    new = output["new_events"]
-    lines = [
-        f"• [{e['severity']}] `{e['signature']}`: {_cut(e['message'], ALERT_MESSAGE_CHARS)}"
-        for e in new[:ALERT_EVENTS_SHOWN]
-    ]
-    if len(new) > ALERT_EVENTS_SHOWN:
-        lines.append(f"… and {len(new) - ALERT_EVENTS_SHOWN} more (see the run)")
-    decision = output["decision"]
-    return Alert(
-        key=f"pt_health:{window}",
-        title=f"Paper-trading health: {decision.upper()}",
-        severity="critical" if decision == Decision.ESCALATE else "warning",
-        reason=f"{len(new)} new event(s) in window {window}:\n" + "\n".join(lines),
-        fields={
-            "decision": decision,
-            "window": window,
-            "events": _severity_counts_text(output["events"]),
-            "new": ", ".join(e["signature"] for e in new),
-        },
-        link=link,
-    )
-
-
 def evaluation_metadata(
     window: str,
     now: dt.datetime,
@@ -164,7 +129,7 @@ def evaluation_metadata(
     thresholds: Thresholds,
 ) -> dict[str, Any]:
     events, new = output["events"], output["new_events"]
-    counts = _severity_counts(events)
+    counts = severity_counts(events)
     return {
         "window": window,
         "evaluated_at": now.isoformat(),
@@ -201,7 +166,7 @@ def pt_health(
     except ThresholdError as exc:
         raise dg.Failure(f"bad health threshold: {exc}") from None
     fetched = dashboard.fetch()
-    output = evaluate(fetched, now, thresholds).output(previous_output(context.instance, context.log))
+    output = evaluate_fetched(fetched, now, thresholds).output(previous_output(context.instance, context.log))
     new = output["new_events"]
     context.log.info(
         f"window {window}: {output['decision']}, {len(output['events'])} event(s), {len(new)} new"
@@ -226,18 +191,6 @@ def _window_key(now: dt.datetime, policy: WindowPolicy) -> str:
     return window.key if window is not None else ADHOC_WINDOW
 
 
-def _severity_counts(events: list[dict[str, Any]]) -> dict[str, int]:
-    counts = {"critical": 0, "warn": 0}
-    for event in events:
-        counts[event["severity"]] = counts.get(event["severity"], 0) + 1
-    return counts
-
-
-def _severity_counts_text(events: list[dict[str, Any]]) -> str:
-    counts = _severity_counts(events)
-    return f"{len(events)} total ({counts['critical']} critical, {counts['warn']} warn)"
-
-
 def _events_table(events: list[dict[str, Any]], new: set[str]) -> dg.MetadataValue:
     if not events:
         return dg.MetadataValue.md("_no events: every golden signal is healthy_")
@@ -247,7 +200,7 @@ def _events_table(events: list[dict[str, Any]], new: set[str]) -> dg.MetadataVal
             "severity": e["severity"],
             "signature": f"`{e['signature']}`",
             "signal": e["signal"],
-            "message": _cut(e["message"], ALERT_MESSAGE_CHARS).replace("|", "\\|").replace("\n", " "),
+            "message": _cut(e["message"], MESSAGE_CHARS).replace("|", "\\|").replace("\n", " "),
         }
         for e in events
     ]

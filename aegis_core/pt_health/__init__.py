@@ -4,6 +4,7 @@ Read-only towards the trading runtime: it reads the dashboard and decides observ
 escalate; it never stops or changes anything.
 """
 
+from aegis_core.pt_health.alert import health_alert, severity_counts
 from aegis_core.pt_health.detector import detect
 from aegis_core.pt_health.events import (
     Decision,
@@ -17,7 +18,7 @@ from aegis_core.pt_health.events import (
 )
 from aegis_core.pt_health.fetch import FetchResult, display_url, fetch_status
 from aegis_core.pt_health.market import market_open, past_open_grace, session_on
-from aegis_core.pt_health.monitor import evaluate_dashboard, evaluate_status
+from aegis_core.pt_health.monitor import evaluate_dashboard, evaluate_fetched, evaluate_status
 from aegis_core.pt_health.status import PtStatus, StatusError, parse_status
 from aegis_core.pt_health.thresholds import ENV_NAMES, ThresholdError, Thresholds
 from aegis_core.pt_health.windows import Window, WindowPolicy, missed_windows, session_windows, window_at
@@ -40,8 +41,10 @@ __all__ = [
     "detect",
     "display_url",
     "evaluate_dashboard",
+    "evaluate_fetched",
     "evaluate_status",
     "fetch_status",
+    "health_alert",
     "market_open",
     "missed_windows",
     "new_events",
@@ -50,5 +53,6 @@ __all__ = [
     "previous_signatures",
     "session_on",
     "session_windows",
+    "severity_counts",
     "window_at",
 ]

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from aegis_core.calendar import NyseCalendar
 from aegis_core.pt_health.detector import detect
 from aegis_core.pt_health.events import Evaluation
-from aegis_core.pt_health.fetch import DEFAULT_TIMEOUT_SEC, fetch_status
+from aegis_core.pt_health.fetch import DEFAULT_TIMEOUT_SEC, FetchResult, fetch_status
 from aegis_core.pt_health.market import session_on
 from aegis_core.pt_health.status import PtStatus
 from aegis_core.pt_health.thresholds import Thresholds
@@ -39,6 +39,13 @@ def evaluate_dashboard(
 ) -> Evaluation:
     """Fetch the status and detect; an unreadable dashboard is a critical ``dashboard_unreachable``."""
     result = fetch_status(urls, token, timeout=timeout, transport=transport)
+    return evaluate_fetched(result, now, thresholds, calendar)
+
+
+def evaluate_fetched(
+    result: FetchResult, now: dt.datetime, thresholds: Thresholds, calendar: NyseCalendar | None = None
+) -> Evaluation:
+    """Detect on a fetch result: its own events (fallbacks, failures) plus the status's."""
     if result.status is None:
         return Evaluation.of(result.events())
     evaluation = evaluate_status(result.status, now, thresholds, calendar)

@@ -1,0 +1,53 @@
+"""The Slack message of a health evaluation: decision, new events as evidence, run link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aegis_core.alerts import Alert
+from aegis_core.pt_health.events import Decision
+
+# Slack shows a few thousand characters per block: list this many new events, each cut to this length.
+ALERT_EVENTS_SHOWN = 10
+ALERT_MESSAGE_CHARS = 300
+
+
+def health_alert(window: str, output: dict[str, Any], link: str | None) -> Alert:
+    """One Slack message for the new events of an evaluation: decision, evidence, run link."""
+    new = output["new_events"]
+    lines = [
+        f"• [{e['severity']}] `{e['signature']}`: {_cut(e['message'], ALERT_MESSAGE_CHARS)}"
+        for e in new[:ALERT_EVENTS_SHOWN]
+    ]
+    if len(new) > ALERT_EVENTS_SHOWN:
+        lines.append(f"… and {len(new) - ALERT_EVENTS_SHOWN} more (see the run)")
+    decision = output["decision"]
+    return Alert(
+        key=f"pt_health:{window}",
+        title=f"Paper-trading health: {decision.upper()}",
+        severity="critical" if decision == Decision.ESCALATE else "warning",
+        reason=f"{len(new)} new event(s) in window {window}:\n" + "\n".join(lines),
+        fields={
+            "decision": decision,
+            "window": window,
+            "events": _severity_counts_text(output["events"]),
+            "new": ", ".join(e["signature"] for e in new),
+        },
+        link=link,
+    )
+
+
+def severity_counts(events: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"critical": 0, "warn": 0}
+    for event in events:
+        counts[event["severity"]] = counts.get(event["severity"], 0) + 1
+    return counts
+
+
+def _severity_counts_text(events: list[dict[str, Any]]) -> str:
+    counts = severity_counts(events)
+    return f"{len(events)} total ({counts['critical']} critical, {counts['warn']} warn)"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
