@@ -80,7 +80,8 @@ class ParitySettings(_Section):
 
 
 class QualitySettings(_Section):
-    coverage_threshold: float = Field(0.95, ge=0, le=1)
+    # Every universe symbol is expected every session; lower it for a universe with known gaps.
+    coverage_threshold: float = Field(1.0, ge=0, le=1)
     freshness_deadline: dt.time = dt.time(18, 0)
 
 

@@ -83,7 +83,7 @@ class QualityResource(dg.ConfigurableResource):
     """What the quality checks measure against: the universe, the coverage threshold, the deadline."""
 
     universe_file: str
-    coverage_threshold: float = 0.95
+    coverage_threshold: float = 1.0
     freshness_deadline: str = "18:00"  # HH:MM[:SS] America/New_York on the session's date
 
     def universe(self) -> list[str]:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from aegis_core.archive import guard, layout
-from aegis_core.archive.files import write_artefact
+from aegis_core.archive.files import write_table
 from aegis_core.archive.lake import SESSION_COLUMN, SLOT_COLUMN, Lake
 from aegis_core.archive.schemas import (
     ATM_IV,
@@ -65,15 +66,16 @@ class Archive:
         }
 
     def _write_files(
-        self, artefact: Artefact, items: Iterable[tuple[Path, pl.DataFrame]], meta: dict
+        self, artefact: Artefact, items: Iterable[tuple[Path, pa.Table]], meta: dict
     ) -> WriteReport:
+        """Write already-conformed Arrow tables, one file each, on a few threads."""
         guard.claim(self.root, self.source)
         report = WriteReport(artefact.name)
         items = list(items)
         with ThreadPoolExecutor(_FILE_THREADS) as pool:
-            sizes = list(pool.map(lambda it: write_artefact(it[0], artefact, it[1], meta), items))
+            sizes = list(pool.map(lambda it: write_table(it[0], it[1], meta), items))
         report.files = [p for p, _ in items]
-        report.rows = sum(f.height for _, f in items)
+        report.rows = sum(t.num_rows for _, t in items)
         report.bytes = sum(sizes)
         return report
 
@@ -107,9 +109,12 @@ class Archive:
     ) -> WriteReport:
         start = time.perf_counter()
         frame = artefact.conform(frame)
-        groups = frame.partition_by("symbol", as_dict=True, maintain_order=True) if frame.height else {}
-        items = [(path_of(key[0]), part) for key, part in groups.items()]
-        report = self._write_files(artefact, items, self._metadata(session, **meta))
+        # A temporary list: the Arrow copy of the frame is freed before the lake makes its own.
+        report = self._write_files(
+            artefact,
+            [(path_of(symbol), table) for symbol, table in _tables_by_symbol(artefact, frame)],
+            self._metadata(session, **meta),
+        )
         self._mirror(report, artefact, frame, session, slot)
         report.seconds = time.perf_counter() - start
         return report
@@ -117,9 +122,8 @@ class Archive:
     def _daily(self, artefact: Artefact, frame: pl.DataFrame, session: dt.date) -> WriteReport:
         start = time.perf_counter()
         frame = artefact.conform(frame)
-        report = self._write_files(
-            artefact, [(layout.daily_file(self.root, artefact.name, session), frame)], self._metadata(session)
-        )
+        path = layout.daily_file(self.root, artefact.name, session)
+        report = self._write_files(artefact, [(path, artefact.to_arrow(frame))], self._metadata(session))
         self._mirror(report, artefact, frame, session)
         report.seconds = time.perf_counter() - start
         return report
@@ -173,3 +177,24 @@ class Archive:
                     old.unlink(missing_ok=True)
                     report.replaced += 1
         return report
+
+
+def _tables_by_symbol(artefact: Artefact, frame: pl.DataFrame) -> list[tuple[str, pa.Table]]:
+    """One Arrow table per symbol (symbols in order of first appearance, rows in their order).
+
+    The frame is converted to Arrow once and each symbol's table is a zero-copy slice of it: converting
+    712 small frames one by one cost more than encoding their parquet files.
+    """
+    if not frame.height:
+        return []
+    runs = frame.get_column("symbol").rle().struct.unnest()
+    if runs.get_column("value").n_unique() < runs.height:  # a symbol in several runs: gather its rows
+        first_row = pl.col("_row").min().over("symbol")
+        frame = frame.with_row_index("_row").sort(first_row, maintain_order=True).drop("_row")
+        runs = frame.get_column("symbol").rle().struct.unnest()
+    table = artefact.to_arrow(frame)
+    out, offset = [], 0
+    for length, symbol in runs.iter_rows():
+        out.append((symbol, table.slice(offset, length)))
+        offset += length
+    return out

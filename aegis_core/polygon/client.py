@@ -2,8 +2,8 @@
 
 - Auth only by the ``Authorization: Bearer`` header, sent only to the configured origin; the key
   is a ``SecretStr`` and never enters a URL, a repr, an exception or a log line.
-- Every request passes a concurrency bound (semaphore) and a requests-per-second ceiling (token
-  bucket), both shared by all calls of one client.
+- Every request passes a concurrency bound (a pool of ``max_concurrency`` connections, see
+  ``pool.py``) and a requests-per-second ceiling (token bucket), both shared by all calls of one client.
 - 429, 5xx, timeouts, dropped connections and cut bodies are retried with backoff and jitter,
   honouring ``Retry-After``. 401/403 are never retried: the first one trips the client, so every
   other request of the run fails at once instead of repeating it 712 times.
@@ -46,6 +46,7 @@ from aegis_core.polygon.parse import (
     stocks_frame,
     vix_frame,
 )
+from aegis_core.polygon.pool import ConnectionPool
 from aegis_core.polygon.ratelimit import TokenBucket
 from aegis_core.polygon.results import ChainsResult, StocksResult
 from aegis_core.polygon.retry import (
@@ -65,6 +66,7 @@ PAGE_LIMIT = 250  # the snapshot endpoint's maximum
 # SPY, the largest chain, is ~13,000 contracts = ~52 pages; far beyond that something loops.
 MAX_PAGES_PER_SYMBOL = 400
 _AUTH_STATUSES = (401, 403)
+_HEADERS = {"Accept": "application/json", "User-Agent": "aegis-pipelines"}
 _FATAL = "fatal"
 
 
@@ -117,16 +119,13 @@ class PolygonClient:
         self.max_retries = max_retries
         self.max_pages_per_symbol = max_pages_per_symbol
         self._backoff = Backoff(backoff_base_s, backoff_max_s)
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._base = httpx.URL(self.base_url)
         self._bucket = TokenBucket(max_requests_per_second)
         self._auth_failure: PolygonAuthError | None = None
         self.stats = RequestStats()  # everything this client did, across calls
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
-            follow_redirects=False,  # a redirect must never carry the key anywhere
-            headers={"Accept": "application/json", "User-Agent": "aegis-pipelines"},
+        # The pool is also the concurrency bound; it never follows redirects (the key must not travel).
+        self._pool = ConnectionPool(
+            max_concurrency, timeout_s=timeout_s, headers=_HEADERS, transport=transport
         )
 
     def __repr__(self) -> str:
@@ -143,7 +142,7 @@ class PolygonClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._pool.aclose()
 
     # --- endpoints -----------------------------------------------------------------------------
 
@@ -306,7 +305,7 @@ class PolygonClient:
 
     def _next_url(self, next_url: str, *, endpoint: str, symbol: str) -> httpx.URL:
         try:
-            url = httpx.URL(self.base_url).join(next_url)
+            url = self._base.join(next_url)
         except (httpx.InvalidURL, ValueError):
             raise PolygonResponseError("next_url is not a URL", symbol=symbol, endpoint=endpoint) from None
         if origin(url) != self._origin:
@@ -386,7 +385,7 @@ class PolygonClient:
         """One request inside the concurrency bound and the rate ceiling; never retries itself."""
         if self._auth_failure is not None:
             raise self._auth_failure
-        async with self._semaphore:
+        async with self._pool.client() as http:
             if self._auth_failure is not None:  # tripped while this request waited for a slot
                 raise self._auth_failure
             stats.rate_limited_s += await self._bucket.acquire()
@@ -394,7 +393,7 @@ class PolygonClient:
             reading_body = False
             try:
                 async with asyncio.timeout(self.timeout_s):
-                    async with self._http.stream("GET", url, headers=self._auth_header()) as response:
+                    async with http.stream("GET", url, headers=self._auth_header()) as response:
                         reading_body = True
                         body = await response.aread()
                         stats.bytes_received += response.num_bytes_downloaded

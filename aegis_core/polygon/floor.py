@@ -1,7 +1,7 @@
 """The fetch-and-parse floor: how fast chains can be had at all, for the benchmark to compare with.
 
-Concurrent GETs of every page of the given symbols, with the client's worker-pool shape and
-concurrency, decoding each page with the client's parser on a worker thread, and nothing else:
+Concurrent GETs of every page of the given symbols, with the client's worker-pool shape, connection
+pool and concurrency, decoding each page with the client's parser on a worker thread, and nothing else:
 no rate ceiling, no retries, no frame building, no validation. The gap between this and
 ``PolygonClient.option_chains`` is what the client's own work costs.
 """
@@ -19,6 +19,7 @@ from aegis_core.polygon.batch import run_batch
 from aegis_core.polygon.client import PAGE_LIMIT
 from aegis_core.polygon.errors import PolygonError
 from aegis_core.polygon.parse import ResponseShapeError, read_chain_page
+from aegis_core.polygon.pool import ConnectionPool
 from aegis_core.polygon.urls import origin, path_segment
 
 
@@ -56,9 +57,8 @@ async def fetch_and_parse_floor(
     base_str = str(base).rstrip("/")
     result = FloorResult(symbols=len(symbols))
     headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
-    limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
-
-    async with httpx.AsyncClient(transport=transport, timeout=timeout_s, limits=limits) as http:
+    pool = ConnectionPool(max_concurrency, timeout_s=timeout_s, headers=headers, transport=transport)
+    try:
 
         async def one(symbol: str) -> None:
             endpoint = f"/v3/snapshot/options/{path_segment(symbol)}"
@@ -67,7 +67,8 @@ async def fetch_and_parse_floor(
                 if origin(url) != origin(base):
                     raise PolygonError(f"{symbol}: next_url leaves the configured origin", symbol=symbol)
                 try:
-                    response = await http.get(url, headers=headers)
+                    async with pool.client() as http:
+                        response = await http.get(url)
                     response.raise_for_status()
                     page = await asyncio.to_thread(read_chain_page, response.content)
                 except (httpx.HTTPError, ResponseShapeError) as exc:
@@ -89,4 +90,6 @@ async def fetch_and_parse_floor(
         started = time.perf_counter()
         _, result.failures = await run_batch(symbols, one, concurrency=max_concurrency)
         result.elapsed_s = time.perf_counter() - started
+    finally:
+        await pool.aclose()
     return result
