@@ -22,7 +22,7 @@ from aegis_core.polygon.parse import (
 )
 from tests.polygon.synthetic import synthetic_page
 
-FIXTURES = Path("/work/shared/fixtures/polygon")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "polygon"
 CAPTURED = dt.datetime(2026, 1, 2, 21, 5, 7, 123456, tzinfo=dt.UTC)
 
 
