@@ -1,6 +1,6 @@
 """A Polygon-compatible HTTP server over the simulated market (SPEC §3–4), for tests and the default run.
 
-Endpoints (Polygon's JSON shapes; ``Authorization: Bearer <key>`` required; the apiKey query parameter is refused):
+Endpoints (Polygon's JSON shapes; ``Authorization: Bearer <key>`` required, the apiKey parameter refused):
 
 - ``GET /v2/aggs/ticker/{T}/range/1/day/{from}/{to}`` (``I:VIX``: index bars, o/h/l/c/t only)
 - ``GET /v2/aggs/grouped/locale/us/market/stocks/{date}``
