@@ -14,13 +14,17 @@ from aegis_core.universe import select_symbols
 SYMBOLS_TAG = "aegis/symbols"
 
 
+def run_partition_keys(context: dg.AssetExecutionContext) -> list[str]:
+    """The partition keys of this run: one for a partition run, several for a range run."""
+    # A single-partition run names its key; ``partition_keys`` would silently map an excluded key
+    # (which Dagster accepts from a run tag, e.g. a holiday) onto the next window.
+    return [context.partition_key] if context.has_partition_key else list(context.partition_keys)
+
+
 def run_sessions(context: dg.AssetExecutionContext) -> list[Session]:
     """The sessions this run materializes: one for a partition run, several for a range run."""
-    # A single-partition run names its key; ``partition_keys`` would silently map a holiday key
-    # (which Dagster accepts from a run tag) onto the next session's window.
-    keys = [context.partition_key] if context.has_partition_key else context.partition_keys
     sessions = []
-    for key in keys:
+    for key in run_partition_keys(context):
         session = nyse().session(parse_session_date(key))
         if session is None:  # Dagster accepts holiday keys submitted by hand (findings note §9)
             raise dg.Failure(f"{key} is not an NYSE session; nothing to materialize")

@@ -24,6 +24,7 @@ from aegis_assets.runs import (
     markdown_table,
     merge_session_metadata,
     progress_logger,
+    run_partition_keys,
     run_sessions,
     run_symbols,
 )
@@ -51,7 +52,7 @@ def wall_clock() -> dt.datetime:
 def run_slots(context: dg.AssetExecutionContext) -> list[dt.datetime]:
     """The slot starts this run captures (one for a scheduled run)."""
     slots = []
-    for key in context.partition_keys:
+    for key in run_partition_keys(context):
         try:
             start = parse_slot_key(key)
             nyse().slot(start)  # Dagster accepts excluded keys submitted by hand (findings note §9)
