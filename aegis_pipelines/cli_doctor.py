@@ -9,6 +9,7 @@ run launcher configured).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 
 from aegis_core.doctor import DEFAULT_TIMEOUT_S, Check, failed, passed, run_checks, skipped
 from aegis_core.settings import Settings
+from aegis_pipelines.local_run import ensure_dagster_home
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,6 +92,8 @@ def check_instance(environ: Mapping[str, str]) -> Check:
 
 
 def run(args: argparse.Namespace) -> int:
+    with contextlib.suppress(ValueError):  # the same default instance as `aegis eod`: the project folder
+        ensure_dagster_home()
     checks, settings = run_checks(os.environ, timeout_s=args.timeout)
     if args.no_dagster:
         checks.append(skipped("dagster", "--no-dagster"))
