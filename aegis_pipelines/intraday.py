@@ -16,15 +16,14 @@ from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, Clock, build_intra
 from aegis_core.calendar import NY, nyse, slot_key
 from aegis_core.settings import Settings
 from aegis_pipelines.jobs import VENDOR_TAG
+from aegis_pipelines.schedules import TIMEZONE, TRIGGER_TAG, session_key_or_skip
 
 # Every slot start of a full session; holidays and early closes are decided in the function
 # (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.
 INTRADAY_CRONS = ["35,50 9 * * 1-5", "5,20,35,50 10-15 * * 1-5"]
 CADENCE_CRON = "20 16 * * 1-5"
-TIMEZONE = "America/New_York"
 # A slot's run must be over before the next slot; run monitoring stops one that hangs.
 SLOT_MAX_RUNTIME_S = 14 * 60
-TRIGGER_TAG = "aegis/trigger"
 
 ldas_intraday_job = dg.define_asset_job(
     "ldas_intraday_job",
@@ -78,10 +77,9 @@ def ldas_intraday_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
     description="The intraday cadence summary and check at 16:20 ET on every NYSE session.",
 )
 def ldas_intraday_cadence_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    day = context.scheduled_execution_time.astimezone(NY).date()
-    if not nyse().is_session(day):
-        return dg.SkipReason(f"{day} is not an NYSE session (weekend or holiday)")
-    key = day.isoformat()
+    key = session_key_or_skip(context.scheduled_execution_time)
+    if isinstance(key, dg.SkipReason):
+        return key
     return dg.RunRequest(
         partition_key=key,
         run_key=f"intraday_cadence:{key}",

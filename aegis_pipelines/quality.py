@@ -23,9 +23,9 @@ from aegis_assets.ldas.checks import (
     parity_checks,
     quality_checks,
 )
-from aegis_core.calendar import NY, nyse
 from aegis_core.settings import Settings
 from aegis_pipelines.alerting import ALERT_SENSORS, PARTITION_TAG
+from aegis_pipelines.schedules import TIMEZONE, TRIGGER_TAG, session_key_or_skip
 
 CHECKS_JOB = "ldas_checks_job"
 FRESHNESS_JOB = "ldas_freshness_job"
@@ -58,18 +58,17 @@ def freshness_schedule(deadline: dt.time) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=FRESHNESS_SCHEDULE,
         cron_schedule=deadline_cron(deadline),
-        execution_timezone="America/New_York",
+        execution_timezone=TIMEZONE,
         job=ldas_freshness_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=f"At {deadline:%H:%M} New York time on NYSE sessions: are gex_summary and iv_rank there?",
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        day = context.scheduled_execution_time.astimezone(NY).date()
-        if not nyse().is_session(day):
-            return dg.SkipReason(f"{day} is not an NYSE session (holiday or weekend)")
-        key = day.isoformat()
+        key = session_key_or_skip(context.scheduled_execution_time)
+        if isinstance(key, dg.SkipReason):
+            return key
         return dg.RunRequest(
-            run_key=f"freshness:{key}", tags={PARTITION_TAG: key, "aegis/trigger": FRESHNESS_SCHEDULE}
+            run_key=f"freshness:{key}", tags={PARTITION_TAG: key, TRIGGER_TAG: FRESHNESS_SCHEDULE}
         )
 
     return _schedule

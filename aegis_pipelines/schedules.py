@@ -1,23 +1,35 @@
-"""Schedules: the 17:15 America/New_York end-of-day run on NYSE sessions."""
+"""Schedules: the 17:15 America/New_York end-of-day run on NYSE sessions, and the shared session test."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import dagster as dg
 
 from aegis_core.calendar import NY, nyse
 from aegis_pipelines.jobs import ldas_eod_job
 
+TIMEZONE = "America/New_York"
+TRIGGER_TAG = "aegis/trigger"
+
+
+def session_key_or_skip(tick: dt.datetime) -> str | dg.SkipReason:
+    """The session key of a daily schedule's tick, or the reason the day has no session."""
+    day = tick.astimezone(NY).date()
+    if not nyse().is_session(day):
+        return dg.SkipReason(f"{day} is not an NYSE session (holiday or weekend)")
+    return day.isoformat()
+
 
 @dg.schedule(
     cron_schedule="15 17 * * 1-5",
-    execution_timezone="America/New_York",
+    execution_timezone=TIMEZONE,
     job=ldas_eod_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="End-of-day archive at 17:15 New York time on every NYSE session.",
 )
 def ldas_eod_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    day = context.scheduled_execution_time.astimezone(NY).date()
-    if not nyse().is_session(day):
-        return dg.SkipReason(f"{day} is not an NYSE session (holiday or weekend)")
-    key = day.isoformat()
-    return dg.RunRequest(partition_key=key, run_key=f"eod:{key}", tags={"aegis/trigger": "ldas_eod_schedule"})
+    key = session_key_or_skip(context.scheduled_execution_time)
+    if isinstance(key, dg.SkipReason):
+        return key
+    return dg.RunRequest(partition_key=key, run_key=f"eod:{key}", tags={TRIGGER_TAG: "ldas_eod_schedule"})
