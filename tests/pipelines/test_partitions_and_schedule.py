@@ -49,10 +49,12 @@ def test_eod_schedule_over_thanksgiving_week(sim_env):
             when = dt.datetime(2026, 11, day, 17, 15, tzinfo=NY)
             if when.weekday() >= 5:
                 continue
-            ctx = dg.build_schedule_context(
+            # Closing the context matters: an unclosed one leaves this instance as Dagster's current
+            # definitions-state storage after the instance is gone, breaking later loads in the process.
+            with dg.build_schedule_context(
                 instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
-            )
-            data = schedule.evaluate_tick(ctx)
+            ) as ctx:
+                data = schedule.evaluate_tick(ctx)
             decisions[day] = ([r.partition_key for r in data.run_requests or []], data.skip_message)
     assert decisions[25] == (["2026-11-25"], None)
     assert decisions[26][0] == [] and "not an NYSE session" in decisions[26][1]

@@ -186,14 +186,13 @@ def test_a_missed_deadline_alerts_from_the_scheduled_freshness_run(slack, archiv
     schedule = defs.resolve_schedule_def(FRESHNESS_SCHEDULE)
     assert schedule.cron_schedule == "0 18 * * 1-5" and schedule.execution_timezone == "America/New_York"
 
-    def at(day: int) -> dg.ScheduleEvaluationContext:
+    def at(day: int):
         when = dt.datetime(2026, 4, day, 18, 0, tzinfo=NY)
-        return dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as ctx:
+            return schedule.evaluate_tick(ctx)
 
-    assert (
-        schedule.evaluate_tick(at(3)).skip_message == "2026-04-03 is not an NYSE session (holiday or weekend)"
-    )
-    (request,) = schedule.evaluate_tick(at(10)).run_requests
+    assert at(3).skip_message == "2026-04-03 is not an NYSE session (holiday or weekend)"
+    (request,) = at(10).run_requests
     assert request.tags["dagster/partition"] == SESSION_KEY and request.run_key == f"freshness:{SESSION_KEY}"
 
     daemon = Daemon(defs, instance)

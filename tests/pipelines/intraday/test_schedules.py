@@ -16,10 +16,10 @@ TICKS = [dt.time(9, 35), dt.time(9, 50)] + [dt.time(h, m) for h in range(10, 16)
 
 
 def evaluate(defs, instance, name: str, when: dt.datetime):
-    ctx = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
-    )
-    return defs.resolve_schedule_def(name).evaluate_tick(ctx)
+    ) as ctx:
+        return defs.resolve_schedule_def(name).evaluate_tick(ctx)
 
 
 def test_intraday_schedule_over_thanksgiving_week(defs, instance):

@@ -75,10 +75,10 @@ class Monitor:
     def tick(self, name: str) -> Any:
         """One sensor tick at the clock's time; the cursor is kept for the next tick."""
         sensor = self.defs.resolve_sensor_def(name)
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=self.instance, cursor=self.cursors.get(name), resources=self.defs.resources
-        )
-        data = sensor.evaluate_tick(context)
+        ) as context:
+            data = sensor.evaluate_tick(context)
         self.cursors[name] = data.cursor
         return data
 

@@ -78,10 +78,10 @@ class Keeper:
 
     def tick(self, now: dt.datetime, launch: bool = True) -> Tick:
         """One sensor evaluation; launches its run requests as the daemon would (run keys deduplicated)."""
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=self.instance, cursor=self.cursor, resources=self.resources(now)
-        )
-        data = self.sensor.evaluate_tick(context)
+        ) as context:
+            data = self.sensor.evaluate_tick(context)
         self.cursor = data.cursor
         requests = data.run_requests or []
         tick = Tick(now, [r.run_key for r in requests], data.skip_message)

@@ -78,8 +78,10 @@ def test_valid_token_skips_then_one_run_when_due(
         "Access token valid until 2025-03-10T00:20:00+00:00; refresh due at 2025-03-10T00:15:00+00:00"
     )
     assert due.run_keys == [f"saxo_token:{tid}"]
-    context = dg.build_sensor_context(instance=keeper.instance, resources=keeper.resources(T0 + 15 * MINUTE))
-    (request,) = keeper.sensor.evaluate_tick(context).run_requests or []
+    with dg.build_sensor_context(
+        instance=keeper.instance, resources=keeper.resources(T0 + 15 * MINUTE)
+    ) as context:
+        (request,) = keeper.sensor.evaluate_tick(context).run_requests or []
     assert request.tags[TOKEN_TAG] == tid
     assert slack.messages == []
 
