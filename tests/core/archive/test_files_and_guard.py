@@ -56,10 +56,12 @@ def test_contract_violation_writes_nothing(tmp_path):
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 
-def test_rewrite_replaces_and_old_file_stays_readable_until_rename(tmp_path):
+def test_rewrite_replaces_and_a_reader_of_the_old_file_is_not_disturbed(tmp_path):
     path = tmp_path / "vix/2026/11/20.parquet"
     write_artefact(path, VIX, vix_frame(17.5), {})
-    write_artefact(path, VIX, vix_frame(19.0), {})
+    with open(path, "rb") as old:  # a consumer that opened the file before the re-run
+        write_artefact(path, VIX, vix_frame(19.0), {})
+        assert pl.read_parquet(old)["close"].to_list() == [17.5]  # the old file, whole
     assert pl.read_parquet(path)["close"].to_list() == [19.0]
     assert [p.name for p in path.parent.iterdir()] == ["20.parquet"]
 
@@ -71,9 +73,7 @@ def test_killed_writer_leaves_no_partial_file_and_is_swept(tmp_path):
 import os, signal, polars as pl, datetime as dt
 from aegis_core.archive import files
 from aegis_core.archive.schemas import VIX
-real_replace = os.replace
-def die(*a): os.kill(os.getpid(), signal.SIGKILL)
-files.os.replace = die
+os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
 frame = pl.DataFrame({{"timestamp": [dt.datetime(2026,11,20,tzinfo=dt.UTC)], "symbol": ["VIX"], "open": [1.0],
                       "high": [1.0], "low": [1.0], "close": [1.0]}})
 files.write_artefact(__import__("pathlib").Path({str(path)!r}), VIX, frame, {{}})
@@ -83,7 +83,7 @@ files.write_artefact(__import__("pathlib").Path({str(path)!r}), VIX, frame, {{}}
     assert not path.exists()
     leftovers = list(path.parent.glob(".*.tmp"))
     assert len(leftovers) == 1  # invisible to readers of *.parquet
-    write_artefact(path, VIX, vix_frame(), {})
+    write_artefact(path, VIX, vix_frame(), {})  # the writer is gone: its temporary is swept
     assert list(path.parent.glob(".*.tmp")) == [] and path.exists()
 
 
