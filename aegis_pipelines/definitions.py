@@ -12,6 +12,7 @@ from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
 from aegis_core.settings import Settings, load_settings
 from aegis_pipelines.intraday import intraday_definitions
 from aegis_pipelines.jobs import ldas_eod_job
+from aegis_pipelines.orphans import orphaned_run_sensor
 from aegis_pipelines.pt_health import pt_health_definitions
 from aegis_pipelines.quality import quality_definitions
 from aegis_pipelines.resources import build_resources
@@ -24,6 +25,7 @@ def archive_definitions(settings: Settings) -> dg.Definitions:
         assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
         jobs=[ldas_eod_job],
         schedules=[ldas_eod_schedule],
+        sensors=[orphaned_run_sensor],
         resources=build_resources(settings),
         # Steps share one process: the work is I/O-bound and a process per step costs seconds.
         executor=dg.in_process_executor,

@@ -33,13 +33,15 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
 
     from aegis_assets.runs import SYMBOLS_TAG
     from aegis_pipelines.definitions import build_definitions
+    from aegis_pipelines.orphans import fail_orphaned_runs, process_tags
 
     job = build_definitions(settings).resolve_job_def(job_name)
-    tags = {"aegis/trigger": "cli"}
+    tags = {"aegis/trigger": "cli", **process_tags(os.getpid())}
     if symbols:
         tags[SYMBOLS_TAG] = ",".join(symbols)
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
+        fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
         result = job.execute_in_process(
             partition_key=key,
             instance=instance,

@@ -28,7 +28,7 @@ SCHEDULES = {
 }
 SENSORS = {
     "saxo_token_sensor", "pt_health_sensor", "pt_health_watchdog_sensor", "asset_check_alert_sensor",
-    "run_failure_alert_sensor",
+    "run_failure_alert_sensor", "orphaned_run_sensor",
 }  # fmt: skip
 
 
