@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from aegis_pipelines import cli_eod
@@ -24,7 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_dagster() -> None:
+    """Commands print their own output: Dagster's lifecycle notices about the Beta/Preview parameters
+    the code location uses knowingly are for library users, not for operators."""
+    warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    quiet_dagster()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
