@@ -18,6 +18,7 @@ from aegis_core.calendar import NY, nyse, slot_key
 from aegis_core.settings import Settings
 from aegis_pipelines.jobs import VENDOR_TAG
 from aegis_pipelines.schedules import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.slot_alerts import timing_sensors
 
 # Every slot start of a full session; holidays and early closes are decided in the function
 # (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.
@@ -100,7 +101,8 @@ def intraday_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.De
     """The intraday assets, checks, jobs and schedules; the resources they use are global.
 
     The slot checks need the "quality" resource, the parity checks (only with a reference archive)
-    the "parity" resource; both come from the quality domain.
+    the "parity" resource; both come from the quality domain. The timing sensors (missed slot, end-of-day
+    run over budget) read ``clock`` too.
     """
     checks = slot_checks()
     if settings.parity.reference_root is not None:
@@ -110,4 +112,5 @@ def intraday_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.De
         asset_checks=checks,
         jobs=[ldas_intraday_job, ldas_intraday_cadence_job, ldas_slot_checks_job],
         schedules=[ldas_intraday_schedule, ldas_intraday_cadence_schedule],
+        sensors=timing_sensors(clock),
     )
