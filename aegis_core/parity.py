@@ -514,7 +514,7 @@ class _ArtefactComparison:
 
     def files_per_symbol(self) -> GateResult:
         """Snapshot files per symbol within the runbook's file-count tolerance (±1 by default)."""
-        counts = {side: Counter(e.symbol for e in self.files[side].values()) for side in SIDES}
+        counts = {side: Counter(str(e.symbol) for e in self.files[side].values()) for side in SIDES}
         symbols = sorted(set(counts["python"]) | set(counts["rust"]))
         if not symbols:
             return self._result(

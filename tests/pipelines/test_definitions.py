@@ -15,7 +15,8 @@ CHECKS = {
     "ldas/gex_summary:schema_contract", "ldas/gex_summary:universe_coverage", "ldas/gex_summary:gex_sanity",
     "ldas/gex_summary:freshness", "ldas/iv_rank:schema_contract", "ldas/iv_rank:universe_coverage",
     "ldas/iv_rank:freshness", "ldas/intraday_cadence:intraday_cadence",
-    "ldas/pt_snapshots:schema_contract", "ldas/pt_snapshots:slot_coverage", "ldas/pt_snapshots:capture_window",
+    "ldas/pt_snapshots:schema_contract", "ldas/pt_snapshots:slot_coverage",
+    "ldas/pt_snapshots:capture_window",
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",
