@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from aegis_assets.ldas.intraday import PT_SNAPSHOTS
 from aegis_assets.resources import AlertsResource, MarketDataResource
 from aegis_core.alerts import Alert
 from aegis_core.calendar import NY
@@ -60,18 +61,20 @@ def _state(context: dg.SensorEvaluationContext, now: dt.datetime) -> WatchdogSta
         return WatchdogState.loads(None, now)
 
 
+def captures_snapshots(run: dg.DagsterRun) -> bool:
+    """A run of the intraday job, or one materializing ``ldas/pt_snapshots`` from the UI (not checks only)."""
+    return run.job_name == INTRADAY_JOB or PT_SNAPSHOTS in (run.asset_selection or ())
+
+
 def slot_runs(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[SlotRun]]:
-    """``slot key -> runs`` of the intraday job for those slots."""
+    """``slot key -> runs`` that capture those slots' snapshots."""
     out: dict[str, list[SlotRun]] = defaultdict(list)
     if keys:
-        records = instance.get_run_records(
-            filters=dg.RunsFilter(job_name=INTRADAY_JOB, tags={PARTITION_TAG: keys})
-        )
-        for r in records:
+        for r in instance.get_run_records(filters=dg.RunsFilter(tags={PARTITION_TAG: keys})):
             run = r.dagster_run
-            out[run.tags[PARTITION_TAG]].append(
-                SlotRun(run.run_id, run.status.value, r.start_time is not None)
-            )
+            if captures_snapshots(run):
+                started = r.start_time is not None
+                out[run.tags[PARTITION_TAG]].append(SlotRun(run.run_id, run.status.value, started))
     return out
 
 

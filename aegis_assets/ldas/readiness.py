@@ -27,7 +27,6 @@ PARITY_READINESS = dg.AssetKey([GROUP, "parity_readiness"])
     group_name=GROUP,
     partitions_def=session_partitions(),
     deps=[*ASSET_KEYS.values(), CADENCE],
-    kinds={"parquet"},
 )
 def parity_readiness_asset(
     context: dg.AssetExecutionContext, archive: ArchiveResource, parity: ParityResource

@@ -213,3 +213,16 @@ def test_eod_run_over_its_budget_alerts_once_and_is_left_running(slack, instance
     daemon.tick(started + dt.timedelta(minutes=70))
     assert len(slack.messages) == 1  # once per run
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED  # not killed
+
+
+def test_what_counts_as_a_capture_of_the_slot():
+    from aegis_assets.ldas.intraday import PT_SNAPSHOTS
+    from aegis_pipelines.slot_alerts import captures_snapshots
+
+    def run(job: str, selection=None) -> dg.DagsterRun:
+        return dg.DagsterRun(job_name=job, run_id=str(uuid.uuid4()), asset_selection=selection)
+
+    assert captures_snapshots(run("ldas_intraday_job"))
+    assert captures_snapshots(run("__ASSET_JOB", frozenset({PT_SNAPSHOTS})))  # "Materialize" in the UI
+    assert not captures_snapshots(run("ldas_slot_checks_job"))  # checks only: nothing captured
+    assert not captures_snapshots(run("__ASSET_JOB", frozenset({dg.AssetKey(["ldas", "options"])})))
