@@ -47,6 +47,7 @@ EOD_DURATION_SENSOR = "eod_run_duration_sensor"
 INTRADAY_JOB = "ldas_intraday_job"
 EOD_JOB = "ldas_eod_job"
 WATCH_INTERVAL_S = 60
+BUDGET_MIN = EOD_BUDGET.total_seconds() / 60
 
 
 def utc_now() -> dt.datetime:
@@ -128,7 +129,7 @@ def overrun_alert(run: dg.DagsterRun, started: dt.datetime, now: dt.datetime, li
     partition = run.tags.get(PARTITION_TAG, "none")
     reason = (
         f"{EOD_JOB} for {partition} started {started.astimezone(NY):%H:%M} ET and is still running after "
-        f"{minutes} min (budget {EOD_BUDGET.total_seconds() / 60:g} min); it is not stopped"
+        f"{minutes} min (budget {BUDGET_MIN:g} min); it is not stopped"
     )
     fields = {"job": EOD_JOB, "partition": partition, "run": run.run_id[:8]}
     return Alert(
@@ -171,6 +172,8 @@ def build_eod_duration_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
             f"alerted over-budget run(s): {', '.join(r.run_id[:8] for r, _ in fresh)}"
             if fresh
             else f"{len(running)} end-of-day run(s) running, {len(late)} over budget (already alerted)"
+            if late
+            else f"{len(running)} end-of-day run(s) running, none over the {BUDGET_MIN:g}-min budget"
         )
         return dg.SensorResult(skip_reason=message, cursor=state.dumps())
 

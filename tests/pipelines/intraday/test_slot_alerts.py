@@ -204,7 +204,7 @@ def test_eod_run_over_its_budget_alerts_once_and_is_left_running(slack, instance
 
     daemon.tick(started + dt.timedelta(minutes=44, seconds=59))
     assert slack.messages == []
-    assert "1 end-of-day run(s) running, 0 over budget" in daemon.skips[EOD_DURATION_SENSOR]
+    assert "1 end-of-day run(s) running, none over the 45-min budget" in daemon.skips[EOD_DURATION_SENSOR]
     daemon.tick(started + dt.timedelta(minutes=45))
     (text,) = texts(slack)
     assert text.startswith("[WARNING] End-of-day run over budget: 2026-11-20: ldas_eod_job for 2026-11-20")
@@ -212,6 +212,7 @@ def test_eod_run_over_its_budget_alerts_once_and_is_left_running(slack, instance
     assert f"run={run.run_id[:8]}" in text and text.endswith(f"/runs/{run.run_id}")
     daemon.tick(started + dt.timedelta(minutes=70))
     assert len(slack.messages) == 1  # once per run
+    assert "1 over budget (already alerted)" in daemon.skips[EOD_DURATION_SENSOR]
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED  # not killed
 
 
