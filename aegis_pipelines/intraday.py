@@ -3,7 +3,10 @@
 ``ldas_intraday_schedule`` fires at every possible slot start (09:35…15:50 New York time, Monday to
 Friday) and decides from the NYSE calendar: a run per slot on sessions (run key = slot, so the
 daemon never runs a slot twice), a skip with the reason on holidays and after an early close.
-``ldas_intraday_cadence_schedule`` summarises each session's snapshots at 16:20.
+``ldas_intraday_cadence_schedule`` summarises each session's snapshots at 16:20 (and, with a
+reference archive, checks intraday parity). Each slot run evaluates the slot's checks;
+``ldas_slot_checks_job`` re-evaluates them by hand. The timing sensors of ``slot_alerts`` alert a slot
+whose run never started and an end-of-day run over its budget.
 """
 
 from __future__ import annotations
