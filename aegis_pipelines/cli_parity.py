@@ -128,7 +128,8 @@ def _register_readiness(subparsers: Any) -> None:
             "Per artefact, the consecutive business days (NYSE sessions) of green parity ending at --date, "
             "and whether the migration runbook's rule (2 days EOD parity green + 2 days intraday parity "
             "green) is met. The archives default to the configured ones (AEGIS_ARCHIVE_ROOT, "
-            "AEGIS_PARITY_ROOT) and the tolerances to the profile's parity section. "
+            "AEGIS_PARITY_ROOT) and the tolerances to the profile's parity section (the runbook's defaults "
+            "when no profile can be read and both archives are given). "
             "Exit 0 when the rule is met, 1 when not, 2 on usage errors."
         ),
     )
@@ -143,14 +144,16 @@ def _register_readiness(subparsers: Any) -> None:
 
 
 def _readiness_inputs(args: argparse.Namespace) -> tuple[Path, Path, dt.date, ParityTolerances]:
-    python_root, rust_root, tolerances = args.python_archive, args.rust_archive, ParityTolerances()
-    if python_root is None or rust_root is None:
-        from aegis_core.settings import SettingsError, load_settings
+    from aegis_core.settings import SettingsError, load_settings
 
-        try:
-            settings = load_settings()
-        except SettingsError as exc:
+    python_root, rust_root, tolerances = args.python_archive, args.rust_archive, ParityTolerances()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        if python_root is None or rust_root is None:
             raise UsageError(f"cannot read the configuration for the default archives: {exc}") from None
+        settings = None  # both archives given: the runbook's default tolerances
+    if settings is not None:
         python_root = python_root or settings.archive_root
         if rust_root is None and settings.parity.reference_root is None:
             raise UsageError("no reference archive: pass --rust-archive or set AEGIS_PARITY_ROOT")

@@ -140,3 +140,20 @@ def test_missing_reference_is_a_usage_error(
     assert code == 2 and "pass --rust-archive or set AEGIS_PARITY_ROOT" in err
     code, _, err = cli(capsys, "--python-archive", str(tmp_path), "--rust-archive", str(tmp_path / "nope"))
     assert code == 2 and "--rust-archive" in err and "does not exist" in err
+
+
+def test_the_profile_tolerances_are_the_ones_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import PROJECT
+
+    from .archive_builder import chain_path, drop_rows
+
+    py, rs = history(tmp_path, WEEK[-2:])
+    drop_rows(chain_path(rs, "AAPL", SESSION), 7)  # 7 rows fewer: beyond the runbook's ±5
+    assert not parity_readiness(py, rs, SESSION).met
+    profile = tmp_path / "aegis.yaml"
+    profile.write_text((PROJECT / "configs/local.yaml").read_text() + "parity:\n  row_count: 10\n")
+    monkeypatch.setenv("AEGIS_CONFIG", str(profile))
+    code, out, _ = cli(capsys, *roots(py, rs), "--json")
+    assert code == 0 and json.loads(out)["tolerances"]["row_count"] == 10
