@@ -32,6 +32,7 @@ from aegis_core.quality import GateResult, name_list, schema_differences, slot_i
 
 __all__ = [
     "CADENCE",
+    "FILES_PER_SYMBOL",
     "FILE_COUNT",
     "FILE_NAMES",
     "IV_RANK_VALUES",
@@ -57,13 +58,14 @@ SCHEMA = "schema"
 REGIME_DISTRIBUTION = "regime_distribution"
 IV_RANK_VALUES = "iv_rank_values"
 SLOTS_PER_SYMBOL = "slots_per_symbol"
+FILES_PER_SYMBOL = "files_per_symbol"
 CADENCE = "cadence"
 
 _COMMON_GATES = (FILE_COUNT, FILE_NAMES, ROW_COUNT, SCHEMA)
 _EXTRA_GATES = {
     "gex_summary": (REGIME_DISTRIBUTION,),
     "iv_rank": (IV_RANK_VALUES,),
-    "intraday": (SLOTS_PER_SYMBOL, CADENCE),
+    "intraday": (SLOTS_PER_SYMBOL, FILES_PER_SYMBOL, CADENCE),
 }
 SIDES = ("python", "rust")
 _FOOTER_THREADS = 4  # hides the latency of network/RAID storage; parsing holds the GIL
@@ -273,6 +275,7 @@ class _ArtefactComparison:
             REGIME_DISTRIBUTION: self.regime_distribution,
             IV_RANK_VALUES: self.iv_rank_values,
             SLOTS_PER_SYMBOL: self.slots_per_symbol,
+            FILES_PER_SYMBOL: self.files_per_symbol,
             CADENCE: self.cadence,
         }
         return [gates[g]() for g in gates_for(self.artefact)]
@@ -508,6 +511,28 @@ class _ArtefactComparison:
         else:
             summary = f"all {len(symbols)} symbol(s) captured the same number of slots on both sides"
         return self._result(SLOTS_PER_SYMBOL, not offenders, summary, offenders, details)
+
+    def files_per_symbol(self) -> GateResult:
+        """Snapshot files per symbol within the runbook's file-count tolerance (±1 by default)."""
+        counts = {side: Counter(str(e.symbol) for e in self.files[side].values()) for side in SIDES}
+        symbols = sorted(set(counts["python"]) | set(counts["rust"]))
+        if not symbols:
+            return self._result(
+                FILES_PER_SYMBOL, False, f"no intraday snapshots for {self.session} on either side"
+            )
+        tol = self.tol.file_count
+        offenders = [s for s in symbols if abs(counts["python"][s] - counts["rust"][s]) > tol]
+        details = [
+            f"{s}: python {counts['python'][s]} file(s), rust {counts['rust'][s]} file(s)" for s in offenders
+        ]
+        if offenders:
+            summary = (
+                f"{len(offenders)} of {len(symbols)} symbol(s) differ by more than ±{tol} snapshot file(s): "
+                + name_list(offenders)
+            )
+        else:
+            summary = f"all {len(symbols)} symbol(s) within ±{tol} snapshot file(s)"
+        return self._result(FILES_PER_SYMBOL, not offenders, summary, offenders, details)
 
     def cadence(self) -> GateResult:
         offenders, details = [], []

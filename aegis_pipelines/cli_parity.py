@@ -3,6 +3,10 @@
 Exit codes: 0 every gate holds, 1 a gate fails, 2 a usage error (missing archive, bad date,
 unknown type, negative tolerance), the same code argparse uses for its own usage errors.
 Deliberately free of Dagster so it starts fast and runs where Dagster is not installed.
+
+``aegis parity readiness`` prints the cutover readiness (consecutive business days of green parity
+per artefact, and the runbook's 2 EOD + 2 intraday days rule) with the same function as the
+``ldas/parity_readiness`` asset; exit 0 only when the rule is met.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aegis_core.calendar import parse_session_date
+from aegis_core.calendar import nyse, parse_session_date
 from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives
+from aegis_core.readiness import DEFAULT_LOOKBACK, parity_readiness
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMMAND = "parity"
@@ -34,15 +39,14 @@ def register(subparsers: Any) -> None:
             "Exit 0 if every gate holds, 1 if any fails, 2 on usage errors."
         ),
     )
-    p.add_argument(
-        "--python-archive", required=True, type=Path, help="root of the Python (canonical) archive"
-    )
-    p.add_argument("--rust-archive", required=True, type=Path, help="root of the Rust (reference) archive")
-    p.add_argument("--date", required=True, help="session date, YYYY-MM-DD")
+    # Required for the comparison itself; optional to argparse so that `aegis parity readiness` parses
+    # (``handler`` reports them missing as argparse would).
+    p.add_argument("--python-archive", type=Path, help="root of the Python (canonical) archive (required)")
+    p.add_argument("--rust-archive", type=Path, help="root of the Rust (reference) archive (required)")
+    p.add_argument("--date", help="session date, YYYY-MM-DD (required)")
     p.add_argument(
         "--types",
-        required=True,
-        help=f"comma-separated artefacts to compare: {','.join(PARITY_ARTEFACTS)}",
+        help=f"comma-separated artefacts to compare (required): {','.join(PARITY_ARTEFACTS)}",
     )
     defaults = ParityTolerances()
     p.add_argument("--tolerance-file-count", type=int, default=defaults.file_count, metavar="N")
@@ -50,7 +54,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tolerance-regime", type=int, default=defaults.regime, metavar="N")
     p.add_argument("--tolerance-iv-rank", type=float, default=defaults.iv_rank_abs, metavar="X")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
-    p.set_defaults(func=handler)
+    p.set_defaults(func=handler, parity_parser=p)
+    _register_readiness(p.add_subparsers(dest="parity_command", metavar="readiness"))
 
 
 class UsageError(ValueError):
@@ -96,6 +101,10 @@ def _validate(args: argparse.Namespace) -> _Request:
 
 
 def handler(args: argparse.Namespace) -> int:
+    flags = ("--python-archive", "--rust-archive", "--date", "--types")
+    absent = [f for f in flags if getattr(args, f[2:].replace("-", "_")) is None]
+    if absent:  # argparse's own message and exit code (2), as when the flags were required
+        args.parity_parser.error(f"the following arguments are required: {', '.join(absent)}")
     try:
         request = _validate(args)
     except UsageError as exc:
@@ -106,6 +115,80 @@ def handler(args: argparse.Namespace) -> int:
     )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.render_table())
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+# --- aegis parity readiness ------------------------------------------------------------------------
+
+
+def _register_readiness(subparsers: Any) -> None:
+    r = subparsers.add_parser(
+        "readiness",
+        help="cutover readiness: consecutive business days of green parity; exit 0 only when the rule is met",
+        description=(
+            "Per artefact, the consecutive business days (NYSE sessions) of green parity ending at --date, "
+            "and whether the migration runbook's rule (2 days EOD parity green + 2 days intraday parity "
+            "green) is met. The archives default to the configured ones (AEGIS_ARCHIVE_ROOT, "
+            "AEGIS_PARITY_ROOT) and the tolerances to the profile's parity section (the runbook's defaults "
+            "when no profile can be read and both archives are given). "
+            "Exit 0 when the rule is met, 1 when not, 2 on usage errors."
+        ),
+    )
+    r.add_argument("--python-archive", type=Path, help="default: the configured archive root")
+    r.add_argument("--rust-archive", type=Path, help="default: the reference archive (AEGIS_PARITY_ROOT)")
+    r.add_argument("--date", help="the last session counted, YYYY-MM-DD (default: the latest completed)")
+    r.add_argument(
+        "--lookback", type=int, default=DEFAULT_LOOKBACK, metavar="N", help="sessions looked at at most"
+    )
+    r.add_argument("--json", action="store_true", help="print the readiness as JSON instead of a table")
+    r.set_defaults(func=readiness_handler)
+
+
+def _readiness_inputs(args: argparse.Namespace) -> tuple[Path, Path, dt.date, ParityTolerances]:
+    from aegis_core.settings import SettingsError, load_settings
+
+    python_root, rust_root, tolerances = args.python_archive, args.rust_archive, ParityTolerances()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        if python_root is None or rust_root is None:
+            raise UsageError(f"cannot read the configuration for the default archives: {exc}") from None
+        settings = None  # both archives given: the runbook's default tolerances
+    if settings is not None:
+        python_root = python_root or settings.archive_root
+        if rust_root is None and settings.parity.reference_root is None:
+            raise UsageError("no reference archive: pass --rust-archive or set AEGIS_PARITY_ROOT")
+        rust_root = rust_root or settings.parity.reference_root
+        p = settings.parity
+        tolerances = ParityTolerances(p.file_count, p.row_count, p.regime, p.iv_rank_abs)
+    for flag, root in (("--python-archive", python_root), ("--rust-archive", rust_root)):
+        if not Path(root).is_dir():
+            raise UsageError(
+                f"{flag} {root} {'is not a directory' if Path(root).exists() else 'does not exist'}"
+            )
+    if args.lookback < 1:
+        raise UsageError(f"--lookback {args.lookback} must be at least 1")
+    try:
+        day = (
+            parse_session_date(args.date)
+            if args.date
+            else nyse().latest_completed_session(dt.datetime.now(dt.UTC)).date
+        )
+        if not nyse().is_session(day):
+            raise ValueError(f"{day} is not an NYSE session (weekend or holiday)")
+    except ValueError as exc:
+        raise UsageError(f"--date: {exc}") from None
+    return Path(python_root), Path(rust_root), day, tolerances
+
+
+def readiness_handler(args: argparse.Namespace) -> int:
+    try:
+        python_root, rust_root, day, tolerances = _readiness_inputs(args)
+    except UsageError as exc:
+        print(f"aegis {COMMAND} readiness: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    ready = parity_readiness(python_root, rust_root, day, tolerances, args.lookback)
+    print(json.dumps(ready.to_dict(), indent=2) if args.json else ready.render_table())
+    return EXIT_OK if ready.met else EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from aegis_pipelines.jobs import ldas_eod_job
 from aegis_pipelines.orphans import orphaned_run_sensor
 from aegis_pipelines.pt_health import pt_health_definitions
 from aegis_pipelines.quality import quality_definitions
+from aegis_pipelines.readiness import readiness_definitions
 from aegis_pipelines.resources import build_resources
 from aegis_pipelines.saxo import saxo_definitions
 from aegis_pipelines.schedules import ldas_eod_schedule
@@ -39,6 +40,7 @@ DOMAINS = [
     quality_definitions,
     pt_health_definitions,
     saxo_definitions,
+    readiness_definitions,
 ]
 
 

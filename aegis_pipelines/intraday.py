@@ -3,7 +3,10 @@
 ``ldas_intraday_schedule`` fires at every possible slot start (09:35…15:50 New York time, Monday to
 Friday) and decides from the NYSE calendar: a run per slot on sessions (run key = slot, so the
 daemon never runs a slot twice), a skip with the reason on holidays and after an early close.
-``ldas_intraday_cadence_schedule`` summarises each session's snapshots at 16:20.
+``ldas_intraday_cadence_schedule`` summarises each session's snapshots at 16:20 (and, with a
+reference archive, checks intraday parity). Each slot run evaluates the slot's checks;
+``ldas_slot_checks_job`` re-evaluates them by hand. The timing sensors of ``slot_alerts`` alert a slot
+whose run never started and an end-of-day run over its budget.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import datetime as dt
 import dagster as dg
 
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, Clock, build_intraday_assets, wall_clock
+from aegis_assets.ldas.intraday_checks import intraday_parity_checks, slot_checks
 from aegis_core.calendar import NY, nyse, slot_key
 from aegis_core.settings import Settings
 from aegis_pipelines.jobs import VENDOR_TAG
 from aegis_pipelines.schedules import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.slot_alerts import timing_sensors
 
 # Every slot start of a full session; holidays and early closes are decided in the function
 # (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.
@@ -36,6 +41,14 @@ ldas_intraday_cadence_job = dg.define_asset_job(
     "ldas_intraday_cadence_job",
     selection=dg.AssetSelection.assets(CADENCE),
     description="The session's intraday cadence: slots captured per symbol, gaps by slot and symbol.",
+)
+
+# Live snapshots cannot be re-fetched for a past slot; their checks can be re-evaluated.
+ldas_slot_checks_job = dg.define_asset_job(
+    "ldas_slot_checks_job",
+    selection=dg.AssetSelection.checks_for_assets(PT_SNAPSHOTS),
+    description="The checks of one intraday slot's snapshots (contract, coverage, capture window) without "
+    "fetching anything. Launch with the tag dagster/partition=YYYY-MM-DD-HH:MM.",
 )
 
 
@@ -88,12 +101,19 @@ def ldas_intraday_cadence_schedule(context: dg.ScheduleEvaluationContext) -> dg.
 
 
 def intraday_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
-    """The intraday assets, jobs and schedules; the archive and market resources are global.
+    """The intraday assets, checks, jobs and schedules; the resources they use are global.
 
-    ``settings`` is taken like every domain's; nothing here depends on it yet.
+    The slot checks need the "quality" resource, the parity checks (only with a reference archive)
+    the "parity" resource; both come from the quality domain. The timing sensors (missed slot, end-of-day
+    run over budget) read ``clock`` too.
     """
+    checks = slot_checks()
+    if settings.parity.reference_root is not None:
+        checks += intraday_parity_checks()
     return dg.Definitions(
         assets=build_intraday_assets(clock),
-        jobs=[ldas_intraday_job, ldas_intraday_cadence_job],
+        asset_checks=checks,
+        jobs=[ldas_intraday_job, ldas_intraday_cadence_job, ldas_slot_checks_job],
         schedules=[ldas_intraday_schedule, ldas_intraday_cadence_schedule],
+        sensors=timing_sensors(clock),
     )

@@ -145,6 +145,10 @@ def build_pt_snapshots(clock: Clock = wall_clock) -> dg.AssetsDefinition:
 
         Live-only: from Polygon a slot can be captured only inside its own window; outside it the
         run fails at once. The simulated market produces any slot, captured at the slot start.
+
+        Checks per slot: ``schema_contract`` (blocking), ``slot_coverage``, ``capture_window``.
+        Intraday parity with the reference archive is checked per session on its child
+        ``ldas/intraday_cadence`` (``parity_*``).
         """
         symbols = run_symbols(context, market.universe())
         slots = run_slots(context)

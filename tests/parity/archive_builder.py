@@ -125,8 +125,8 @@ def _write(path: Path, rows: list[dict], schema: pa.Schema) -> None:
 # --- content ------------------------------------------------------------------------------------------
 
 
-def _stamp(t: dt.time = dt.time(16, 0)) -> dt.datetime:
-    return dt.datetime.combine(SESSION, t, tzinfo=NY).astimezone(dt.UTC)
+def _stamp(t: dt.time = dt.time(16, 0), day: dt.date = SESSION) -> dt.datetime:
+    return dt.datetime.combine(day, t, tzinfo=NY).astimezone(dt.UTC)
 
 
 def strikes(symbol: str) -> list[float]:
@@ -137,7 +137,7 @@ def strikes(symbol: str) -> list[float]:
 def chain_rows(symbol: str, captured: dt.datetime, expiries: int = 2) -> list[dict]:
     spot, rows = SPOTS[symbol], []
     for e in range(expiries):
-        expiry = SESSION + dt.timedelta(days=7 * (e + 1))
+        expiry = captured.astimezone(NY).date() + dt.timedelta(days=7 * (e + 1))
         for k in strikes(symbol):
             for kind in ("call", "put"):
                 rows.append(
@@ -174,7 +174,7 @@ def chain_rows(symbol: str, captured: dt.datetime, expiries: int = 2) -> list[di
     return rows
 
 
-def gex_rows() -> list[dict]:
+def gex_rows(day: dt.date = SESSION) -> list[dict]:
     rows = []
     for i, sym in enumerate(SYMBOLS):
         sign = -1.0 if sym in NEGATIVE_GEX else 1.0
@@ -182,7 +182,7 @@ def gex_rows() -> list[dict]:
         ks = strikes(sym)
         rows.append(
             {
-                "timestamp": _stamp(),
+                "timestamp": _stamp(day=day),
                 "symbol": sym,
                 "net_gex": net,
                 "abs_gex": abs(net) * 1.5,
@@ -196,14 +196,14 @@ def gex_rows() -> list[dict]:
     return rows
 
 
-def iv_rank_rows() -> list[dict]:
+def iv_rank_rows(day: dt.date = SESSION) -> list[dict]:
     rows = []
     for i, sym in enumerate(SYMBOLS):
         iv, low, high = 0.2 + 0.013 * i, 0.1, 0.5
         flat = sym == FLAT_IV
         rows.append(
             {
-                "timestamp": _stamp(),
+                "timestamp": _stamp(day=day),
                 "symbol": sym,
                 "iv": iv,
                 "iv_low": low,
@@ -216,10 +216,13 @@ def iv_rank_rows() -> list[dict]:
     return rows
 
 
-def build_archive(root: Path, flavour: Flavour, slots: tuple[dt.time, ...] = SLOTS) -> Path:
+def build_archive(
+    root: Path, flavour: Flavour, slots: tuple[dt.time, ...] = SLOTS, day: dt.date = SESSION
+) -> Path:
+    """One session of an archive (``day``, by default SESSION)."""
     s = schemas(flavour.string)
-    eod = _stamp()
-    _write(daily_path(root, "vix"), [{"timestamp": eod, "symbol": "I:VIX", **_ohlc(17.0)}], s["vix"])
+    eod = _stamp(day=day)
+    _write(daily_path(root, "vix", day), [{"timestamp": eod, "symbol": "I:VIX", **_ohlc(17.0)}], s["vix"])
     for sym in SYMBOLS:
         bar = {
             "timestamp": eod,
@@ -229,15 +232,15 @@ def build_archive(root: Path, flavour: Flavour, slots: tuple[dt.time, ...] = SLO
             "vwap": SPOTS[sym],
             "transactions": 9,
         }
-        _write(stock_path(root, sym), [bar], s["stocks"])
+        _write(stock_path(root, sym, day), [bar], s["stocks"])
         rows = chain_rows(sym, eod)
-        _write(chain_path(root, sym), rows[: len(rows) - flavour.fewer_rows.get(sym, 0)], s["options"])
+        _write(chain_path(root, sym, day), rows[: len(rows) - flavour.fewer_rows.get(sym, 0)], s["options"])
         for slot in slots:
             captured = slot.replace(second=flavour.capture_second)
-            snap = chain_rows(sym, dt.datetime.combine(SESSION, captured, tzinfo=NY), expiries=1)[:6]
-            _write(snapshot_path(root, sym, captured), snap, s["options"])
-    _write(daily_path(root, "gex_summary"), gex_rows(), s["gex_summary"])
-    _write(daily_path(root, "iv_rank"), iv_rank_rows(), s["iv_rank"])
+            snap = chain_rows(sym, dt.datetime.combine(day, captured, tzinfo=NY), expiries=1)[:6]
+            _write(snapshot_path(root, sym, captured, day), snap, s["options"])
+    _write(daily_path(root, "gex_summary", day), gex_rows(day), s["gex_summary"])
+    _write(daily_path(root, "iv_rank", day), iv_rank_rows(day), s["iv_rank"])
     return root
 
 

@@ -39,7 +39,7 @@ def test_matching_archives_exit_0_with_a_table(
     assert code == 0, out
     assert err == ""
     assert "ARTEFACT     GATE" in out
-    assert out.rstrip().endswith("PARITY PASSED: all 28 gate(s)")
+    assert out.rstrip().endswith("PARITY PASSED: all 29 gate(s)")
 
 
 def test_json_output_parses_and_equals_the_library_report(

@@ -50,7 +50,7 @@ def test_matching_archives_pass_every_gate(python_root: Path, rust_root: Path) -
     assert [(g.artefact, g.gate) for g in report.gates] == expected
     assert report.gate("intraday", "file_names").summary == "156 symbol/slot(s) match 1:1"
     assert report.gate("options", "file_count").summary.startswith("python 6, rust 6 file(s)")
-    assert "PARITY PASSED: all 28 gate(s)" in report.render_table()
+    assert "PARITY PASSED: all 29 gate(s)" in report.render_table()
 
 
 def test_report_dict_is_json_safe(python_root: Path, rust_root: Path) -> None:

@@ -15,10 +15,12 @@ CHECKS = {
     "ldas/gex_summary:schema_contract", "ldas/gex_summary:universe_coverage", "ldas/gex_summary:gex_sanity",
     "ldas/gex_summary:freshness", "ldas/iv_rank:schema_contract", "ldas/iv_rank:universe_coverage",
     "ldas/iv_rank:freshness", "ldas/intraday_cadence:intraday_cadence",
+    "ldas/pt_snapshots:schema_contract", "ldas/pt_snapshots:slot_coverage",
+    "ldas/pt_snapshots:capture_window",
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",
-    "saxo_token_refresh_job", "pt_health_job",
+    "saxo_token_refresh_job", "pt_health_job", "ldas_slot_checks_job",
 }  # fmt: skip
 SCHEDULES = {
     "ldas_eod_schedule",
@@ -28,7 +30,8 @@ SCHEDULES = {
 }
 SENSORS = {
     "saxo_token_sensor", "pt_health_sensor", "pt_health_watchdog_sensor", "asset_check_alert_sensor",
-    "run_failure_alert_sensor", "orphaned_run_sensor",
+    "run_failure_alert_sensor", "intraday_slot_watchdog_sensor", "eod_run_duration_sensor",
+    "orphaned_run_sensor",
 }  # fmt: skip
 
 
@@ -72,6 +75,11 @@ def test_parity_checks_appear_when_a_reference_archive_is_configured(sim_env, mo
     graph = build_definitions(load_settings()).resolve_asset_graph()
     parity = {c.name for c in graph.asset_check_keys if c.name.startswith("parity")}
     assert parity and any("regime" in n for n in parity) and any("iv_rank" in n for n in parity)
+    intraday = {
+        c.name for c in graph.asset_check_keys if c.asset_key.to_user_string() == "ldas/intraday_cadence"
+    }
+    assert {"parity_slots_per_symbol", "parity_files_per_symbol", "parity_cadence"} <= intraday
+    assert dg.AssetKey(["ldas", "parity_readiness"]) in graph.get_all_asset_keys()
 
 
 def test_module_defs_load_through_dagster(sim_env):

@@ -9,15 +9,18 @@ import pytest
 from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import archive_definitions
 from aegis_pipelines.intraday import intraday_definitions
+from aegis_pipelines.quality import quality_definitions
 
 SLOT = "2026-11-20-10:05"  # a past slot of a full session (partition keys are checked against the real clock)
 
 
 @pytest.fixture
 def defs(sim_env) -> dg.Definitions:
-    """The archive domain (resources) plus the intraday domain; other domains stay out of the way."""
+    """The archive and quality domains (resources) plus the intraday domain; others stay out of the way."""
     settings = load_settings()
-    return dg.Definitions.merge(archive_definitions(settings), intraday_definitions(settings))
+    return dg.Definitions.merge(
+        archive_definitions(settings), quality_definitions(settings), intraday_definitions(settings)
+    )
 
 
 @pytest.fixture
