@@ -13,10 +13,12 @@ from aegis_core.pt_health.events import (
     PreviousOutputError,
     Severity,
     decide,
+    evidence_times,
     new_events,
     previous_signatures,
 )
 from aegis_core.pt_health.fetch import FetchResult, display_url, fetch_status
+from aegis_core.pt_health.history import HistoryError, Observation, parse_history
 from aegis_core.pt_health.market import market_open, past_open_grace, session_on
 from aegis_core.pt_health.monitor import evaluate_dashboard, evaluate_fetched, evaluate_status
 from aegis_core.pt_health.status import PtStatus, StatusError, parse_status
@@ -29,6 +31,8 @@ __all__ = [
     "Evaluation",
     "Event",
     "FetchResult",
+    "HistoryError",
+    "Observation",
     "PreviousOutputError",
     "PtStatus",
     "Severity",
@@ -40,6 +44,7 @@ __all__ = [
     "decide",
     "detect",
     "display_url",
+    "evidence_times",
     "evaluate_dashboard",
     "evaluate_fetched",
     "evaluate_status",
@@ -48,6 +53,7 @@ __all__ = [
     "market_open",
     "missed_windows",
     "new_events",
+    "parse_history",
     "parse_status",
     "past_open_grace",
     "previous_signatures",

@@ -38,7 +38,10 @@ def run(
 def test_healthy_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     code, output, _ = run([], json.dumps(status_doc(NOW)), monkeypatch, capsys)
     assert code == 0
-    assert output == {"events": [], "new_events": [], "decision": "observe"}
+    assert output is not None
+    assert (output["events"], output["new_events"], output["decision"]) == ([], [], "observe")
+    assert output["evaluated_at"]["jst"] == "2026-06-01T23:05:00+09:00"
+    assert output["evaluated_at"]["et"] == "2026-06-01T10:05:00-04:00"
 
 
 def test_previous_dedups(
@@ -52,11 +55,11 @@ def test_previous_dedups(
     assert [e["signature"] for e in first["new_events"]] == ["stuck_exits"]
 
     previous.write_text(json.dumps(first))
-    doc = status_doc(NOW, stuck_exits=2, pending_exits=1)
+    doc = status_doc(NOW, stuck_exits=2, gateway="UNHEALTHY")
     code, second, _ = run(["--previous", str(previous)], json.dumps(doc), monkeypatch, capsys)
     assert code == 0 and second is not None
-    assert [e["signature"] for e in second["events"]] == ["pending_exits", "stuck_exits"]
-    assert [e["signature"] for e in second["new_events"]] == ["pending_exits"]
+    assert [e["signature"] for e in second["events"]] == ["gateway_unhealthy", "stuck_exits"]
+    assert [e["signature"] for e in second["new_events"]] == ["gateway_unhealthy"]
 
 
 def test_corrupt_previous_is_a_first_run(
