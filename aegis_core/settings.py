@@ -16,6 +16,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from aegis_core.pt_health.thresholds import ENV_NAMES as PT_THRESHOLD_VARIABLES
+from aegis_core.pt_health.thresholds import Thresholds
+
 DEFAULT_CONFIG = "configs/local.yaml"
 
 
@@ -112,9 +115,15 @@ class PtHealthSettings(_Section):
     dashboard_urls: list[str] = Field(default_factory=list)
     dashboard_token: SecretStr | None = None
     window_minutes: int = Field(10, ge=1, le=60)
-    open_buffer_minutes: int = Field(5, ge=0)
-    close_buffer_minutes: int = Field(10, ge=0)
+    # The runbook watches 13:00–21:59 UTC: 09:00–18:00 New York in daylight-saving time, i.e. 30
+    # minutes before the open and two hours after the close; kept relative to the NYSE session.
+    open_buffer_minutes: int = Field(30, ge=0, le=240)
+    close_buffer_minutes: int = Field(120, ge=0, le=240)
+    # A window counts as missed this long after its end (the runbook's gap verifier: 8 minutes).
+    watchdog_grace_minutes: int = Field(8, ge=0, le=120)
     timeout_s: float = Field(10.0, gt=0)
+    # Detector thresholds and the temporal rules' counts (AEGIS_PT_* variables override them).
+    thresholds: Thresholds = Field(default_factory=Thresholds)
 
 
 class Settings(_Section):
@@ -183,6 +192,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "SAXOBANK_APP_SECRET_LIVE": "saxo.app_secret",
     "AEGIS_DASHBOARD_URLS": "pt_health.dashboard_urls",
     "AEGIS_DASHBOARD_TOKEN": "pt_health.dashboard_token",
+    **{variable: f"pt_health.thresholds.{name}" for name, variable in PT_THRESHOLD_VARIABLES.items()},
 }
 SECRET_VARIABLES = {
     k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))

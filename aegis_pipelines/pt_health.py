@@ -14,6 +14,7 @@ clock through a session.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
@@ -239,6 +240,8 @@ def dashboard_resource(settings: Settings) -> DashboardResource:
         window_minutes=pt.window_minutes,
         open_buffer_minutes=pt.open_buffer_minutes,
         close_buffer_minutes=pt.close_buffer_minutes,
+        watchdog_grace_minutes=pt.watchdog_grace_minutes,
+        thresholds=dataclasses.asdict(pt.thresholds),
     )
 
 
