@@ -6,7 +6,8 @@ Each tick the sensor reads the cache (no lock, no network) and decides:
   terminal failure for that token it launches nothing more until the cache holds a new token (a person
   re-authorised); after a transient failure it tries again once ``retry_after`` has passed, with a new
   run key ``saxo_token:<issued_at>:retry:<failure>``;
-- unreadable cache, ``Expired`` token → one alert (an ``AlertLedger`` in the cursor), skip.
+- unreadable cache, ``Expired24hToken`` (the runbook's name for a lapsed refresh token) → one alert
+  (an ``AlertLedger`` in the cursor), skip.
 Refresh failures are alerted by the asset itself (see ``aegis_assets.ops.saxo`` for the contract).
 """
 
@@ -107,10 +108,11 @@ def _cache_alert(exc: TokenCacheError, key: str, cache_path: str) -> Alert:
 
 def _expired_alert(report: FreshnessReport, cache_path: str) -> Alert:
     reason = (
-        f"The refresh token in {cache_path} expired at {report.refresh_expires_at.isoformat()}: "
-        "a person must re-authorise the Saxo app in a browser"
+        f"{report.state.value}: the refresh token in {cache_path} expired at "
+        f"{report.refresh_expires_at.isoformat()}: a person must re-authorise the Saxo app in a browser"
     )
     fields = token_fields(cache_path, report.issued_at, report.expires_at, report.refresh_expires_at)
+    fields["state"] = report.state.value
     return Alert(reauth_alert_key(token_id(report.issued_at)), REAUTH_MESSAGE, "critical", reason, fields)
 
 

@@ -181,6 +181,9 @@ def outcome_metadata(outcome: RefreshOutcome, margin: dt.timedelta) -> dict[str,
     }
     if outcome.freshness:
         meta["freshness_before"] = outcome.freshness.value
+    if outcome.state:
+        # The runbook's name: AccessValid / NeedsRefresh / Expired24hToken.
+        meta["state"] = outcome.state.value
     if outcome.issued_at and outcome.expires_at and outcome.refresh_expires_at:
         meta |= {
             "issued_at": dg.MetadataValue.timestamp(outcome.issued_at),
@@ -213,6 +216,8 @@ def failure_alert(outcome: RefreshOutcome, tid: str, link: str | None) -> Alert:
         outcome.cache_path, outcome.issued_at, outcome.expires_at, outcome.refresh_expires_at
     )
     fields |= {"outcome": outcome.kind.value, "http_attempts": str(outcome.http_attempts)}
+    if outcome.state:
+        fields["state"] = outcome.state.value
     if outcome.http_status is not None:
         fields["http_status"] = str(outcome.http_status)
     if outcome.error_code:

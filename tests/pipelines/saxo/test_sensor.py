@@ -129,6 +129,9 @@ def test_an_expired_token_alerts_once_and_launches_nothing(
     assert all(t.run_keys == [] and REAUTH_MESSAGE in (t.skip_reason or "") for t in ticks)
     (message,) = slack.messages
     assert message["text"].startswith(f"[CRITICAL] {REAUTH_MESSAGE}")
+    # The runbook's state name, for operators who grep for it: in the alert and the skip reason.
+    assert "Expired24hToken" in message["text"] and "state=Expired24hToken" in message["text"]
+    assert all("Expired24hToken" in (t.skip_reason or "") for t in ticks)
     assert saxo.calls == []
 
 
