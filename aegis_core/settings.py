@@ -108,6 +108,11 @@ class SaxoSettings(_Section):
     app_secret: SecretStr | None = None
     refresh_margin_s: int = Field(300, ge=0)
     sensor_interval_s: int = Field(60, ge=5)
+    # One-time bootstrap: when the cache is missing, copy this canonical cache once (never overwrites).
+    bootstrap_from: Path | None = None
+    # Observation criteria: the cache mtime must advance at least every cadence + slack seconds.
+    cadence_s: int = Field(900, ge=60)
+    cadence_slack_s: int = Field(300, ge=0)
 
 
 class PtHealthSettings(_Section):
@@ -188,6 +193,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "AEGIS_WEBSERVER_URL": "alerts.webserver_url",
     "AEGIS_SAXO_TOKEN_URL": "saxo.token_url",
     "AEGIS_SAXO_TOKEN_CACHE_PATH": "saxo.cache_path",
+    "AEGIS_SAXO_TOKEN_BOOTSTRAP_PATH": "saxo.bootstrap_from",
     "SAXOBANK_APP_KEY_LIVE": "saxo.app_key",
     "SAXOBANK_APP_SECRET_LIVE": "saxo.app_secret",
     "AEGIS_DASHBOARD_URLS": "pt_health.dashboard_urls",

@@ -33,6 +33,7 @@ from aegis_assets.ops.saxo import (
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError, AlertLedger
 from aegis_core.saxo import REAUTH_MESSAGE, Freshness, FreshnessReport, TokenCacheError
+from aegis_core.saxo.bootstrap import Bootstrap
 from aegis_core.settings import SaxoSettings, Settings, secret_variable
 
 JOB_NAME = "saxo_token_refresh_job"
@@ -58,6 +59,9 @@ def saxo_resource(saxo: SaxoSettings, **overrides: Any) -> SaxoResource:
         "app_key": dg.EnvVar(secret_variable("saxo.app_key")) if saxo.app_key is not None else None,
         "app_secret": dg.EnvVar(secret_variable("saxo.app_secret")) if saxo.app_secret is not None else None,
         "refresh_margin_s": saxo.refresh_margin_s,
+        "bootstrap_from": str(saxo.bootstrap_from) if saxo.bootstrap_from else None,
+        "cadence_s": saxo.cadence_s,
+        "cadence_slack_s": saxo.cadence_slack_s,
     }
     return SaxoResource(**{**fields, **overrides})
 
@@ -127,6 +131,8 @@ def _decide(
     if not saxo.enabled:
         return "The Saxo token keeper is disabled (setting saxo.enabled is false)"
     try:
+        if saxo.bootstrap() is Bootstrap.COPIED:
+            context.log.info(f"Bootstrapped {saxo.cache_path} from {saxo.bootstrap_from} (one-time copy)")
         report = saxo.check()
     except TokenCacheError as exc:
         key = f"saxo_token:cache_unreadable:after:{cursor.last_issued_at or 'start'}"

@@ -21,6 +21,7 @@ import dagster as dg
 from pydantic import Field
 
 from aegis_assets.alert_tags import SELF_ALERTING_TAG
+from aegis_assets.ops.saxo_observation import CHECK_SPECS, observe_step
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError
 from aegis_core.saxo import (
@@ -31,10 +32,13 @@ from aegis_core.saxo import (
     RefreshOutcome,
     RetryPolicy,
     SaxoTokenClient,
+    TokenCacheError,
     check_token,
     refresh_if_needed,
     system_clock,
 )
+from aegis_core.saxo.bootstrap import Bootstrap, bootstrap_cache
+from aegis_core.saxo.observation import CLEAN_WINDOW
 
 GROUP = "ops"
 SAXO_TOKEN_KEY = dg.AssetKey([GROUP, "saxo_token"])
@@ -72,6 +76,11 @@ class SaxoResource(dg.ConfigurableResource):
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0
     lock_timeout_s: float = 60.0
+    bootstrap_from: str | None = Field(
+        default=None, description="canonical cache copied once when the cache is missing (never overwrites)"
+    )
+    cadence_s: int = Field(default=900, description="the keeper's expected write interval (runbook: 900 s)")
+    cadence_slack_s: int = Field(default=300, description="tolerated lateness of a write")
     clock_override_iso: str | None = Field(
         default=None,
         description="a fixed 'now' (ISO-8601 with offset) for tests and replays; unset: real time",
@@ -88,6 +97,14 @@ class SaxoResource(dg.ConfigurableResource):
         if moment.tzinfo is None:
             raise ValueError(f"clock_override_iso {self.clock_override_iso!r} needs a UTC offset")
         return moment
+
+    @property
+    def max_interval(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.cadence_s + self.cadence_slack_s)
+
+    def bootstrap(self) -> Bootstrap | None:
+        """Seed a missing cache from ``bootstrap_from`` (None when not configured). ``TokenCacheError``."""
+        return bootstrap_cache(self.cache_path, self.bootstrap_from) if self.bootstrap_from else None
 
     def check(self) -> FreshnessReport:
         """Classify the cached token (no lock, no network). Raises ``TokenCacheError``."""
@@ -236,6 +253,15 @@ def failure_alert(outcome: RefreshOutcome, tid: str, link: str | None) -> Alert:
     return Alert(reauth_alert_key(tid), title, "critical", outcome.message, fields, link)
 
 
+def _bootstrap(context: dg.AssetExecutionContext, saxo: SaxoResource) -> None:
+    try:
+        seeded = saxo.bootstrap()
+    except TokenCacheError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    if seeded is Bootstrap.COPIED:
+        context.log.info(f"Bootstrapped {saxo.cache_path} from {saxo.bootstrap_from} (one-time copy)")
+
+
 def _report_once(context: dg.AssetExecutionContext, alerts: AlertsResource, alert: Alert, tid: str) -> bool:
     """Send ``alert`` unless a run already did for this token; tag the run as self-alerted. True if sent."""
 
@@ -256,7 +282,7 @@ def _report_once(context: dg.AssetExecutionContext, alerts: AlertsResource, aler
     return True
 
 
-@dg.asset(key_prefix=GROUP, name="saxo_token", group_name=GROUP, kinds={"oauth"})
+@dg.asset(key_prefix=GROUP, name="saxo_token", group_name=GROUP, kinds={"oauth"}, check_specs=CHECK_SPECS)
 def saxo_token(
     context: dg.AssetExecutionContext, config: SaxoTokenConfig, saxo: SaxoResource, alerts: AlertsResource
 ) -> dg.MaterializeResult:
@@ -267,11 +293,13 @@ def saxo_token(
         raise dg.Failure(
             "The Saxo token keeper is disabled (setting saxo.enabled is false)", allow_retries=False
         )
+    _bootstrap(context, saxo)
     outcome = saxo.refresh(force=config.force)
     metadata = outcome_metadata(outcome, saxo.margin)
     if outcome.ok:
         context.log.info(outcome.message)
-        return dg.MaterializeResult(metadata=metadata)
+        observed, checks = observe_step(context.instance, outcome, saxo.max_interval, CLEAN_WINDOW)
+        return dg.MaterializeResult(metadata={**metadata, **observed}, check_results=checks)
     # Without token times (lock timeout, unreadable cache) the token is the one the run was launched for.
     tid = token_id(outcome.issued_at) if outcome.issued_at else context.run.tags.get(TOKEN_TAG, "unknown")
     alert = failure_alert(outcome, tid, alerts.run_link(context.run.run_id))
