@@ -15,6 +15,8 @@ CHECKS = {
     "ldas/gex_summary:schema_contract", "ldas/gex_summary:universe_coverage", "ldas/gex_summary:gex_sanity",
     "ldas/gex_summary:freshness", "ldas/iv_rank:schema_contract", "ldas/iv_rank:universe_coverage",
     "ldas/iv_rank:freshness", "ldas/intraday_cadence:intraday_cadence",
+    "ops/saxo_token:cache_mtime_cadence", "ops/saxo_token:issued_at_increasing",
+    "ops/saxo_token:no_invalid_grant",
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",
