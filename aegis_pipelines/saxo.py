@@ -20,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 
+from aegis_assets.ops.clock import CLOCK_KEY, Clock, ClockParam, wall_clock
 from aegis_assets.ops.saxo import (
     TOKEN_TAG,
     SaxoResource,
@@ -124,6 +125,7 @@ def _decide(
     context: dg.SensorEvaluationContext,
     saxo: SaxoResource,
     alerts: AlertsResource,
+    clock: Clock,
     cursor: _Cursor,
     retry_after: dt.timedelta,
 ) -> dg.RunRequest | str:
@@ -133,7 +135,7 @@ def _decide(
     try:
         if saxo.bootstrap() is Bootstrap.COPIED:
             context.log.info(f"Bootstrapped {saxo.cache_path} from {saxo.bootstrap_from} (one-time copy)")
-        report = saxo.check()
+        report = saxo.check(clock)
     except TokenCacheError as exc:
         key = f"saxo_token:cache_unreadable:after:{cursor.last_issued_at or 'start'}"
         return f"{exc} ({_alert_once(context, alerts, cursor, _cache_alert(exc, key, saxo.cache_path))})"
@@ -183,10 +185,10 @@ def build_saxo_token_sensor(
         "must act (cache unreadable, refresh token expired).",
     )
     def saxo_token_sensor(
-        context: dg.SensorEvaluationContext, saxo: SaxoResource, alerts: AlertsResource
+        context: dg.SensorEvaluationContext, saxo: SaxoResource, alerts: AlertsResource, clock: ClockParam
     ) -> dg.SensorResult:
         cursor = _Cursor.loads(context.cursor)
-        decision = _decide(context, saxo, alerts, cursor, retry_after)
+        decision = _decide(context, saxo, alerts, clock, cursor, retry_after)
         if isinstance(decision, dg.RunRequest):
             return dg.SensorResult(run_requests=[decision], cursor=cursor.dumps())
         return dg.SensorResult(skip_reason=decision, cursor=cursor.dumps())
@@ -194,11 +196,11 @@ def build_saxo_token_sensor(
     return saxo_token_sensor
 
 
-def saxo_definitions(settings: Settings) -> dg.Definitions:
-    """The keeper's asset, job, sensor and "saxo" resource. The "alerts" resource comes from the caller."""
+def saxo_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
+    """The keeper's asset, job, sensor, "saxo" resource and the clock. "alerts" comes from the caller."""
     return dg.Definitions(
         assets=[saxo_token],
         jobs=[saxo_token_refresh_job],
         sensors=[build_saxo_token_sensor(settings.saxo)],
-        resources={"saxo": saxo_resource(settings.saxo)},
+        resources={"saxo": saxo_resource(settings.saxo), CLOCK_KEY: clock},
     )

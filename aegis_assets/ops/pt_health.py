@@ -10,19 +10,18 @@ of the last evaluations) is what the runbook's temporal rules ("persists", "no s
 events whose signature the previous evaluation did not have. Thresholds and counts come from the
 settings model through the resource (``pt_health.thresholds``, ``AEGIS_PT_*``).
 
-Run tags: ``aegis/pt_window`` names the evaluation window (set by the sensor; its run key too).
-``aegis/pt_now`` optionally fixes the evaluation time (ISO 8601 with offset), like the CLI's
-``--now``, for replays and tests; without it the evaluation time is the wall clock.
+Run tags: ``aegis/pt_window`` names the evaluation window (set by the sensor; its run key too). The
+evaluation time comes from the ``clock`` resource (the wall clock in production definitions).
 """
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from pydantic import Field, SecretStr
 
+from aegis_assets.ops.clock import ClockParam, read_clock
 from aegis_assets.resources import AlertsResource
 from aegis_assets.runs import markdown_table
 from aegis_core.alerts import AlertError
@@ -46,7 +45,6 @@ from aegis_core.pt_health import (
 
 GROUP = "ops"
 WINDOW_TAG = "aegis/pt_window"
-NOW_TAG = "aegis/pt_now"
 ADHOC_WINDOW = "adhoc"  # a run launched by hand outside any session window
 PT_HEALTH_KEY = dg.AssetKey([GROUP, "pt_health"])
 
@@ -98,20 +96,6 @@ class DashboardResource(dg.ConfigurableResource):
             )
         token = SecretStr(self.token) if self.token else None
         return fetch_status(self.urls, token, timeout=self.timeout_s)
-
-
-def evaluation_time(tags: Mapping[str, str]) -> dt.datetime:
-    """The ``aegis/pt_now`` tag as an aware datetime, or the wall clock when the tag is absent."""
-    raw = tags.get(NOW_TAG)
-    if raw is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise dg.Failure(f"run tag {NOW_TAG}={raw!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise dg.Failure(f"run tag {NOW_TAG}={raw!r} needs a UTC offset (e.g. 2026-06-01T14:05:00Z)")
-    return moment
 
 
 def previous_output(instance: dg.DagsterInstance, log: Any) -> dict[str, Any] | None:
@@ -182,14 +166,14 @@ def evaluation_metadata(
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP)
 def pt_health(
-    context: dg.AssetExecutionContext, dashboard: DashboardResource, alerts: AlertsResource
+    context: dg.AssetExecutionContext, dashboard: DashboardResource, alerts: AlertsResource, clock: ClockParam
 ) -> dg.MaterializeResult:
     """One health evaluation of the paper-trading runtime: observe / notify / escalate, with its events.
 
     Slack is told once per new problem (a signature absent from the previous evaluation).
     """
     tags = context.run.tags
-    now = evaluation_time(tags)
+    now = read_clock(clock)
     window = tags.get(WINDOW_TAG) or _window_key(now, dashboard.policy())
     thresholds = dashboard.detector_thresholds()
     fetched = dashboard.fetch()

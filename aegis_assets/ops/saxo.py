@@ -21,6 +21,7 @@ import dagster as dg
 from pydantic import Field
 
 from aegis_assets.alert_tags import SELF_ALERTING_TAG
+from aegis_assets.ops.clock import Clock, ClockParam
 from aegis_assets.ops.saxo_observation import CHECK_SPECS, observe_step
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError
@@ -35,7 +36,6 @@ from aegis_core.saxo import (
     TokenCacheError,
     check_token,
     refresh_if_needed,
-    system_clock,
 )
 from aegis_core.saxo.bootstrap import Bootstrap, bootstrap_cache
 from aegis_core.saxo.observation import CLEAN_WINDOW
@@ -81,22 +81,10 @@ class SaxoResource(dg.ConfigurableResource):
     )
     cadence_s: int = Field(default=900, description="the keeper's expected write interval (runbook: 900 s)")
     cadence_slack_s: int = Field(default=300, description="tolerated lateness of a write")
-    clock_override_iso: str | None = Field(
-        default=None,
-        description="a fixed 'now' (ISO-8601 with offset) for tests and replays; unset: real time",
-    )
 
     @property
     def margin(self) -> dt.timedelta:
         return dt.timedelta(seconds=self.refresh_margin_s)
-
-    def now(self) -> dt.datetime:
-        if not self.clock_override_iso:
-            return system_clock()
-        moment = dt.datetime.fromisoformat(self.clock_override_iso)
-        if moment.tzinfo is None:
-            raise ValueError(f"clock_override_iso {self.clock_override_iso!r} needs a UTC offset")
-        return moment
 
     @property
     def max_interval(self) -> dt.timedelta:
@@ -106,22 +94,22 @@ class SaxoResource(dg.ConfigurableResource):
         """Seed a missing cache from ``bootstrap_from`` (None when not configured). ``TokenCacheError``."""
         return bootstrap_cache(self.cache_path, self.bootstrap_from) if self.bootstrap_from else None
 
-    def check(self) -> FreshnessReport:
+    def check(self, clock: Clock) -> FreshnessReport:
         """Classify the cached token (no lock, no network). Raises ``TokenCacheError``."""
-        return check_token(self.cache_path, clock=self.now, margin=self.margin)
+        return check_token(self.cache_path, clock=clock, margin=self.margin)
 
-    def refresh(self, force: bool = False) -> RefreshOutcome:
+    def refresh(self, clock: Clock, force: bool = False) -> RefreshOutcome:
         """One locked read-classify-refresh-save step."""
         return refresh_if_needed(
             self.cache_path,
-            self._client(),
-            clock=self.now,
+            self._client(clock),
+            clock=clock,
             margin=self.margin,
             force=force,
             lock_timeout=self.lock_timeout_s,
         )
 
-    def _client(self) -> SaxoTokenClient:
+    def _client(self, clock: Clock) -> SaxoTokenClient:
         if not self.app_key or not self.app_secret:
             raise dg.Failure(
                 "The saxo resource has no client credentials: set SAXOBANK_APP_KEY_LIVE and "
@@ -139,7 +127,7 @@ class SaxoResource(dg.ConfigurableResource):
             token_url=self.token_url,
             timeout=self.timeout_s,
             retry=retry,
-            clock=self.now,
+            clock=clock,
         )
 
 
@@ -284,7 +272,11 @@ def _report_once(context: dg.AssetExecutionContext, alerts: AlertsResource, aler
 
 @dg.asset(key_prefix=GROUP, name="saxo_token", group_name=GROUP, kinds={"oauth"}, check_specs=CHECK_SPECS)
 def saxo_token(
-    context: dg.AssetExecutionContext, config: SaxoTokenConfig, saxo: SaxoResource, alerts: AlertsResource
+    context: dg.AssetExecutionContext,
+    config: SaxoTokenConfig,
+    saxo: SaxoResource,
+    alerts: AlertsResource,
+    clock: ClockParam,
 ) -> dg.MaterializeResult:
     """The Saxo OpenAPI OAuth token cache, refreshed before it expires. Metadata shows its issue and
     expiry times (never the token). A refresh the token endpoint refuses fails the run, alerts once,
@@ -294,7 +286,7 @@ def saxo_token(
             "The Saxo token keeper is disabled (setting saxo.enabled is false)", allow_retries=False
         )
     _bootstrap(context, saxo)
-    outcome = saxo.refresh(force=config.force)
+    outcome = saxo.refresh(clock, force=config.force)
     metadata = outcome_metadata(outcome, saxo.margin)
     if outcome.ok:
         context.log.info(outcome.message)

@@ -4,6 +4,7 @@ it shouldn't be."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 
@@ -232,9 +233,12 @@ def test_a_run_launched_by_hand_finds_its_window_or_is_adhoc(monitor: Monitor) -
     assert [m["window"] for m in monitor.materializations()] == ["2026-06-01T10:00", ADHOC_WINDOW]
 
 
-def test_a_bad_evaluation_time_tag_names_the_tag(monitor: Monitor) -> None:
-    job = monitor.defs.resolve_job_def("pt_health_job")
-    result = job.execute_in_process(
-        instance=monitor.instance, tags={"aegis/pt_now": "10 o'clock"}, raise_on_error=False
-    )
-    assert not result.success and "aegis/pt_now" in failure_message(result)
+def test_the_evaluation_time_comes_from_the_clock_resource(monitor: Monitor) -> None:
+    """No run tag moves a production run's clock: a tag that used to is ignored."""
+    monitor.clock.now = ny(FULL_DAY, 10, 7)
+    assert monitor.evaluate({"aegis/pt_now": "2026-06-01T19:00:00Z"}).success
+    assert monitor.materializations()[-1]["evaluated_at"] == monitor.clock.now.isoformat()
+    assert monitor.defs.resources["clock"] is monitor.clock
+    monitor.clock.now = dt.datetime(2026, 6, 1, 10, 8)  # naive: refused by name
+    result = monitor.evaluate()
+    assert not result.success and "naive time" in failure_message(result)

@@ -85,10 +85,8 @@ def test_a_keeper_that_stops_writing_fails_the_cadence_check(
 ) -> None:
     class SlowCadence(Keeper):
         def resources(self, now: dt.datetime) -> dict[str, object]:
-            saxo = saxo_resource(
-                self.settings.saxo, clock_override_iso=now.isoformat(), cadence_s=1, cadence_slack_s=0, **FAST
-            )
-            return {"saxo": saxo, "alerts": self.alerts}
+            saxo = saxo_resource(self.settings.saxo, cadence_s=1, cadence_slack_s=0, **FAST)
+            return {"saxo": saxo, "alerts": self.alerts, "clock": lambda: now}
 
     keeper = SlowCadence(settings, instance, slack)
     assert keeper.run(T0).success

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from aegis_assets.ops.clock import wall_clock
 from aegis_assets.ops.saxo import SAXO_TOKEN_KEY, TOKEN_TAG
 from aegis_assets.resources import AlertsResource
 from aegis_core.saxo import REAUTH_MESSAGE, cache_lock
@@ -46,7 +47,9 @@ def test_definitions_hold_the_asset_job_sensor_and_saxo_resource(
     assert asset.group_names_by_key[SAXO_TOKEN_KEY] == "ops"
     # The UI shows the variables' names, never their values; "alerts" comes from the caller.
     resources = own.resources or {}
-    assert set(resources) == {"saxo"}
+    assert set(resources) == {"saxo", "clock"}
+    assert resources["clock"] is wall_clock  # the production clock; no config field can move it
+    assert "clock_override_iso" not in type(resources["saxo"]).model_fields
     saxo_res = resources["saxo"]
     assert isinstance(saxo_res.app_key, dg.EnvVar) and saxo_res.app_key == APP_KEY_VAR
     assert isinstance(saxo_res.app_secret, dg.EnvVar) and saxo_res.app_secret == APP_SECRET_VAR
