@@ -46,6 +46,7 @@ from aegis_core.pt_health import (
     parse_status,
     previous_signatures,
 )
+from aegis_core.pt_health.history import bounded
 
 TOKEN_VARIABLE = "AEGIS_DASHBOARD_TOKEN"
 
@@ -123,7 +124,7 @@ def _evaluate_stdin(now: dt.datetime, thresholds: Thresholds, history: list[Obse
     except StatusError as exc:
         return Evaluation.of(
             [Event("status_invalid", Severity.CRITICAL, "dashboard", None, f"status on stdin: {exc}")],
-            history,
+            bounded(history, now, thresholds),  # nothing observed: the history passes through
             now,
         )
     return evaluate_status(status, now, thresholds, history=history)

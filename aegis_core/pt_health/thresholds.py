@@ -35,6 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 
+HISTORY_CAP = 24  # observations kept at least (within HISTORY_MINUTES): ~1 KB of metadata
+
+
 class ThresholdError(ValueError):
     pass
 
@@ -74,8 +77,9 @@ class Thresholds:
 
     @property
     def history_limit(self) -> int:
-        """How many evaluations the temporal rules can look at (the bound of the kept history)."""
-        return max(self.persist_evaluations, self.repeated_m, self.sustained_m)
+        """The most evaluations kept: every K-of-M rule's M, and enough for a streak measured in minutes
+        (no self-recovery) to span HISTORY_MINUTES at one evaluation every few minutes."""
+        return max(self.persist_evaluations, self.repeated_m, self.sustained_m, HISTORY_CAP)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Thresholds:

@@ -279,8 +279,12 @@ def test_counts_are_configurable() -> None:
 
 
 def test_history_is_bounded_and_forgets_old_evaluations() -> None:
-    evaluations = session([{"pending_exits": 1}] * 6)
-    assert len(evaluations[-1].history) == Thresholds().history_limit
+    evaluations = session([{"pending_exits": 1}] * 8)  # 70 minutes: the first falls out of the hour
+    assert len(evaluations[-1].history) == 7
+    capped = session([{"pending_exits": 1}] * 8, Thresholds(history_minutes=600, repeated_m=5, repeated_k=1))
+    assert len(capped[-1].history) == 8
+    few = Thresholds(history_minutes=600)
+    assert len(session([{}] * 30, few)[-1].history) == few.history_limit == 24
     # A pending exit at the last evaluation of one day and the first of the next does not "persist".
     (yesterday,) = session([{"pending_exits": 1}])
     tomorrow = START + dt.timedelta(days=1)

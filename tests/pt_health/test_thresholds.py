@@ -58,7 +58,7 @@ def test_temporal_counts_default_to_the_documented_rules_and_are_checked() -> No
     t = Thresholds()
     assert (t.persist_evaluations, t.no_recovery_minutes, t.log_burst_lines) == (2, 10, 3)
     assert (t.repeated_k, t.repeated_m, t.sustained_k, t.sustained_m) == (2, 3, 2, 3)
-    assert (t.clock_skew_tolerance_sec, t.history_minutes, t.history_limit) == (60, 60, 3)
+    assert (t.clock_skew_tolerance_sec, t.history_minutes, t.history_limit) == (60, 60, 24)
     with pytest.raises(ThresholdError, match=r"AEGIS_PT_REPEATED_K=4 must not exceed AEGIS_PT_REPEATED_M=3"):
         Thresholds.from_env({"AEGIS_PT_REPEATED_K": "4"})
     with pytest.raises(ThresholdError, match="AEGIS_PT_PERSIST_EVALUATIONS must be at least 1"):
