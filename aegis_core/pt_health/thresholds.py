@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-
 HISTORY_CAP = 24  # observations kept at least (within HISTORY_MINUTES): ~1 KB of metadata
 
 
