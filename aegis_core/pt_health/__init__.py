@@ -1,4 +1,4 @@
-"""Paper-trading health monitor: status model, detector, dedup, dashboard fetch, evaluation windows.
+"""Paper-trading health monitor: status model, detector, temporal rules (history), dedup, dashboard fetch,
 
 Read-only towards the trading runtime: it reads the dashboard and decides observe / notify /
 escalate; it never stops or changes anything.
