@@ -16,6 +16,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from aegis_core.pt_health.thresholds import ENV_NAMES as PT_THRESHOLD_VARIABLES
+from aegis_core.pt_health.thresholds import Thresholds
+
 DEFAULT_CONFIG = "configs/local.yaml"
 
 
@@ -105,6 +108,11 @@ class SaxoSettings(_Section):
     app_secret: SecretStr | None = None
     refresh_margin_s: int = Field(300, ge=0)
     sensor_interval_s: int = Field(60, ge=5)
+    # One-time bootstrap: when the cache is missing, copy this canonical cache once (never overwrites).
+    bootstrap_from: Path | None = None
+    # Observation criteria: the cache mtime must advance at least every cadence + slack seconds.
+    cadence_s: int = Field(900, ge=60)
+    cadence_slack_s: int = Field(300, ge=0)
 
 
 class PtHealthSettings(_Section):
@@ -112,9 +120,15 @@ class PtHealthSettings(_Section):
     dashboard_urls: list[str] = Field(default_factory=list)
     dashboard_token: SecretStr | None = None
     window_minutes: int = Field(10, ge=1, le=60)
-    open_buffer_minutes: int = Field(5, ge=0)
-    close_buffer_minutes: int = Field(10, ge=0)
+    # The runbook watches 13:00–21:59 UTC: 09:00–18:00 New York in daylight-saving time, i.e. 30
+    # minutes before the open and two hours after the close; kept relative to the NYSE session.
+    open_buffer_minutes: int = Field(30, ge=0, le=240)
+    close_buffer_minutes: int = Field(120, ge=0, le=240)
+    # A window counts as missed this long after its end (the runbook's gap verifier: 8 minutes).
+    watchdog_grace_minutes: int = Field(8, ge=0, le=120)
     timeout_s: float = Field(10.0, gt=0)
+    # Detector thresholds and the temporal rules' counts (AEGIS_PT_* variables override them).
+    thresholds: Thresholds = Field(default_factory=Thresholds)
 
 
 class Settings(_Section):
@@ -179,10 +193,12 @@ ENV_OVERRIDES: dict[str, str] = {
     "AEGIS_WEBSERVER_URL": "alerts.webserver_url",
     "AEGIS_SAXO_TOKEN_URL": "saxo.token_url",
     "AEGIS_SAXO_TOKEN_CACHE_PATH": "saxo.cache_path",
+    "AEGIS_SAXO_TOKEN_BOOTSTRAP_PATH": "saxo.bootstrap_from",
     "SAXOBANK_APP_KEY_LIVE": "saxo.app_key",
     "SAXOBANK_APP_SECRET_LIVE": "saxo.app_secret",
     "AEGIS_DASHBOARD_URLS": "pt_health.dashboard_urls",
     "AEGIS_DASHBOARD_TOKEN": "pt_health.dashboard_token",
+    **{variable: f"pt_health.thresholds.{name}" for name, variable in PT_THRESHOLD_VARIABLES.items()},
 }
 SECRET_VARIABLES = {
     k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))

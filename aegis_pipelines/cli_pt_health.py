@@ -2,14 +2,22 @@
 
 Reads a dashboard status document on stdin (or GETs it from ``--url``, tried in order, with the
 bearer token from ``AEGIS_DASHBOARD_TOKEN``) and prints
-``{"events": [...], "new_events": [...], "decision": "observe|notify|escalate"}``.
+``{"events": [...], "new_events": [...], "decision": "observe|notify|escalate", "evaluated_at":
+{"utc", "et", "jst"}, "history": [...]}``.
+
+Memory across evaluations: each output carries the bounded history of observations the runbook's
+temporal rules need ("persists", "no self-recovery", "sustained", "repeated"...). Pass the last
+output back with ``--previous FILE`` (its signatures dedup ``new_events``, its history continues),
+or several earlier outputs with ``--history FILE…`` (merged by time; the newest also dedups when no
+``--previous`` is given). A wrapper that keeps writing the output to the same file and passing it
+as ``--previous`` gets the same decisions as the Dagster job.
 
 Exit status: 0 whenever a result is printed, whatever the decision — the decision is in the output,
 so a wrapper alerts on ``new_events`` and acts on ``decision``. A status document that cannot be read
 is itself a critical event (``status_invalid`` / ``dashboard_unreachable``), not a crash. Exit 2 only
 for usage errors (bad arguments, a bad ``AEGIS_PT_*`` threshold variable). A missing ``--previous``
-file is a first run; an unreadable one is reported on stderr and also treated as a first run, so a
-corrupt artefact can cause a repeated alert but never a swallowed one.
+file is a first run; an unreadable one (or an unreadable ``--history`` file) is reported on stderr
+and skipped, so a corrupt artefact can cause a repeated alert but never a swallowed one.
 """
 
 from __future__ import annotations
@@ -27,15 +35,18 @@ from pydantic import SecretStr
 from aegis_core.pt_health import (
     Evaluation,
     Event,
+    Observation,
     Severity,
     StatusError,
     ThresholdError,
     Thresholds,
     evaluate_dashboard,
     evaluate_status,
+    parse_history,
     parse_status,
     previous_signatures,
 )
+from aegis_core.pt_health.history import bounded
 
 TOKEN_VARIABLE = "AEGIS_DASHBOARD_TOKEN"
 
@@ -52,6 +63,14 @@ def register(subparsers: Any) -> None:
     )
     detect.add_argument(
         "--previous", type=Path, metavar="FILE", help="the previous output (JSON); missing file = first run"
+    )
+    detect.add_argument(
+        "--history",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="earlier outputs (JSON) whose observations feed the temporal rules; any order",
     )
     detect.add_argument(
         "--now",
@@ -77,38 +96,60 @@ def handler(args: argparse.Namespace) -> int:
         print(f"pt-health detect: {exc}", file=sys.stderr)
         return 2
     now = args.now or dt.datetime.now(dt.UTC)
+    previous = _read_previous(args.previous)
+    earlier = [doc for doc in (_read_previous(p, "history file") for p in args.history) if doc is not None]
+    history = _observations([*earlier, *([previous] if previous else [])])
+    if previous is None and earlier:
+        previous = max(earlier, key=_latest)
     if args.urls:
         token = os.environ.get(TOKEN_VARIABLE)
         evaluation = evaluate_dashboard(
-            args.urls, now, thresholds, token=SecretStr(token) if token else None, timeout=args.timeout
+            args.urls,
+            now,
+            thresholds,
+            token=SecretStr(token) if token else None,
+            timeout=args.timeout,
+            history=history,
         )
     else:
-        evaluation = _evaluate_stdin(now, thresholds)
-    output = evaluation.output(_read_previous(args.previous))
+        evaluation = _evaluate_stdin(now, thresholds, history)
+    output = evaluation.output(previous)
     print(json.dumps(output, indent=2))
     return 0
 
 
-def _evaluate_stdin(now: dt.datetime, thresholds: Thresholds) -> Evaluation:
+def _evaluate_stdin(now: dt.datetime, thresholds: Thresholds, history: list[Observation]) -> Evaluation:
     try:
         status = parse_status(sys.stdin.read())
     except StatusError as exc:
         return Evaluation.of(
-            [Event("status_invalid", Severity.CRITICAL, "dashboard", None, f"status on stdin: {exc}")]
+            [Event("status_invalid", Severity.CRITICAL, "dashboard", None, f"status on stdin: {exc}")],
+            bounded(history, now, thresholds),  # nothing observed: the history passes through
+            now,
         )
-    return evaluate_status(status, now, thresholds)
+    return evaluate_status(status, now, thresholds, history=history)
 
 
-def _read_previous(path: Path | None) -> dict[str, Any] | None:
-    if path is None or not path.exists():
+def _read_previous(path: Path | None, what: str = "previous output") -> dict[str, Any] | None:
+    if path is None or (what == "previous output" and not path.exists()):
         return None
     try:
         previous = json.loads(path.read_text())
         previous_signatures(previous)  # validates the shape
-    except (OSError, ValueError) as exc:
-        print(f"pt-health detect: ignoring unreadable previous output {path}: {exc}", file=sys.stderr)
+        parse_history(previous.get("history", []), f"{path}: history")
+    except (OSError, ValueError) as exc:  # HistoryError is a ValueError
+        print(f"pt-health detect: ignoring unreadable {what} {path}: {exc}", file=sys.stderr)
         return None
     return previous
+
+
+def _observations(outputs: list[dict[str, Any]]) -> list[Observation]:
+    return [o for doc in outputs for o in parse_history(doc.get("history", []))]
+
+
+def _latest(doc: dict[str, Any]) -> dt.datetime:
+    history = parse_history(doc.get("history", []))
+    return max((o.at for o in history), default=dt.datetime.min.replace(tzinfo=dt.UTC))
 
 
 def _aware_datetime(text: str) -> dt.datetime:

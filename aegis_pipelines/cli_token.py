@@ -104,7 +104,10 @@ def status_handler(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     _print_fields({"cache": str(path), **report.metadata()})
     if report.state is Freshness.EXPIRED:
-        print("Manual re-authorization required: the refresh token has expired", file=sys.stderr)
+        print(
+            f"Manual re-authorization required ({report.state.value}): the refresh token has expired",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return EXIT_OK
 

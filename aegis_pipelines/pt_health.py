@@ -8,19 +8,21 @@ the previous session that ended without a successful evaluation is alerted once 
 silently dropped runs). Its cursor holds the alerted windows and when it began watching, so it
 never floods Slack with windows from before it existed.
 
-Both sensors read the clock through ``clock`` (default: the wall clock), so tests can walk a fixed
-clock through a session.
+Both sensors and the asset read the clock through ``clock`` (default: the wall clock; the asset gets
+it as the ``clock`` resource), so tests can walk a fixed clock through a session.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dagster as dg
 
+from aegis_assets.ops.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ops.pt_health import WINDOW_TAG, DashboardResource, pt_health
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertLedger
@@ -28,15 +30,12 @@ from aegis_core.calendar import NY, Session, nyse
 from aegis_core.pt_health import Window, WindowPolicy, missed_windows, session_windows, window_at
 from aegis_core.settings import Settings, secret_variable
 
-Clock = Callable[[], dt.datetime]
-
 SENSOR_INTERVAL_S = 60
 WATCHDOG_INTERVAL_S = 120
 GAPS_SHOWN = 12  # per Slack message; a block holds a few thousand characters
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+utc_now = wall_clock
 
 
 pt_health_job = dg.define_asset_job(
@@ -239,6 +238,8 @@ def dashboard_resource(settings: Settings) -> DashboardResource:
         window_minutes=pt.window_minutes,
         open_buffer_minutes=pt.open_buffer_minutes,
         close_buffer_minutes=pt.close_buffer_minutes,
+        watchdog_grace_minutes=pt.watchdog_grace_minutes,
+        thresholds=dataclasses.asdict(pt.thresholds),
     )
 
 
@@ -252,5 +253,5 @@ def pt_health_definitions(settings: Settings, clock: Clock = utc_now) -> dg.Defi
             build_pt_health_sensor(status, clock),
             build_pt_health_watchdog_sensor(status, clock),
         ],
-        resources={"dashboard": dashboard_resource(settings)},
+        resources={"dashboard": dashboard_resource(settings), CLOCK_KEY: clock},
     )

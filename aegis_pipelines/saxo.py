@@ -6,7 +6,8 @@ Each tick the sensor reads the cache (no lock, no network) and decides:
   terminal failure for that token it launches nothing more until the cache holds a new token (a person
   re-authorised); after a transient failure it tries again once ``retry_after`` has passed, with a new
   run key ``saxo_token:<issued_at>:retry:<failure>``;
-- unreadable cache, ``Expired`` token → one alert (an ``AlertLedger`` in the cursor), skip.
+- unreadable cache, ``Expired24hToken`` (the runbook's name for a lapsed refresh token) → one alert
+  (an ``AlertLedger`` in the cursor), skip.
 Refresh failures are alerted by the asset itself (see ``aegis_assets.ops.saxo`` for the contract).
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 
+from aegis_assets.ops.clock import CLOCK_KEY, Clock, ClockParam, wall_clock
 from aegis_assets.ops.saxo import (
     TOKEN_TAG,
     SaxoResource,
@@ -32,6 +34,7 @@ from aegis_assets.ops.saxo import (
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError, AlertLedger
 from aegis_core.saxo import REAUTH_MESSAGE, Freshness, FreshnessReport, TokenCacheError
+from aegis_core.saxo.bootstrap import Bootstrap
 from aegis_core.settings import SaxoSettings, Settings, secret_variable
 
 JOB_NAME = "saxo_token_refresh_job"
@@ -57,6 +60,9 @@ def saxo_resource(saxo: SaxoSettings, **overrides: Any) -> SaxoResource:
         "app_key": dg.EnvVar(secret_variable("saxo.app_key")) if saxo.app_key is not None else None,
         "app_secret": dg.EnvVar(secret_variable("saxo.app_secret")) if saxo.app_secret is not None else None,
         "refresh_margin_s": saxo.refresh_margin_s,
+        "bootstrap_from": str(saxo.bootstrap_from) if saxo.bootstrap_from else None,
+        "cadence_s": saxo.cadence_s,
+        "cadence_slack_s": saxo.cadence_slack_s,
     }
     return SaxoResource(**{**fields, **overrides})
 
@@ -107,10 +113,11 @@ def _cache_alert(exc: TokenCacheError, key: str, cache_path: str) -> Alert:
 
 def _expired_alert(report: FreshnessReport, cache_path: str) -> Alert:
     reason = (
-        f"The refresh token in {cache_path} expired at {report.refresh_expires_at.isoformat()}: "
-        "a person must re-authorise the Saxo app in a browser"
+        f"{report.state.value}: the refresh token in {cache_path} expired at "
+        f"{report.refresh_expires_at.isoformat()}: a person must re-authorise the Saxo app in a browser"
     )
     fields = token_fields(cache_path, report.issued_at, report.expires_at, report.refresh_expires_at)
+    fields["state"] = report.state.value
     return Alert(reauth_alert_key(token_id(report.issued_at)), REAUTH_MESSAGE, "critical", reason, fields)
 
 
@@ -118,6 +125,7 @@ def _decide(
     context: dg.SensorEvaluationContext,
     saxo: SaxoResource,
     alerts: AlertsResource,
+    clock: Clock,
     cursor: _Cursor,
     retry_after: dt.timedelta,
 ) -> dg.RunRequest | str:
@@ -125,7 +133,9 @@ def _decide(
     if not saxo.enabled:
         return "The Saxo token keeper is disabled (setting saxo.enabled is false)"
     try:
-        report = saxo.check()
+        if saxo.bootstrap() is Bootstrap.COPIED:
+            context.log.info(f"Bootstrapped {saxo.cache_path} from {saxo.bootstrap_from} (one-time copy)")
+        report = saxo.check(clock)
     except TokenCacheError as exc:
         key = f"saxo_token:cache_unreadable:after:{cursor.last_issued_at or 'start'}"
         return f"{exc} ({_alert_once(context, alerts, cursor, _cache_alert(exc, key, saxo.cache_path))})"
@@ -175,10 +185,10 @@ def build_saxo_token_sensor(
         "must act (cache unreadable, refresh token expired).",
     )
     def saxo_token_sensor(
-        context: dg.SensorEvaluationContext, saxo: SaxoResource, alerts: AlertsResource
+        context: dg.SensorEvaluationContext, saxo: SaxoResource, alerts: AlertsResource, clock: ClockParam
     ) -> dg.SensorResult:
         cursor = _Cursor.loads(context.cursor)
-        decision = _decide(context, saxo, alerts, cursor, retry_after)
+        decision = _decide(context, saxo, alerts, clock, cursor, retry_after)
         if isinstance(decision, dg.RunRequest):
             return dg.SensorResult(run_requests=[decision], cursor=cursor.dumps())
         return dg.SensorResult(skip_reason=decision, cursor=cursor.dumps())
@@ -186,11 +196,11 @@ def build_saxo_token_sensor(
     return saxo_token_sensor
 
 
-def saxo_definitions(settings: Settings) -> dg.Definitions:
-    """The keeper's asset, job, sensor and "saxo" resource. The "alerts" resource comes from the caller."""
+def saxo_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
+    """The keeper's asset, job, sensor, "saxo" resource and the clock. "alerts" comes from the caller."""
     return dg.Definitions(
         assets=[saxo_token],
         jobs=[saxo_token_refresh_job],
         sensors=[build_saxo_token_sensor(settings.saxo)],
-        resources={"saxo": saxo_resource(settings.saxo)},
+        resources={"saxo": saxo_resource(settings.saxo), CLOCK_KEY: clock},
     )

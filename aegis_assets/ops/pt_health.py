@@ -4,28 +4,31 @@ Each run reads the trading runtime's dashboard once (GET only: the monitor never
 runtime), evaluates it with the pure detector in ``aegis_core.pt_health``, and records the outcome
 as the asset's metadata: the UI is the history of evaluations. The previous evaluation is the
 latest materialization of this asset, read back from the instance, so a restarted daemon (or a new
-code server) knows what was already alerted. One Slack message goes out per run, only when there
-are events whose signature the previous evaluation did not have.
+code server) knows what was already alerted, and its ``history`` metadata (the bounded observations
+of the last evaluations) is what the runbook's temporal rules ("persists", "no self-recovery",
+"sustained", "repeated") are applied to. One Slack message goes out per run, only when there are
+events whose signature the previous evaluation did not have. Thresholds and counts come from the
+settings model through the resource (``pt_health.thresholds``, ``AEGIS_PT_*``).
 
-Run tags: ``aegis/pt_window`` names the evaluation window (set by the sensor; its run key too).
-``aegis/pt_now`` optionally fixes the evaluation time (ISO 8601 with offset), like the CLI's
-``--now``, for replays and tests; without it the evaluation time is the wall clock.
+Run tags: ``aegis/pt_window`` names the evaluation window (set by the sensor; its run key too). The
+evaluation time comes from the ``clock`` resource (the wall clock in production definitions).
 """
 
 import dataclasses
 import datetime as dt
-import os
-from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from pydantic import Field, SecretStr
 
+from aegis_assets.ops.clock import ClockParam, read_clock
 from aegis_assets.resources import AlertsResource
 from aegis_assets.runs import markdown_table
 from aegis_core.alerts import AlertError
 from aegis_core.pt_health import (
     FetchResult,
+    HistoryError,
+    Observation,
     PreviousOutputError,
     ThresholdError,
     Thresholds,
@@ -34,6 +37,7 @@ from aegis_core.pt_health import (
     evaluate_fetched,
     fetch_status,
     health_alert,
+    parse_history,
     previous_signatures,
     severity_counts,
     window_at,
@@ -41,7 +45,6 @@ from aegis_core.pt_health import (
 
 GROUP = "ops"
 WINDOW_TAG = "aegis/pt_window"
-NOW_TAG = "aegis/pt_now"
 ADHOC_WINDOW = "adhoc"  # a run launched by hand outside any session window
 PT_HEALTH_KEY = dg.AssetKey([GROUP, "pt_health"])
 
@@ -57,10 +60,12 @@ class DashboardResource(dg.ConfigurableResource):
     token: str | None = Field(default=None, repr=False, description="bearer token (AEGIS_DASHBOARD_TOKEN)")
     timeout_s: float = 10.0
     window_minutes: int = 10
-    open_buffer_minutes: int = 5
-    close_buffer_minutes: int = 10
+    open_buffer_minutes: int = 30
+    close_buffer_minutes: int = 120
     # A window counts as missed once it ended this long ago without a successful evaluation.
-    watchdog_grace_minutes: int = 5
+    watchdog_grace_minutes: int = 8
+    # ``Thresholds`` fields (validated by the settings model); unset fields keep their defaults.
+    thresholds: dict[str, int] = Field(default={})
 
     def policy(self) -> WindowPolicy:
         return WindowPolicy(
@@ -68,6 +73,12 @@ class DashboardResource(dg.ConfigurableResource):
             before_open=dt.timedelta(minutes=self.open_buffer_minutes),
             after_close=dt.timedelta(minutes=self.close_buffer_minutes),
         )
+
+    def detector_thresholds(self) -> Thresholds:
+        try:
+            return Thresholds(**self.thresholds)
+        except (ThresholdError, TypeError) as exc:
+            raise dg.Failure(f"bad health threshold in the dashboard resource: {exc}") from None
 
     @property
     def watchdog_grace(self) -> dt.timedelta:
@@ -87,22 +98,8 @@ class DashboardResource(dg.ConfigurableResource):
         return fetch_status(self.urls, token, timeout=self.timeout_s)
 
 
-def evaluation_time(tags: Mapping[str, str]) -> dt.datetime:
-    """The ``aegis/pt_now`` tag as an aware datetime, or the wall clock when the tag is absent."""
-    raw = tags.get(NOW_TAG)
-    if raw is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise dg.Failure(f"run tag {NOW_TAG}={raw!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise dg.Failure(f"run tag {NOW_TAG}={raw!r} needs a UTC offset (e.g. 2026-06-01T14:05:00Z)")
-    return moment
-
-
 def previous_output(instance: dg.DagsterInstance, log: Any) -> dict[str, Any] | None:
-    """The latest recorded evaluation (``{"events": [...]}``), or None on a first run.
+    """The latest recorded evaluation (``{"events": [...], "history": [...]}``), or None on a first run.
 
     An unreadable record counts as a first run: a repeated alert is better than a swallowed one.
     """
@@ -110,14 +107,22 @@ def previous_output(instance: dg.DagsterInstance, log: Any) -> dict[str, Any] | 
     materialization = record.asset_materialization if record is not None else None
     if materialization is None:
         return None
-    entry = materialization.metadata.get("events")
-    previous = {"events": entry.value if entry is not None else None}
+    events, history = (materialization.metadata.get(k) for k in ("events", "history"))
+    previous = {
+        "events": events.value if events is not None else None,
+        "history": history.value if history is not None else [],
+    }
     try:
         previous_signatures(previous)
-    except PreviousOutputError as exc:
+        parse_history(previous["history"])
+    except (PreviousOutputError, HistoryError) as exc:
         log.warning(f"ignoring the previous pt_health evaluation (treated as a first run): {exc}")
         return None
     return previous
+
+
+def previous_history(previous: dict[str, Any] | None) -> list[Observation]:
+    return parse_history(previous["history"]) if previous else []
 
 
 def evaluation_metadata(
@@ -130,9 +135,13 @@ def evaluation_metadata(
 ) -> dict[str, Any]:
     events, new = output["events"], output["new_events"]
     counts = severity_counts(events)
+    times = output.get("evaluated_at") or {}
+    history = output.get("history", [])
     return {
         "window": window,
         "evaluated_at": now.isoformat(),
+        # The runbook's operators read UTC, ET and JST: the same moment in each.
+        **{f"evaluated_at_{zone}": dg.MetadataValue.text(value) for zone, value in times.items()},
         "decision": output["decision"],
         "events_total": len(events),
         "events_critical": counts["critical"],
@@ -147,26 +156,30 @@ def evaluation_metadata(
         else dg.MetadataValue.text("none answered"),
         "dashboard_urls": dg.MetadataValue.json(dashboard.shown_urls()),
         "thresholds": dg.MetadataValue.json(dataclasses.asdict(thresholds)),
+        # What the temporal rules saw (oldest first, this evaluation last); the next run reads it back.
+        "history": dg.MetadataValue.json(history),
+        "conditions": dg.MetadataValue.text(
+            ", ".join(history[-1]["conditions"]) if history and history[-1]["conditions"] else "none"
+        ),
     }
 
 
 @dg.asset(key_prefix=GROUP, group_name=GROUP)
 def pt_health(
-    context: dg.AssetExecutionContext, dashboard: DashboardResource, alerts: AlertsResource
+    context: dg.AssetExecutionContext, dashboard: DashboardResource, alerts: AlertsResource, clock: ClockParam
 ) -> dg.MaterializeResult:
     """One health evaluation of the paper-trading runtime: observe / notify / escalate, with its events.
 
     Slack is told once per new problem (a signature absent from the previous evaluation).
     """
     tags = context.run.tags
-    now = evaluation_time(tags)
+    now = read_clock(clock)
     window = tags.get(WINDOW_TAG) or _window_key(now, dashboard.policy())
-    try:
-        thresholds = Thresholds.from_env(os.environ)
-    except ThresholdError as exc:
-        raise dg.Failure(f"bad health threshold: {exc}") from None
+    thresholds = dashboard.detector_thresholds()
     fetched = dashboard.fetch()
-    output = evaluate_fetched(fetched, now, thresholds).output(previous_output(context.instance, context.log))
+    previous = previous_output(context.instance, context.log)
+    evaluation = evaluate_fetched(fetched, now, thresholds, history=previous_history(previous))
+    output = evaluation.output(previous)
     new = output["new_events"]
     context.log.info(
         f"window {window}: {output['decision']}, {len(output['events'])} event(s), {len(new)} new"

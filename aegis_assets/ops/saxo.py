@@ -21,6 +21,8 @@ import dagster as dg
 from pydantic import Field
 
 from aegis_assets.alert_tags import SELF_ALERTING_TAG
+from aegis_assets.ops.clock import Clock, ClockParam
+from aegis_assets.ops.saxo_observation import CHECK_SPECS, observe_step
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError
 from aegis_core.saxo import (
@@ -31,10 +33,12 @@ from aegis_core.saxo import (
     RefreshOutcome,
     RetryPolicy,
     SaxoTokenClient,
+    TokenCacheError,
     check_token,
     refresh_if_needed,
-    system_clock,
 )
+from aegis_core.saxo.bootstrap import Bootstrap, bootstrap_cache
+from aegis_core.saxo.observation import CLEAN_WINDOW
 
 GROUP = "ops"
 SAXO_TOKEN_KEY = dg.AssetKey([GROUP, "saxo_token"])
@@ -72,39 +76,40 @@ class SaxoResource(dg.ConfigurableResource):
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0
     lock_timeout_s: float = 60.0
-    clock_override_iso: str | None = Field(
-        default=None,
-        description="a fixed 'now' (ISO-8601 with offset) for tests and replays; unset: real time",
+    bootstrap_from: str | None = Field(
+        default=None, description="canonical cache copied once when the cache is missing (never overwrites)"
     )
+    cadence_s: int = Field(default=900, description="the keeper's expected write interval (runbook: 900 s)")
+    cadence_slack_s: int = Field(default=300, description="tolerated lateness of a write")
 
     @property
     def margin(self) -> dt.timedelta:
         return dt.timedelta(seconds=self.refresh_margin_s)
 
-    def now(self) -> dt.datetime:
-        if not self.clock_override_iso:
-            return system_clock()
-        moment = dt.datetime.fromisoformat(self.clock_override_iso)
-        if moment.tzinfo is None:
-            raise ValueError(f"clock_override_iso {self.clock_override_iso!r} needs a UTC offset")
-        return moment
+    @property
+    def max_interval(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.cadence_s + self.cadence_slack_s)
 
-    def check(self) -> FreshnessReport:
+    def bootstrap(self) -> Bootstrap | None:
+        """Seed a missing cache from ``bootstrap_from`` (None when not configured). ``TokenCacheError``."""
+        return bootstrap_cache(self.cache_path, self.bootstrap_from) if self.bootstrap_from else None
+
+    def check(self, clock: Clock) -> FreshnessReport:
         """Classify the cached token (no lock, no network). Raises ``TokenCacheError``."""
-        return check_token(self.cache_path, clock=self.now, margin=self.margin)
+        return check_token(self.cache_path, clock=clock, margin=self.margin)
 
-    def refresh(self, force: bool = False) -> RefreshOutcome:
+    def refresh(self, clock: Clock, force: bool = False) -> RefreshOutcome:
         """One locked read-classify-refresh-save step."""
         return refresh_if_needed(
             self.cache_path,
-            self._client(),
-            clock=self.now,
+            self._client(clock),
+            clock=clock,
             margin=self.margin,
             force=force,
             lock_timeout=self.lock_timeout_s,
         )
 
-    def _client(self) -> SaxoTokenClient:
+    def _client(self, clock: Clock) -> SaxoTokenClient:
         if not self.app_key or not self.app_secret:
             raise dg.Failure(
                 "The saxo resource has no client credentials: set SAXOBANK_APP_KEY_LIVE and "
@@ -122,7 +127,7 @@ class SaxoResource(dg.ConfigurableResource):
             token_url=self.token_url,
             timeout=self.timeout_s,
             retry=retry,
-            clock=self.now,
+            clock=clock,
         )
 
 
@@ -181,6 +186,9 @@ def outcome_metadata(outcome: RefreshOutcome, margin: dt.timedelta) -> dict[str,
     }
     if outcome.freshness:
         meta["freshness_before"] = outcome.freshness.value
+    if outcome.state:
+        # The runbook's name: AccessValid / NeedsRefresh / Expired24hToken.
+        meta["state"] = outcome.state.value
     if outcome.issued_at and outcome.expires_at and outcome.refresh_expires_at:
         meta |= {
             "issued_at": dg.MetadataValue.timestamp(outcome.issued_at),
@@ -213,6 +221,8 @@ def failure_alert(outcome: RefreshOutcome, tid: str, link: str | None) -> Alert:
         outcome.cache_path, outcome.issued_at, outcome.expires_at, outcome.refresh_expires_at
     )
     fields |= {"outcome": outcome.kind.value, "http_attempts": str(outcome.http_attempts)}
+    if outcome.state:
+        fields["state"] = outcome.state.value
     if outcome.http_status is not None:
         fields["http_status"] = str(outcome.http_status)
     if outcome.error_code:
@@ -229,6 +239,15 @@ def failure_alert(outcome: RefreshOutcome, tid: str, link: str | None) -> Alert:
     # Terminal: invalid_grant and friends say so in the message; a rejected request is configuration.
     title = REAUTH_MESSAGE if REAUTH_MESSAGE in outcome.message else "Saxo token keeper needs an operator"
     return Alert(reauth_alert_key(tid), title, "critical", outcome.message, fields, link)
+
+
+def _bootstrap(context: dg.AssetExecutionContext, saxo: SaxoResource) -> None:
+    try:
+        seeded = saxo.bootstrap()
+    except TokenCacheError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    if seeded is Bootstrap.COPIED:
+        context.log.info(f"Bootstrapped {saxo.cache_path} from {saxo.bootstrap_from} (one-time copy)")
 
 
 def _report_once(context: dg.AssetExecutionContext, alerts: AlertsResource, alert: Alert, tid: str) -> bool:
@@ -251,9 +270,13 @@ def _report_once(context: dg.AssetExecutionContext, alerts: AlertsResource, aler
     return True
 
 
-@dg.asset(key_prefix=GROUP, name="saxo_token", group_name=GROUP, kinds={"oauth"})
+@dg.asset(key_prefix=GROUP, name="saxo_token", group_name=GROUP, kinds={"oauth"}, check_specs=CHECK_SPECS)
 def saxo_token(
-    context: dg.AssetExecutionContext, config: SaxoTokenConfig, saxo: SaxoResource, alerts: AlertsResource
+    context: dg.AssetExecutionContext,
+    config: SaxoTokenConfig,
+    saxo: SaxoResource,
+    alerts: AlertsResource,
+    clock: ClockParam,
 ) -> dg.MaterializeResult:
     """The Saxo OpenAPI OAuth token cache, refreshed before it expires. Metadata shows its issue and
     expiry times (never the token). A refresh the token endpoint refuses fails the run, alerts once,
@@ -262,11 +285,13 @@ def saxo_token(
         raise dg.Failure(
             "The Saxo token keeper is disabled (setting saxo.enabled is false)", allow_retries=False
         )
-    outcome = saxo.refresh(force=config.force)
+    _bootstrap(context, saxo)
+    outcome = saxo.refresh(clock, force=config.force)
     metadata = outcome_metadata(outcome, saxo.margin)
     if outcome.ok:
         context.log.info(outcome.message)
-        return dg.MaterializeResult(metadata=metadata)
+        observed, checks = observe_step(context.instance, outcome, saxo.max_interval, CLEAN_WINDOW)
+        return dg.MaterializeResult(metadata={**metadata, **observed}, check_results=checks)
     # Without token times (lock timeout, unreadable cache) the token is the one the run was launched for.
     tid = token_id(outcome.issued_at) if outcome.issued_at else context.run.tags.get(TOKEN_TAG, "unknown")
     alert = failure_alert(outcome, tid, alerts.run_link(context.run.run_id))

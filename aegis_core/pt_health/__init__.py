@@ -1,4 +1,4 @@
-"""Paper-trading health monitor: status model, detector, dedup, dashboard fetch, evaluation windows.
+"""Paper-trading health monitor: status model, detector, temporal rules (history), dedup, dashboard fetch,
 
 Read-only towards the trading runtime: it reads the dashboard and decides observe / notify /
 escalate; it never stops or changes anything.
@@ -13,10 +13,12 @@ from aegis_core.pt_health.events import (
     PreviousOutputError,
     Severity,
     decide,
+    evidence_times,
     new_events,
     previous_signatures,
 )
 from aegis_core.pt_health.fetch import FetchResult, display_url, fetch_status
+from aegis_core.pt_health.history import HistoryError, Observation, parse_history
 from aegis_core.pt_health.market import market_open, past_open_grace, session_on
 from aegis_core.pt_health.monitor import evaluate_dashboard, evaluate_fetched, evaluate_status
 from aegis_core.pt_health.status import PtStatus, StatusError, parse_status
@@ -29,6 +31,8 @@ __all__ = [
     "Evaluation",
     "Event",
     "FetchResult",
+    "HistoryError",
+    "Observation",
     "PreviousOutputError",
     "PtStatus",
     "Severity",
@@ -43,11 +47,13 @@ __all__ = [
     "evaluate_dashboard",
     "evaluate_fetched",
     "evaluate_status",
+    "evidence_times",
     "fetch_status",
     "health_alert",
     "market_open",
     "missed_windows",
     "new_events",
+    "parse_history",
     "parse_status",
     "past_open_grace",
     "previous_signatures",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from aegis_core.alerts import Alert
@@ -22,6 +23,7 @@ def health_alert(window: str, output: dict[str, Any], link: str | None) -> Alert
     if len(new) > ALERT_EVENTS_SHOWN:
         lines.append(f"… and {len(new) - ALERT_EVENTS_SHOWN} more (see the run)")
     decision = output["decision"]
+    times = output.get("evaluated_at") or {}
     return Alert(
         key=f"pt_health:{window}",
         title=f"Paper-trading health: {decision.upper()}",
@@ -30,6 +32,7 @@ def health_alert(window: str, output: dict[str, Any], link: str | None) -> Alert
         fields={
             "decision": decision,
             "window": window,
+            **({"time": _times_text(times)} if times else {}),
             "events": _severity_counts_text(output["events"]),
             "new": ", ".join(e["signature"] for e in new),
         },
@@ -47,6 +50,16 @@ def severity_counts(events: list[dict[str, Any]]) -> dict[str, int]:
 def _severity_counts_text(events: list[dict[str, Any]]) -> str:
     counts = severity_counts(events)
     return f"{len(events)} total ({counts['critical']} critical, {counts['warn']} warn)"
+
+
+def _times_text(times: dict[str, str]) -> str:
+    """``2026-06-01 14:05 UTC · 10:05 ET · 23:05 JST`` (JST may be the next day: it shows its date)."""
+    parts = []
+    for zone, label in (("utc", "UTC"), ("et", "ET"), ("jst", "JST")):
+        if zone in times:
+            moment = dt.datetime.fromisoformat(times[zone])
+            parts.append(f"{moment:%Y-%m-%d %H:%M} {label}")
+    return " · ".join(parts)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -1,16 +1,26 @@
 """Health events, the observe/notify/escalate decision, and de-duplication against the last run.
 
 The output of one evaluation is ``{"events": [...], "new_events": [...], "decision": "..."}``: the
-original detector's shape plus the decision. An alert goes out only for ``new_events``, i.e. events
-whose signature was not in the previous output, so a known condition does not re-page every run.
+original detector's shape plus the decision, the evaluation time in UTC, New York and Tokyo time
+(``evaluated_at``: the runbook's operators read ET and JST) and the bounded ``history`` of
+observations the next evaluation needs (see ``history``). An alert goes out only for
+``new_events``, i.e. events whose signature was not in the previous output, so a known condition
+does not re-page every run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from aegis_core.pt_health.history import Observation
+
+EVIDENCE_ZONES = {"utc": dt.UTC, "et": ZoneInfo("America/New_York"), "jst": ZoneInfo("Asia/Tokyo")}
 
 
 class Severity(StrEnum):
@@ -48,23 +58,37 @@ class Event:
         }
 
 
+def evidence_times(moment: dt.datetime) -> dict[str, str]:
+    """``moment`` in UTC, New York (ET) and Tokyo (JST) time, ISO 8601 with offsets."""
+    return {name: moment.astimezone(zone).isoformat() for name, zone in EVIDENCE_ZONES.items()}
+
+
 @dataclass(frozen=True)
 class Evaluation:
     events: tuple[Event, ...]
     decision: Decision
+    # The observations the temporal rules saw, oldest first, this evaluation's own last (if any).
+    history: tuple[Observation, ...] = ()
+    at: dt.datetime | None = None
 
     @classmethod
-    def of(cls, events: Iterable[Event]) -> Evaluation:
+    def of(
+        cls, events: Iterable[Event], history: Iterable[Observation] = (), at: dt.datetime | None = None
+    ) -> Evaluation:
         events = tuple(events)
-        return cls(events, decide(events))
+        return cls(events, decide(events), tuple(history), at)
 
     def output(self, previous: Mapping[str, Any] | None) -> dict[str, Any]:
         """The detector output, with ``new_events`` relative to ``previous`` (None on a first run)."""
-        return {
+        out: dict[str, Any] = {
             "events": [e.to_dict() for e in self.events],
             "new_events": [e.to_dict() for e in new_events(previous, self.events)],
             "decision": str(self.decision),
         }
+        if self.at is not None:
+            out["evaluated_at"] = evidence_times(self.at)
+        out["history"] = [o.to_dict() for o in self.history]
+        return out
 
 
 class PreviousOutputError(ValueError):

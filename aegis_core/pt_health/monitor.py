@@ -15,16 +15,21 @@ from aegis_core.calendar import NyseCalendar
 from aegis_core.pt_health.detector import detect
 from aegis_core.pt_health.events import Evaluation
 from aegis_core.pt_health.fetch import DEFAULT_TIMEOUT_SEC, FetchResult, fetch_status
+from aegis_core.pt_health.history import Observation, bounded
 from aegis_core.pt_health.market import session_on
 from aegis_core.pt_health.status import PtStatus
 from aegis_core.pt_health.thresholds import Thresholds
 
 
 def evaluate_status(
-    status: PtStatus, now: dt.datetime, thresholds: Thresholds, calendar: NyseCalendar | None = None
+    status: PtStatus,
+    now: dt.datetime,
+    thresholds: Thresholds,
+    calendar: NyseCalendar | None = None,
+    history: Sequence[Observation] = (),
 ) -> Evaluation:
-    """Detect on a parsed status, with market hours from the NYSE calendar."""
-    return detect(status, now, thresholds, session_on(now, calendar))
+    """Detect on a parsed status, with market hours from the NYSE calendar and earlier observations."""
+    return detect(status, now, thresholds, session_on(now, calendar), history)
 
 
 def evaluate_dashboard(
@@ -36,17 +41,25 @@ def evaluate_dashboard(
     timeout: float = DEFAULT_TIMEOUT_SEC,
     transport: httpx.BaseTransport | None = None,
     calendar: NyseCalendar | None = None,
+    history: Sequence[Observation] = (),
 ) -> Evaluation:
     """Fetch the status and detect; an unreadable dashboard is a critical ``dashboard_unreachable``."""
     result = fetch_status(urls, token, timeout=timeout, transport=transport)
-    return evaluate_fetched(result, now, thresholds, calendar)
+    return evaluate_fetched(result, now, thresholds, calendar, history)
 
 
 def evaluate_fetched(
-    result: FetchResult, now: dt.datetime, thresholds: Thresholds, calendar: NyseCalendar | None = None
+    result: FetchResult,
+    now: dt.datetime,
+    thresholds: Thresholds,
+    calendar: NyseCalendar | None = None,
+    history: Sequence[Observation] = (),
 ) -> Evaluation:
-    """Detect on a fetch result: its own events (fallbacks, failures) plus the status's."""
+    """Detect on a fetch result: its own events (fallbacks, failures) plus the status's.
+
+    Without a status there is nothing to observe: the history passes through unchanged (bounded).
+    """
     if result.status is None:
-        return Evaluation.of(result.events())
-    evaluation = evaluate_status(result.status, now, thresholds, calendar)
-    return Evaluation.of([*result.events(), *evaluation.events])
+        return Evaluation.of(result.events(), bounded(history, now, thresholds), now)
+    evaluation = evaluate_status(result.status, now, thresholds, calendar, history)
+    return Evaluation.of([*result.events(), *evaluation.events], evaluation.history, now)

@@ -38,6 +38,9 @@ class PendingOrder(_Doc):
     id: Text | Count | None = None
     side: Text | None = None
     age_sec: Seconds | None = None
+    # The last TWS message code for the order; 202 ("order cancelled") marks the normal
+    # timeout → cancel → reprice path of an entry order.
+    tws_code: Count | None = None
 
 
 class RecentTrade(_Doc):

@@ -10,15 +10,31 @@
 | AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN     | 12      | warn when an exit was attempted this many times       |
 | AEGIS_PT_HIGH_EXIT_ATTEMPT_CRITICAL | 20      | critical exit-attempt loop                            |
 | AEGIS_PT_OPEN_GRACE_MINUTE          | 35      | open grace ends at 09:MM New York time (35 → 09:35)   |
+| AEGIS_PT_CLOCK_SKEW_TOLERANCE_SEC   | 60      | a heartbeat or as_of further in the future is skew    |
+| AEGIS_PT_PERSIST_EVALUATIONS        | 2       | "persists" / "does not clear": consecutive evaluations |
+| AEGIS_PT_NO_RECOVERY_MINUTES        | 10      | "no self-recovery": heartbeat stale at least this long |
+| AEGIS_PT_REPEATED_K / _M            | 2 / 3   | "repeated": in K of the last M evaluations             |
+| AEGIS_PT_SUSTAINED_K / _M           | 2 / 3   | 10197 "sustained": above the warning in K of last M    |
+| AEGIS_PT_LOG_BURST_LINES            | 3       | fatal + severe lines in one evaluation that are a burst |
+| AEGIS_PT_HISTORY_MINUTES            | 60      | evaluations older than this are forgotten              |
 
-Values are non-negative integers. A blank or malformed value is an error that names the variable:
-a typo must not silently fall back to the default.
+The last seven are the runbook's temporal words made countable (see ``history``); with 10-minute
+windows the defaults mean: a pending exit in two evaluations in a row (~10 min) notifies; a stale
+heartbeat that has not recovered for 10 minutes escalates; a session conflict or a reconnect seen in
+two of the last three evaluations (~30 min) escalates; 10197 above the warning in two of the last
+three notifies.
+
+Values are non-negative integers (K, the persistence and the burst at least 1, K ≤ M). A blank or
+malformed value is an error that names the variable: a typo must not silently fall back to the
+default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+
+HISTORY_CAP = 24  # observations kept at least (within HISTORY_MINUTES): ~1 KB of metadata
 
 
 class ThresholdError(ValueError):
@@ -35,6 +51,15 @@ class Thresholds:
     high_exit_attempt_warn: int = 12
     high_exit_attempt_critical: int = 20
     open_grace_minute: int = 35
+    clock_skew_tolerance_sec: int = 60
+    persist_evaluations: int = 2
+    no_recovery_minutes: int = 10
+    repeated_k: int = 2
+    repeated_m: int = 3
+    sustained_k: int = 2
+    sustained_m: int = 3
+    log_burst_lines: int = 3
+    history_minutes: int = 60
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -43,6 +68,17 @@ class Thresholds:
                 raise ThresholdError(f"{ENV_NAMES[f.name]} must be a non-negative integer, got {value!r}")
         _require_order(self, "pending_order_warn", "pending_order_critical")
         _require_order(self, "high_exit_attempt_warn", "high_exit_attempt_critical")
+        _require_order(self, "repeated_k", "repeated_m")
+        _require_order(self, "sustained_k", "sustained_m")
+        for name in ("persist_evaluations", "repeated_k", "sustained_k", "log_burst_lines"):
+            if getattr(self, name) < 1:
+                raise ThresholdError(f"{ENV_NAMES[name]} must be at least 1, got {getattr(self, name)}")
+
+    @property
+    def history_limit(self) -> int:
+        """The most evaluations kept: every K-of-M rule's M, and enough for a streak measured in minutes
+        (no self-recovery) to span HISTORY_MINUTES at one evaluation every few minutes."""
+        return max(self.persist_evaluations, self.repeated_m, self.sustained_m, HISTORY_CAP)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Thresholds:
@@ -69,6 +105,15 @@ ENV_NAMES: dict[str, str] = {
     "high_exit_attempt_warn": "AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN",
     "high_exit_attempt_critical": "AEGIS_PT_HIGH_EXIT_ATTEMPT_CRITICAL",
     "open_grace_minute": "AEGIS_PT_OPEN_GRACE_MINUTE",
+    "clock_skew_tolerance_sec": "AEGIS_PT_CLOCK_SKEW_TOLERANCE_SEC",
+    "persist_evaluations": "AEGIS_PT_PERSIST_EVALUATIONS",
+    "no_recovery_minutes": "AEGIS_PT_NO_RECOVERY_MINUTES",
+    "repeated_k": "AEGIS_PT_REPEATED_K",
+    "repeated_m": "AEGIS_PT_REPEATED_M",
+    "sustained_k": "AEGIS_PT_SUSTAINED_K",
+    "sustained_m": "AEGIS_PT_SUSTAINED_M",
+    "log_burst_lines": "AEGIS_PT_LOG_BURST_LINES",
+    "history_minutes": "AEGIS_PT_HISTORY_MINUTES",
 }
 
 

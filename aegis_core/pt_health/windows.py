@@ -4,8 +4,12 @@ The old scheduler silently dropped runs; here the session (plus buffers around t
 close) is cut into fixed windows with stable keys, so a sensor can ask "which window is now?"
 cheaply and self-monitoring can list the windows that ended without an evaluation.
 
-The grid is anchored at the open: with 10-minute windows, 5 minutes before the open and 10 after
-the close, a full day is 09:25–09:30, 09:30–09:40, …, 15:50–16:00, 16:00–16:10 (41 windows) and an
+The default span is the runbook's: it watches 13:00–21:59 UTC, which in daylight-saving time is
+30 minutes before the open to two hours after the close; here the buffers stay relative to the
+NYSE session, so holidays and early closes (13:00 → until 15:00) are followed, and winter keeps the
+same market-relative span. The grid is anchored at the open: with 10-minute windows, 5 minutes
+before the open and 10 after the close (narrow buffers, for the example), a full day is
+09:25–09:30, 09:30–09:40, …, 15:50–16:00, 16:00–16:10 (41 windows) and an
 early close ends with 12:50–13:00, 13:00–13:10 (23 windows). Edge windows are clipped to the span.
 Keys are the window start in New York time, ``YYYY-MM-DDTHH:MM``.
 """
@@ -24,8 +28,8 @@ KEY_FORMAT = "%Y-%m-%dT%H:%M"
 @dataclass(frozen=True)
 class WindowPolicy:
     length: dt.timedelta = dt.timedelta(minutes=10)
-    before_open: dt.timedelta = dt.timedelta(minutes=5)
-    after_close: dt.timedelta = dt.timedelta(minutes=10)
+    before_open: dt.timedelta = dt.timedelta(minutes=30)
+    after_close: dt.timedelta = dt.timedelta(minutes=120)
 
     def __post_init__(self) -> None:
         if self.length <= dt.timedelta(0):

@@ -23,11 +23,13 @@ def system_clock() -> dt.datetime:
 
 
 class Freshness(StrEnum):
+    """The token keeper runbook's three states, spelled as the runbook (and operators' greps) spell them."""
+
     ACCESS_VALID = "AccessValid"
     # Access token near or past expiry (or the refresh token about to lapse) while refreshing still works.
     NEEDS_REFRESH = "NeedsRefresh"
-    # The refresh token is gone: only a person re-authorising in a browser can get a new one.
-    EXPIRED = "Expired"
+    # The refresh token (Saxo: about 24 h) is gone: only a person re-authorising in a browser helps.
+    EXPIRED = "Expired24hToken"
 
 
 @dataclass(frozen=True)

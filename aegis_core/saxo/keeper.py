@@ -60,6 +60,16 @@ class RefreshOutcome:
         return self.kind in (OutcomeKind.REFRESHED, OutcomeKind.STILL_VALID)
 
     @property
+    def state(self) -> Freshness | None:
+        """The runbook's state of the cached token after this step (None if the cache was unreadable)."""
+        if self.kind is OutcomeKind.EXPIRED:
+            return Freshness.EXPIRED
+        if self.kind in (OutcomeKind.REFRESHED, OutcomeKind.STILL_VALID):
+            expired = self.expires_at is not None and self.expires_at <= self.checked_at
+            return Freshness.NEEDS_REFRESH if expired else Freshness.ACCESS_VALID
+        return self.freshness
+
+    @property
     def needs_operator(self) -> bool:
         """True when only a person can fix it (alert; do not retry in a loop)."""
         return self.kind in (OutcomeKind.EXPIRED, OutcomeKind.FAILED_TERMINAL)
@@ -76,6 +86,7 @@ class RefreshOutcome:
             "cache_path": self.cache_path,
             "checked_at": self.checked_at.isoformat(),
             "freshness_before": self.freshness.value if self.freshness else None,
+            "state": self.state.value if self.state else None,
             "issued_at": iso(self.issued_at),
             "expires_at": iso(self.expires_at),
             "refresh_expires_at": iso(self.refresh_expires_at),

@@ -17,6 +17,8 @@ CHECKS = {
     "ldas/iv_rank:freshness", "ldas/intraday_cadence:intraday_cadence",
     "ldas/pt_snapshots:schema_contract", "ldas/pt_snapshots:slot_coverage",
     "ldas/pt_snapshots:capture_window",
+    "ops/saxo_token:cache_mtime_cadence", "ops/saxo_token:issued_at_increasing",
+    "ops/saxo_token:no_invalid_grant",
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",

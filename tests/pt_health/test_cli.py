@@ -38,7 +38,10 @@ def run(
 def test_healthy_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     code, output, _ = run([], json.dumps(status_doc(NOW)), monkeypatch, capsys)
     assert code == 0
-    assert output == {"events": [], "new_events": [], "decision": "observe"}
+    assert output is not None
+    assert (output["events"], output["new_events"], output["decision"]) == ([], [], "observe")
+    assert output["evaluated_at"]["jst"] == "2026-06-01T23:05:00+09:00"
+    assert output["evaluated_at"]["et"] == "2026-06-01T10:05:00-04:00"
 
 
 def test_previous_dedups(
@@ -52,11 +55,11 @@ def test_previous_dedups(
     assert [e["signature"] for e in first["new_events"]] == ["stuck_exits"]
 
     previous.write_text(json.dumps(first))
-    doc = status_doc(NOW, stuck_exits=2, pending_exits=1)
+    doc = status_doc(NOW, stuck_exits=2, gateway="UNHEALTHY")
     code, second, _ = run(["--previous", str(previous)], json.dumps(doc), monkeypatch, capsys)
     assert code == 0 and second is not None
-    assert [e["signature"] for e in second["events"]] == ["pending_exits", "stuck_exits"]
-    assert [e["signature"] for e in second["new_events"]] == ["pending_exits"]
+    assert [e["signature"] for e in second["events"]] == ["gateway_unhealthy", "stuck_exits"]
+    assert [e["signature"] for e in second["new_events"]] == ["gateway_unhealthy"]
 
 
 def test_corrupt_previous_is_a_first_run(
@@ -131,3 +134,68 @@ def test_bad_now_is_a_usage_error(now: str, capsys: pytest.CaptureFixture[str]) 
 def test_cli_module_does_not_import_dagster() -> None:
     code = "import sys, aegis_pipelines.cli_pt_health; sys.exit('dagster' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def run_at(
+    now: str, argv: list[str], doc: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(doc)))
+    args = parser().parse_args(["pt-health", "detect", "--now", now, *argv])
+    code = args.func(args)
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_previous_carries_the_memory_of_the_temporal_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrapper that writes each output to the file it passes back as --previous gets the job's decisions."""
+    state = tmp_path / "last.json"
+    decisions = []
+    for minute in (5, 15, 25):
+        now = ny(FULL_DAY, 10, minute)
+        _, output, _ = run_at(
+            now.isoformat(), ["--previous", str(state)], status_doc(now, pending_exits=1), monkeypatch, capsys
+        )
+        state.write_text(json.dumps(output))
+        decisions.append((output["decision"], [e["signature"] for e in output["new_events"]]))
+    assert decisions == [("observe", []), ("notify", ["pending_exits"]), ("notify", [])]
+    assert len(output["history"]) == 3
+
+
+def test_history_files_feed_the_rules_in_any_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = []
+    for minute in (5, 15):
+        now = ny(FULL_DAY, 10, minute)
+        doc = status_doc(now, **{"log_signals.existing_session": 1})
+        _, output, _ = run_at(now.isoformat(), [], doc, monkeypatch, capsys)
+        assert output["decision"] == "notify"  # each alone: one session conflict
+        files.append(tmp_path / f"{minute}.json")
+        files[-1].write_text(json.dumps(output))
+    now = ny(FULL_DAY, 10, 25)
+    doc = status_doc(now, **{"log_signals.existing_session": 1})
+    argv = ["--history", str(files[1]), str(files[0])]
+    _, output, err = run_at(now.isoformat(), argv, doc, monkeypatch, capsys)
+    assert output["decision"] == "escalate" and err == ""
+    # The newest history file dedups: session_conflict is known, the repetition is new.
+    assert [e["signature"] for e in output["new_events"]] == ["session_conflict:repeated"]
+    assert [o["at"] for o in output["history"]] == [
+        "2026-06-01T14:05:00+00:00",
+        "2026-06-01T14:15:00+00:00",
+        "2026-06-01T14:25:00+00:00",
+    ]
+
+
+def test_an_unreadable_history_file_is_named_and_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"events": [], "history": [{"at": "yesterday", "conditions": []}]}))
+    missing = tmp_path / "missing.json"
+    code, output, err = run_at(
+        NOW.isoformat(), ["--history", str(bad), str(missing)], status_doc(NOW), monkeypatch, capsys
+    )
+    assert code == 0 and output["decision"] == "observe"
+    assert f"{bad}: history[0].at" in err and str(missing) in err

@@ -96,7 +96,8 @@ def test_falls_back_to_the_next_url(dashboard: FakeDashboard, closed_port_url: s
 
 def test_healthy_dashboard_evaluates_to_observe(dashboard: FakeDashboard) -> None:
     evaluation = evaluate_dashboard([dashboard.url], NOW, Thresholds(), timeout=2)
-    assert evaluation.output(None) == {"events": [], "new_events": [], "decision": "observe"}
+    output = evaluation.output(None)
+    assert (output["events"], output["new_events"], output["decision"]) == ([], [], "observe")
 
 
 def test_unhealthy_dashboard_evaluates(dashboard: FakeDashboard) -> None:

@@ -14,6 +14,7 @@ def test_defaults_match_the_runbook() -> None:
 
 
 def test_every_variable_is_read() -> None:
+    # K ≤ M and warn ≤ critical hold for increasing values in the table's order.
     environ = {variable: str(100 + i) for i, variable in enumerate(ENV_NAMES.values())}
     t = Thresholds.from_env(environ)
     assert [getattr(t, name) for name in ENV_NAMES] == [100 + i for i in range(len(ENV_NAMES))]
@@ -26,6 +27,15 @@ def test_every_variable_is_read() -> None:
         "AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN",
         "AEGIS_PT_HIGH_EXIT_ATTEMPT_CRITICAL",
         "AEGIS_PT_OPEN_GRACE_MINUTE",
+        "AEGIS_PT_CLOCK_SKEW_TOLERANCE_SEC",
+        "AEGIS_PT_PERSIST_EVALUATIONS",
+        "AEGIS_PT_NO_RECOVERY_MINUTES",
+        "AEGIS_PT_REPEATED_K",
+        "AEGIS_PT_REPEATED_M",
+        "AEGIS_PT_SUSTAINED_K",
+        "AEGIS_PT_SUSTAINED_M",
+        "AEGIS_PT_LOG_BURST_LINES",
+        "AEGIS_PT_HISTORY_MINUTES",
     }
 
 
@@ -42,3 +52,14 @@ def test_warn_above_critical_names_both_variables() -> None:
         Thresholds.from_env({"AEGIS_PT_PENDING_ORDER_WARN": "5"})
     with pytest.raises(ThresholdError, match="AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN"):
         Thresholds.from_env({"AEGIS_PT_HIGH_EXIT_ATTEMPT_CRITICAL": "4"})
+
+
+def test_temporal_counts_default_to_the_documented_rules_and_are_checked() -> None:
+    t = Thresholds()
+    assert (t.persist_evaluations, t.no_recovery_minutes, t.log_burst_lines) == (2, 10, 3)
+    assert (t.repeated_k, t.repeated_m, t.sustained_k, t.sustained_m) == (2, 3, 2, 3)
+    assert (t.clock_skew_tolerance_sec, t.history_minutes, t.history_limit) == (60, 60, 24)
+    with pytest.raises(ThresholdError, match=r"AEGIS_PT_REPEATED_K=4 must not exceed AEGIS_PT_REPEATED_M=3"):
+        Thresholds.from_env({"AEGIS_PT_REPEATED_K": "4"})
+    with pytest.raises(ThresholdError, match="AEGIS_PT_PERSIST_EVALUATIONS must be at least 1"):
+        Thresholds.from_env({"AEGIS_PT_PERSIST_EVALUATIONS": "0"})

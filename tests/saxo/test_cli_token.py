@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -63,8 +64,8 @@ def test_status_of_an_expired_token_exits_1(
     write_cache(other, refresh_token="r", issued_at=int(time.time()) - 7200)
     assert run(["token", "status", "--cache", str(other)]) == 1
     captured = capsys.readouterr()
-    assert "Expired" in captured.out and str(other) in captured.out
-    assert "Manual re-authorization required" in captured.err
+    assert re.search(r"^freshness +Expired24hToken$", captured.out, re.M) and str(other) in captured.out
+    assert "Manual re-authorization required (Expired24hToken)" in captured.err
 
 
 def test_refresh_succeeds_and_saves(

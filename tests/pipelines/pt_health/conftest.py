@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 from pydantic import SecretStr
 
-from aegis_assets.ops.pt_health import NOW_TAG, PT_HEALTH_KEY, WINDOW_TAG
+from aegis_assets.ops.pt_health import PT_HEALTH_KEY, WINDOW_TAG
 from aegis_assets.resources import AlertsResource
 from aegis_core.pt_health import ENV_NAMES
 from aegis_core.settings import PtHealthSettings, Settings
@@ -85,9 +85,8 @@ class Monitor:
     def evaluate(self, tags: dict[str, str] | None = None, **status_patch: Any) -> dg.ExecuteInProcessResult:
         """Run ``pt_health_job`` now, with the dashboard serving the healthy document patched."""
         self.dashboard.status = status_doc(self.clock.now, **status_patch)
-        tags = {**(tags or {}), NOW_TAG: self.clock.now.isoformat()}
         job = self.defs.resolve_job_def("pt_health_job")
-        return job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False)
+        return job.execute_in_process(instance=self.instance, tags=tags or {}, raise_on_error=False)
 
     def run_window(self, key: str, **status_patch: Any) -> dg.ExecuteInProcessResult:
         return self.evaluate({WINDOW_TAG: key}, **status_patch)

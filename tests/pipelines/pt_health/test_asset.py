@@ -1,16 +1,20 @@
 """The ``ops/pt_health`` asset: metadata, one Slack message per new problem, dedup across restarts,
-dashboard failures as events, thresholds from the environment, and no token anywhere it shouldn't be."""
+dashboard failures as events, thresholds from the settings, memory across runs, and no token anywhere
+it shouldn't be."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 
 import dagster as dg
 import pytest
 
-from aegis_assets.ops.pt_health import ADHOC_WINDOW, DashboardResource
-from aegis_core.pt_health import display_url
+from aegis_assets.ops.pt_health import ADHOC_WINDOW, PT_HEALTH_KEY, DashboardResource
+from aegis_core.pt_health import Thresholds, display_url
+from aegis_core.settings import SettingsError, load_settings
+from aegis_pipelines.pt_health import dashboard_resource
 from tests.pipelines.pt_health.conftest import TOKEN, WEBSERVER, Monitor
 from tests.pt_health.statuses import FULL_DAY, ny
 
@@ -135,20 +139,64 @@ def test_a_fallback_url_answers_and_is_named(instance: dg.DagsterInstance, dashb
     assert len(monitor.slack.messages) == 1
 
 
-def test_thresholds_come_from_the_environment_at_run_time(
-    monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+def test_thresholds_come_from_the_settings_model(
+    instance: dg.DagsterInstance, dashboard, slack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert monitor.run_window(at(monitor, 10, 0)).success  # max_exit_attempt_count=2 is below the default 12
-    monkeypatch.setenv("AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN", "2")
-    assert monitor.run_window(at(monitor, 10, 10)).success
+    """Thresholds reach the run through the resource (settings, AEGIS_PT_* read at load), not os.environ."""
+    monitor = Monitor(instance, dashboard, slack, thresholds=Thresholds(high_exit_attempt_warn=2))
+    monkeypatch.setenv(
+        "AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN", "50"
+    )  # read by load_settings only, never by the run
+    assert monitor.run_window(at(monitor, 10, 10)).success  # max_exit_attempt_count=2
     meta = monitor.materializations()[-1]
     assert [e["signature"] for e in meta["new_events"]] == ["high_exit_attempts:warn"]
     assert meta["thresholds"]["high_exit_attempt_warn"] == 2
+    resource = monitor.defs.resources["dashboard"]
+    assert resource.thresholds["high_exit_attempt_warn"] == 2 and resource.watchdog_grace_minutes == 8
 
-    monkeypatch.setenv("AEGIS_PT_PENDING_ORDER_WARN", "two")
-    result = monitor.run_window(at(monitor, 10, 20))
-    assert not result.success
-    assert "AEGIS_PT_PENDING_ORDER_WARN" in failure_message(result) and "'two'" in failure_message(result)
+    settings = load_settings({"AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN": "7", "AEGIS_PT_PERSIST_EVALUATIONS": "3"})
+    assert dashboard_resource(settings).thresholds["high_exit_attempt_warn"] == 7
+    assert dashboard_resource(settings).thresholds["persist_evaluations"] == 3
+    with pytest.raises(SettingsError, match="AEGIS_PT_PENDING_ORDER_WARN"):
+        load_settings({"AEGIS_PT_PENDING_ORDER_WARN": "two"})
+
+
+def test_temporal_rules_remember_across_runs_and_restarts(monitor: Monitor) -> None:
+    """A pending exit once is recorded; in the next window it persists (notify); a stale heartbeat that
+    does not recover escalates. The memory is the asset's own history metadata, so it survives restarts."""
+    assert monitor.run_window(at(monitor, 10, 0), pending_exits=1).success
+    first = monitor.materializations()[-1]
+    assert first["decision"] == "observe" and first["conditions"] == "pending_exits"
+    assert monitor.slack.messages == []
+    monitor.restart()
+    assert monitor.run_window(at(monitor, 10, 10), pending_exits=1, heartbeat_age=400).success
+    second = monitor.materializations()[-1]
+    assert second["decision"] == "notify"
+    assert [e["signature"] for e in second["new_events"]] == ["heartbeat_stale", "pending_exits"]
+    assert [o["at"][11:16] for o in second["history"]] == ["14:00", "14:10"]
+    assert monitor.run_window(at(monitor, 10, 20), pending_exits=1, heartbeat_age=1000).success
+    third = monitor.materializations()[-1]
+    assert third["decision"] == "escalate"
+    assert [e["signature"] for e in third["new_events"]] == ["heartbeat_stale:no_recovery"]
+    assert len(monitor.slack.messages) == 2 and "ESCALATE" in monitor.slack_texts()[1]
+    # Evidence in the three time zones the runbook's operators read, in metadata and in the alert.
+    assert (third["evaluated_at_utc"], third["evaluated_at_et"], third["evaluated_at_jst"]) == (
+        "2026-06-01T14:20:00+00:00",
+        "2026-06-01T10:20:00-04:00",
+        "2026-06-01T23:20:00+09:00",
+    )
+    assert "2026-06-01 14:20 UTC · 2026-06-01 10:20 ET · 2026-06-01 23:20 JST" in monitor.slack_texts()[1]
+
+
+def test_an_unreadable_history_is_a_first_run(monitor: Monitor) -> None:
+    assert monitor.run_window(at(monitor, 10, 0), pending_exits=1).success
+    monitor.instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            PT_HEALTH_KEY, metadata={"events": [], "history": dg.MetadataValue.json({"x": 1})}
+        )
+    )
+    assert monitor.run_window(at(monitor, 10, 10), pending_exits=1).success
+    assert monitor.materializations()[-1]["decision"] == "observe"  # no memory: not yet "persists"
 
 
 def test_an_undelivered_alert_is_not_recorded_so_the_next_window_retries(monitor: Monitor) -> None:
@@ -185,9 +233,12 @@ def test_a_run_launched_by_hand_finds_its_window_or_is_adhoc(monitor: Monitor) -
     assert [m["window"] for m in monitor.materializations()] == ["2026-06-01T10:00", ADHOC_WINDOW]
 
 
-def test_a_bad_evaluation_time_tag_names_the_tag(monitor: Monitor) -> None:
-    job = monitor.defs.resolve_job_def("pt_health_job")
-    result = job.execute_in_process(
-        instance=monitor.instance, tags={"aegis/pt_now": "10 o'clock"}, raise_on_error=False
-    )
-    assert not result.success and "aegis/pt_now" in failure_message(result)
+def test_the_evaluation_time_comes_from_the_clock_resource(monitor: Monitor) -> None:
+    """No run tag moves a production run's clock: a tag that used to is ignored."""
+    monitor.clock.now = ny(FULL_DAY, 10, 7)
+    assert monitor.evaluate({"aegis/pt_now": "2026-06-01T19:00:00Z"}).success
+    assert monitor.materializations()[-1]["evaluated_at"] == monitor.clock.now.isoformat()
+    assert monitor.defs.resources["clock"] is monitor.clock
+    monitor.clock.now = dt.datetime(2026, 6, 1, 10, 8)  # naive: refused by name
+    result = monitor.evaluate()
+    assert not result.success and "naive time" in failure_message(result)

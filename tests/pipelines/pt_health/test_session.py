@@ -23,7 +23,7 @@ def walk(start: dt.datetime, end: dt.datetime, step: dt.timedelta = dt.timedelta
 
 @pytest.mark.parametrize(
     ("day", "dropped_index", "span"),
-    [(FULL_DAY, 5, "09:25–16:10"), (EARLY_CLOSE, -1, "09:25–13:10")],
+    [(FULL_DAY, 5, "09:00–18:00"), (EARLY_CLOSE, -1, "09:00–15:00")],
     ids=["full-day", "early-close"],
 )
 def test_one_evaluation_per_window_and_a_dropped_window_is_reported(
@@ -31,11 +31,13 @@ def test_one_evaluation_per_window_and_a_dropped_window_is_reported(
 ) -> None:
     session = nyse().session(day)
     assert session is not None
-    windows = session_windows(session)
+    windows = session_windows(session, monitor.defs.resources["dashboard"].policy())
     dropped = windows[dropped_index].key  # the run the old scheduler would have silently dropped
     requested, skips = [], []
+    # The runbook's span: 13:00–21:59 UTC in daylight-saving time, i.e. 09:00 to close + 2 h New York.
+    assert windows[0].start == ny(day, 9, 0) and windows[-1].end == session.close + dt.timedelta(hours=2)
     # Ticks every 3 minutes (the daemon ticks every minute or so): never aligned with every window start.
-    ticks = walk(ny(day, 9, 0), session.close + dt.timedelta(minutes=40), dt.timedelta(minutes=3))
+    ticks = walk(ny(day, 8, 30), session.close + dt.timedelta(minutes=150), dt.timedelta(minutes=3))
     for i, now in enumerate(ticks):
         monitor.clock.now = now
         data = monitor.tick(SENSOR)
@@ -54,7 +56,7 @@ def test_one_evaluation_per_window_and_a_dropped_window_is_reported(
     assert requested == [w.key for w in windows]
     before = [m for t, m in skips if t < windows[0].start]
     after = [m for t, m in skips if t >= windows[-1].end]
-    assert len(before) == 9 and len(after) == 10  # 09:00…09:24 and close+10…close+40
+    assert len(before) == 10 and len(after) == 10  # 08:30…08:57 and close+120…close+147
     assert all(f"outside the monitored span {span} ET of the {day} session" in m for m in before + after)
     inside = [m for t, m in skips if windows[0].start <= t < windows[-1].end]
     assert inside and all("already requested" in m for m in inside)

@@ -73,8 +73,8 @@ class Keeper:
         self.ticks: list[Tick] = []
 
     def resources(self, now: dt.datetime) -> dict[str, object]:
-        saxo = saxo_resource(self.settings.saxo, clock_override_iso=now.isoformat(), **FAST)
-        return {"saxo": saxo, "alerts": self.alerts}
+        saxo = saxo_resource(self.settings.saxo, **FAST)
+        return {"saxo": saxo, "alerts": self.alerts, "clock": lambda: now}
 
     def tick(self, now: dt.datetime, launch: bool = True) -> Tick:
         """One sensor evaluation; launches its run requests as the daemon would (run keys deduplicated)."""

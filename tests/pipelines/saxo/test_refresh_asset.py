@@ -51,6 +51,7 @@ def test_refresh_is_a_materialization_with_the_token_times(
     meta = materialization.metadata
     assert meta["outcome"].value == "refreshed"
     assert meta["freshness_before"].value == "NeedsRefresh"
+    assert meta["state"].value == "AccessValid"  # the runbook's name for the state after the refresh
     assert meta["issued_at"].value == T0.timestamp()
     assert meta["expires_at"].value == (T0 + dt.timedelta(seconds=1200)).timestamp()
     assert meta["refresh_expires_at"].value == (T0 + dt.timedelta(seconds=3600)).timestamp()
@@ -101,6 +102,7 @@ def test_invalid_grant_fails_once_alerts_once_and_is_not_retried(
     assert len(saxo.calls) == 2  # one HTTP attempt per run: never retried
     (text,) = _texts(slack)
     assert REAUTH_MESSAGE in text and "invalid_grant" in text
+    assert "state=NeedsRefresh" in text
     assert f"/runs/{first.run_id}" in text
     # The failure is in the asset's history with the token's times; the cache is untouched.
     latest = keeper.observations()[0].metadata

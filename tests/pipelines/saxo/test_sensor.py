@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from aegis_assets.ops.clock import wall_clock
 from aegis_assets.ops.saxo import SAXO_TOKEN_KEY, TOKEN_TAG
 from aegis_assets.resources import AlertsResource
 from aegis_core.saxo import REAUTH_MESSAGE, cache_lock
@@ -46,7 +47,9 @@ def test_definitions_hold_the_asset_job_sensor_and_saxo_resource(
     assert asset.group_names_by_key[SAXO_TOKEN_KEY] == "ops"
     # The UI shows the variables' names, never their values; "alerts" comes from the caller.
     resources = own.resources or {}
-    assert set(resources) == {"saxo"}
+    assert set(resources) == {"saxo", "clock"}
+    assert resources["clock"] is wall_clock  # the production clock; no config field can move it
+    assert "clock_override_iso" not in type(resources["saxo"]).model_fields
     saxo_res = resources["saxo"]
     assert isinstance(saxo_res.app_key, dg.EnvVar) and saxo_res.app_key == APP_KEY_VAR
     assert isinstance(saxo_res.app_secret, dg.EnvVar) and saxo_res.app_secret == APP_SECRET_VAR
@@ -129,6 +132,9 @@ def test_an_expired_token_alerts_once_and_launches_nothing(
     assert all(t.run_keys == [] and REAUTH_MESSAGE in (t.skip_reason or "") for t in ticks)
     (message,) = slack.messages
     assert message["text"].startswith(f"[CRITICAL] {REAUTH_MESSAGE}")
+    # The runbook's state name, for operators who grep for it: in the alert and the skip reason.
+    assert "Expired24hToken" in message["text"] and "state=Expired24hToken" in message["text"]
+    assert all("Expired24hToken" in (t.skip_reason or "") for t in ticks)
     assert saxo.calls == []
 
 

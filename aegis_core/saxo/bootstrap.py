@@ -1,0 +1,68 @@
+"""First deploy: seed the keeper's cache once from the canonical cache (the token keeper runbook).
+
+The runbook's deploy workflow bootstraps a new keeper's cache "by copying the canonical file once".
+``bootstrap_cache`` does that, and only that: when the cache is missing it copies the canonical file
+byte for byte (after checking it is a readable token cache), owner-only, atomically (temporary file
+in the cache's folder, fsync, then a hard link, which fails instead of replacing anything). An
+existing cache — even one created by someone else a moment earlier — is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from aegis_core.saxo.cache import CACHE_MODE, TokenCacheError, parse_token_cache
+
+
+class Bootstrap(StrEnum):
+    COPIED = "copied"
+    EXISTS = "exists"  # the cache was already there: left untouched
+
+
+def bootstrap_cache(cache_path: Path | str, canonical_path: Path | str) -> Bootstrap:
+    """Copy ``canonical_path`` to ``cache_path`` if (and only if) the cache does not exist.
+
+    Raises ``TokenCacheError`` naming the canonical file when it is missing or not a token cache,
+    and when the cache's folder cannot be written.
+    """
+    cache, canonical = Path(cache_path), Path(canonical_path)
+    if cache.exists() or cache.is_symlink():
+        return Bootstrap.EXISTS
+    if cache.resolve() == canonical.resolve():
+        raise TokenCacheError(f"Bootstrap source {canonical} is the cache itself, and it does not exist")
+    try:
+        data = canonical.read_bytes()
+    except FileNotFoundError:
+        raise TokenCacheError(
+            f"Bootstrap source {canonical} not found: nothing to seed the cache {cache} from"
+        ) from None
+    except OSError as exc:
+        raise TokenCacheError(f"Bootstrap source {canonical} cannot be read: {exc.strerror}") from None
+    parse_token_cache(data, f"{canonical} (bootstrap source)")  # a bad source is refused, named
+    tmp = cache.parent / f".{cache.name}.bootstrap.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+            os.fchmod(fh.fileno(), CACHE_MODE)
+        try:
+            os.link(tmp, cache)  # atomic, and never replaces an existing file
+        except FileExistsError:
+            return Bootstrap.EXISTS  # created by someone else meanwhile: theirs stays
+    except OSError as exc:
+        raise TokenCacheError(f"Token cache {cache} cannot be bootstrapped: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(cache.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return Bootstrap.COPIED
