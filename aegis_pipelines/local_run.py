@@ -24,6 +24,9 @@ def ensure_dagster_home() -> Path:
             raise ValueError("DAGSTER_HOME is unset and no dagster.yaml is here: run from the project root")
         home = str(Path.cwd())
         os.environ["DAGSTER_HOME"] = home
+    if not Path(home).is_dir():  # Dagster would end in a traceback
+        state = "is not a folder" if Path(home).exists() else "does not exist"
+        raise ValueError(f"DAGSTER_HOME {home} {state}: create the folder or unset DAGSTER_HOME")
     return Path(home)
 
 
