@@ -39,13 +39,13 @@ def check_endpoint_url(url: object, name: str) -> str:
         raise EndpointURLError(f"{name} is not a valid URL; expected https://host/...") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         shown = repr(parsed.scheme) if parsed.scheme else "none"
-        raise EndpointURLError(f"{name} must be an absolute https://host/... URL (scheme {shown}, host "
-                               f"{parsed.host or 'missing'})")
+        host = parsed.host or "missing"
+        raise EndpointURLError(f"{name} must be an absolute https://host/... URL (scheme {shown}, host {host})")
     if parsed.userinfo:
         raise EndpointURLError(f"{name} must not carry credentials (user:password@); they go in headers")
     if parsed.scheme == "http" and not is_loopback(parsed.host):
         raise EndpointURLError(
-            f"{name} uses plain http to {parsed.host}; https is required (http only on loopback), "
-            "or the secret would travel in clear"
+            f"{name} must use https: plain http to {parsed.host} would carry the secret in clear "
+            "(http only on loopback)"
         )
     return url.strip()
