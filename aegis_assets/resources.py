@@ -52,6 +52,7 @@ class MarketDataResource(dg.ConfigurableResource):
     timeout_s: float = 30.0
     max_retries: int = 6
     backoff_base_s: float = 0.5
+    fetch_budget_s: float = 900.0  # one fetch (asset step) in total: requests, retries, pauses
     sim_seed: int = 7
     sim_latency_ms: float = 0.0
     sim_faults: dict[str, Any] = {}  # keyword arguments of aegis_core.sim.Faults (drills, demos)
@@ -99,6 +100,7 @@ class MarketDataResource(dg.ConfigurableResource):
             timeout_s=self.timeout_s,
             max_retries=self.max_retries,
             backoff_base_s=self.backoff_base_s,
+            budget_s=self.fetch_budget_s,
         )
 
     def fetch(self, as_of: dt.datetime, work: Callable[[PolygonClient], Awaitable[T]]) -> tuple[T, dict]:
