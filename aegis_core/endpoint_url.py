@@ -40,7 +40,9 @@ def check_endpoint_url(url: object, name: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         shown = repr(parsed.scheme) if parsed.scheme else "none"
         host = parsed.host or "missing"
-        raise EndpointURLError(f"{name} must be an absolute https://host/... URL (scheme {shown}, host {host})")
+        raise EndpointURLError(
+            f"{name} must be an absolute https://host/... URL (scheme {shown}, host {host})"
+        )
     if parsed.userinfo:
         raise EndpointURLError(f"{name} must not carry credentials (user:password@); they go in headers")
     if parsed.scheme == "http" and not is_loopback(parsed.host):

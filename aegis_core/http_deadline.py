@@ -149,13 +149,16 @@ def send_bounded(
     """
     deadline.check(what)
     left = deadline.remaining()
+    # The bound this call runs to, and the one a timeout names: the overall deadline, or the
+    # per-call limit where that is shorter.
+    shown = per_call_s if per_call_s and per_call_s < left else deadline.budget_s
     attempt = Deadline(max(min(per_call_s, left) if per_call_s else left, _MIN_SOCKET_S))
     try:
         with client.stream(method, url, timeout=attempt.httpx_timeout(), **kwargs) as response:
             body = read_bounded(response, attempt, max_bytes, what)
             return Answer(response.status_code, response.reason_phrase, response.headers, body)
-    except httpx.TimeoutException:
-        raise DeadlineExceeded(f"{what} did not answer within {attempt.budget_s:g} s") from None
+    except (httpx.TimeoutException, DeadlineExceeded):
+        raise DeadlineExceeded(f"{what} did not answer within {shown:g} s") from None
 
 
 def get_bounded(

@@ -313,7 +313,7 @@ def read_yaml_mapping_file(path: Path, variable: str = "AEGIS_CONFIG") -> dict[s
     except OSError as exc:
         raise SettingsError(f"{variable}: {path} cannot be read ({exc.strerror or exc})") from None
     try:
-        tree = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 (a SafeLoader subclass)
+        tree = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         mark = getattr(exc, "problem_mark", None)

@@ -106,7 +106,8 @@ def _get(
             client, url, deadline=deadline, max_bytes=max_bytes, what="the dashboard", headers=headers
         )
     except DeadlineExceeded:
-        raise _FetchFailure(f"timed out after {deadline.budget_s:g}s (total, connect and all reads)") from None
+        budget = deadline.budget_s
+        raise _FetchFailure(f"timed out after {budget:g}s (total, connect and all reads)") from None
     except ResponseTooLarge as exc:
         raise _FetchFailure(str(exc)) from None
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
