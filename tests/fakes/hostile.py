@@ -83,8 +83,7 @@ class HostileServer:
                     self._stop.wait()
                 elif self.mode == "drip":
                     conn.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: 1000\r\n\r\n"
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
                     )
                     while not self._stop.wait(self.interval):
                         conn.sendall(b" ")
