@@ -129,7 +129,7 @@ class SaxoSettings(_Section):
     refresh_margin_s: int = Field(300, ge=0)
     sensor_interval_s: int = Field(60, ge=5)
     # The whole refresh (every attempt and pause); the cache lock is held at most this long.
-    timeout_s: float = Field(60.0, gt=0, le=600)
+    refresh_deadline_s: float = Field(60.0, gt=0, le=600)
 
     @field_validator("token_url")
     @classmethod

@@ -57,6 +57,7 @@ def saxo_resource(saxo: SaxoSettings, **overrides: Any) -> SaxoResource:
         "app_key": dg.EnvVar(secret_variable("saxo.app_key")) if saxo.app_key is not None else None,
         "app_secret": dg.EnvVar(secret_variable("saxo.app_secret")) if saxo.app_secret is not None else None,
         "refresh_margin_s": saxo.refresh_margin_s,
+        "deadline_s": saxo.refresh_deadline_s,
     }
     return SaxoResource(**{**fields, **overrides})
 
