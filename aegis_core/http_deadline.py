@@ -50,6 +50,13 @@ class Deadline:
             raise ValueError(f"a deadline needs a positive finite number of seconds, got {self.budget_s!r}")
         self.started = self.clock()
 
+    @classmethod
+    def since(cls, started: float, budget_s: float, clock: Callable[[], float] = time.time) -> Deadline:
+        """A budget that began at ``started`` on ``clock`` (e.g. a run's start, in epoch seconds)."""
+        deadline = cls(budget_s, clock)
+        deadline.started = started
+        return deadline
+
     def remaining(self) -> float:
         return max(0.0, self.started + self.budget_s - self.clock())
 

@@ -45,9 +45,9 @@ class PolygonSettings(_Section):
     timeout_s: float = Field(30.0, gt=0)
     max_retries: int = Field(6, ge=0, le=20)
     backoff_base_s: float = Field(0.5, ge=0)
-    # The whole of one fetch (one asset step: every request, retry and pause), after which the
-    # symbols or endpoints that did not answer are failed by name.
-    fetch_budget_s: float = Field(900.0, gt=0, le=86_400)
+    # Every fetch of one run (all steps: every request, retry and pause), counted from the run's
+    # start; past it the symbols or endpoints that did not answer fail by name.
+    run_budget_s: float = Field(900.0, gt=0, le=86_400)
 
     @field_validator("base_url")
     @classmethod

@@ -91,13 +91,14 @@ class PolygonClient:
         backoff_max_s: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         max_pages_per_symbol: int = MAX_PAGES_PER_SYMBOL,
-        budget_s: float | None = None,
+        budget_s: float | Deadline | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         """``base_url`` may carry a path prefix (kept: endpoint paths are joined onto it).
         ``max_requests_per_second`` <= 0 lifts the ceiling. ``timeout_s`` bounds each attempt as a
-        whole (connect, wait and body). ``budget_s`` bounds everything the client does from its
-        creation (every request, retry and pause): past it each request fails by name at once.
+        whole (connect, wait and body). ``budget_s`` bounds everything the client does (every
+        request, retry and pause) from its creation, or from a given ``Deadline``'s start (a run's):
+        past it each request fails by name at once.
         ``max_response_bytes`` caps one body. ``transport`` replaces httpx's network transport.
         Create the client inside the event loop that uses it."""
         try:
@@ -131,8 +132,8 @@ class PolygonClient:
         self.max_retries = max_retries
         self.max_pages_per_symbol = max_pages_per_symbol
         self.max_response_bytes = max_response_bytes
-        self.budget_s = budget_s
-        self._budget = Deadline(budget_s) if budget_s is not None else None
+        self._budget = Deadline(budget_s) if isinstance(budget_s, int | float) else budget_s
+        self.budget_s = self._budget.budget_s if self._budget is not None else None
         self._backoff = Backoff(backoff_base_s, backoff_max_s)
         self._base = httpx.URL(self.base_url)
         self._bucket = TokenBucket(max_requests_per_second)

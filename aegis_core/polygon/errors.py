@@ -88,7 +88,7 @@ class PolygonNoDataError(PolygonError):
 
 
 class PolygonDeadlineError(PolygonError):
-    """The fetch's total budget (``polygon.fetch_budget_s``) ran out before this request answered."""
+    """The run's total budget (``polygon.run_budget_s``) ran out before this request answered."""
 
     def __init__(
         self, budget_s: float, last: str, *, symbol: str | None = None, endpoint: str | None = None
@@ -96,8 +96,8 @@ class PolygonDeadlineError(PolygonError):
         who = f"{symbol}: " if symbol else ""
         tail = f"; last failure: {last}" if last else ""
         super().__init__(
-            f"{who}no answer from {endpoint} within the {budget_s:g} s fetch budget "
-            f"(polygon.fetch_budget_s){tail}",
+            f"{who}no answer from {endpoint} within the {budget_s:g} s run budget "
+            f"(polygon.run_budget_s){tail}",
             symbol=symbol,
             endpoint=endpoint,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 
 import dagster as dg
 import pytest
@@ -18,6 +19,7 @@ from aegis_pipelines.alerting import run_failure_alert
 from aegis_pipelines.local_run import run_partition
 from aegis_pipelines.root_cause import root_cause
 from tests.conftest import PROJECT
+from tests.fakes.hostile import HostileServer
 from tests.polygon.server import NOT_AUTHORIZED, LoopbackServer, json_reply
 
 
@@ -90,3 +92,30 @@ def test_a_refused_key_is_named(sim_env, home, monkeypatch, capsys) -> None:
     # The alert leads with the first failed step (options: outside its capture window), in its own words.
     assert "DagsterExecutionStepExecutionError" not in reason
     assert "pk_refused_0123456789" not in "\n".join(steps) + reason
+
+
+def test_an_end_of_day_run_against_a_silent_source_ends_at_its_budget(
+    sim_env, home, tmp_path, monkeypatch, capsys
+) -> None:
+    """Against a black hole the options step alone took ~290 s; the run budget bounds all its steps."""
+    profile = tmp_path / "silent.yaml"
+    profile.write_text(
+        (PROJECT / "configs/local.yaml").read_text().replace("polygon:\n", "polygon:\n  run_budget_s: 4\n", 1)
+    )
+    with HostileServer("blackhole") as source:
+        monkeypatch.setenv("AEGIS_CONFIG", str(profile))
+        monkeypatch.setenv("AEGIS_SOURCE", "polygon")
+        monkeypatch.setenv("POLYGON_BASE_URL", source.base)
+        monkeypatch.setenv("POLYGON_API_KEY", "pk_silent_0123456789")
+        started = time.monotonic()
+        steps, _ = _run_and_alert(capsys)
+        seconds = time.monotonic() - started
+    assert seconds < 4 + 20  # the budget, plus Dagster's own start-up and bookkeeping
+    # (ldas__options of a past session fails before any request: outside its capture window.)
+    fetching = [line for line in steps if line.split()[1] in ("ldas__vix", "ldas__stocks")]
+    assert len(fetching) == 2
+    for line in fetching:
+        assert "PolygonDeadlineError" in line and "within the 4 s run budget (polygon.run_budget_s)" in line
+    # One budget for the run, not one per step: the first step to ask spent it waiting, the next one
+    # failed at once without a request.
+    assert sorted("last failure: timeout" in line for line in fetching) == [False, True]

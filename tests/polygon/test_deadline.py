@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from aegis_core.http_deadline import Deadline
 from aegis_core.polygon import PolygonClient
 from tests.fakes.hostile import HostileServer
 from tests.polygon.test_client import chains, client
@@ -25,8 +26,8 @@ def test_a_fetch_ends_at_its_budget_naming_every_symbol(mode: str) -> None:
     assert sorted(result.failures) == SYMBOLS
     for symbol, reason in result.failures.items():
         assert reason.startswith(
-            f"{symbol}: no answer from /v3/snapshot/options/{symbol} within the 2 s fetch budget "
-            "(polygon.fetch_budget_s)"
+            f"{symbol}: no answer from /v3/snapshot/options/{symbol} within the 2 s run budget "
+            "(polygon.run_budget_s)"
         ), reason
 
 
@@ -52,3 +53,13 @@ def test_the_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive finite"):
         client("https://api.massive.com", budget_s=0)
     assert isinstance(client("https://api.massive.com", budget_s=5), PolygonClient)
+
+
+def test_a_budget_can_start_before_the_client() -> None:
+    """A run's budget counts from the run's start: a client made late gets only what is left."""
+    with HostileServer("blackhole") as server:
+        started = time.monotonic()
+        run_budget = Deadline.since(time.time() - 9.0, 10.0)  # the run began 9 s ago
+        result = chains(server.base, ["AAA"], timeout_s=30.0, budget_s=run_budget)
+        assert time.monotonic() - started < 2.5
+    assert "within the 10 s run budget (polygon.run_budget_s)" in result.failures["AAA"]
