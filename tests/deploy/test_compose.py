@@ -44,6 +44,7 @@ def spec() -> dict:
 @pytest.fixture(scope="module")
 def filled_env() -> dict[str, str]:
     """.env.example with a stand-in for every empty value (what an operator's .env looks like)."""
+
     def stand_in(name: str) -> str:  # a URL where a URL is expected: the settings check its form
         if name.endswith(("_URL", "_URLS")):
             return f"https://{name.lower().replace('_', '-')}.example/"
