@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from aegis_core.alerts import AlertSender, LogSender, SlackSender
 from aegis_core.analytics import GexParams
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.store import Archive
+from aegis_core.http_deadline import Deadline
 from aegis_core.polygon import PolygonClient
 from aegis_core.sim import Faults, SimMarket, SimServer, sim_base_url
 from aegis_core.universe import load_universe
@@ -52,11 +54,13 @@ class MarketDataResource(dg.ConfigurableResource):
     timeout_s: float = 30.0
     max_retries: int = 6
     backoff_base_s: float = 0.5
+    run_budget_s: float = 900.0  # every fetch of a run, from the run's start: requests, retries, pauses
     sim_seed: int = 7
     sim_latency_ms: float = 0.0
     sim_faults: dict[str, Any] = {}  # keyword arguments of aegis_core.sim.Faults (drills, demos)
 
     _server: SimServer | None = PrivateAttr(default=None)
+    _run_started: float | None = PrivateAttr(default=None)
     _sim_key: str = PrivateAttr(default="")
 
     @property
@@ -66,6 +70,15 @@ class MarketDataResource(dg.ConfigurableResource):
 
     def universe(self) -> list[str]:
         return load_universe(Path(self.universe_file))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # The run's start anchors its budget, whichever process (step) this resource lives in.
+        record = (
+            context.instance.get_run_record_by_id(context.run_id)
+            if context.instance and context.run_id
+            else None
+        )
+        self._run_started = (record.start_time if record else None) or time.time()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._server is not None:
@@ -99,6 +112,7 @@ class MarketDataResource(dg.ConfigurableResource):
             timeout_s=self.timeout_s,
             max_retries=self.max_retries,
             backoff_base_s=self.backoff_base_s,
+            budget_s=Deadline.since(self._run_started or time.time(), self.run_budget_s),
         )
 
     def fetch(self, as_of: dt.datetime, work: Callable[[PolygonClient], Awaitable[T]]) -> tuple[T, dict]:

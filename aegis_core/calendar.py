@@ -161,6 +161,9 @@ def nyse() -> NyseCalendar:
 def parse_session_date(text: str) -> dt.date:
     """A ``YYYY-MM-DD`` session key as a date, with an error that names the bad input."""
     try:
+        # fromisoformat also takes 20261125 and 2026-W48-3; the key form is YYYY-MM-DD only.
+        if len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"invalid session date {text!r}: expected YYYY-MM-DD") from None

@@ -21,6 +21,7 @@ from typing import Literal
 import httpx
 
 from aegis_core.calendar import NY, CalendarRangeError, nyse
+from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
 from aegis_core.pt_health.fetch import display_url, fetch_status
 from aegis_core.saxo import Freshness, TokenCacheError, assess, load_token_cache
 from aegis_core.settings import SECRET_VARIABLES, Settings, SettingsError, config_path, load_settings
@@ -28,8 +29,11 @@ from aegis_core.universe import UniverseError, load_universe
 
 Status = Literal["pass", "fail", "skip"]
 DEFAULT_TIMEOUT_S = 10.0
+# Each probe's answer is small (one VIX bar, auth.test); anything past this is refused.
+MAX_PROBE_BYTES = 1 << 20
 # Stands in for an absent secret while probing which variables the profile needs; never sent anywhere.
 _PLACEHOLDER = "doctor-placeholder"
+_PLACEHOLDER_URL = "https://doctor-placeholder.invalid/status"
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def _probe(environ: Mapping[str, str], fill: Iterable[str]) -> Settings | None:
     filled = dict(environ)
     for name in fill:
         if not filled.get(name):
-            filled[name] = _PLACEHOLDER
+            # A URL where the settings expect one, so the placeholder passes the URL check.
+            filled[name] = _PLACEHOLDER_URL if name == "AEGIS_DASHBOARD_URLS" else _PLACEHOLDER
     try:
         return load_settings(filled)
     except SettingsError:
@@ -217,7 +222,21 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def _answer(response: httpx.Response) -> str:
+def _probe_request(method: str, url: str, token: str, timeout_s: float, what: str) -> Answer:
+    """One bounded request: ``timeout_s`` is its total deadline (connect and every read)."""
+    with httpx.Client(follow_redirects=False) as client:
+        return send_bounded(
+            client,
+            method,
+            url,
+            deadline=Deadline(timeout_s),
+            max_bytes=MAX_PROBE_BYTES,
+            what=what,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+
+def _answer(response: Answer) -> str:
     """A short description of an error answer: status, then Polygon's/Slack's own words if any."""
     try:
         body = response.json()
@@ -244,7 +263,9 @@ def check_polygon(
     url = f"{base}/v2/aggs/ticker/I:VIX/range/1/day/{day}/{day}"
     started = time.perf_counter()
     try:
-        response = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout_s)
+        response = _probe_request("GET", url, key, timeout_s, base)
+    except (DeadlineExceeded, ResponseTooLarge) as exc:
+        return failed(name, _redact(str(exc), [key]))
     except httpx.HTTPError as exc:
         return failed(name, _redact(f"{base} unreachable: {type(exc).__name__}: {exc}", [key]))
     ms = (time.perf_counter() - started) * 1000
@@ -267,10 +288,10 @@ def check_slack(settings: Settings, environ: Mapping[str, str], timeout_s: float
         )
     base = settings.alerts.slack_base_url.rstrip("/")
     try:
-        response = httpx.post(
-            f"{base}/auth.test", headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
-        )
+        response = _probe_request("POST", f"{base}/auth.test", token, timeout_s, f"{base}/auth.test")
         body = response.json()
+    except (DeadlineExceeded, ResponseTooLarge) as exc:
+        return failed(name, _redact(str(exc), [token]))
     except (httpx.HTTPError, ValueError) as exc:
         return failed(name, _redact(f"{base}/auth.test failed: {type(exc).__name__}: {exc}", [token]))
     if not (isinstance(body, dict) and body.get("ok")):

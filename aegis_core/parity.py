@@ -184,6 +184,12 @@ def compare_archives(
     return ParityReport(roots["python"], roots["rust"], session, chosen, tolerances, tuple(gates))
 
 
+def session_file_count(root: Path, artefact: str, session: dt.date) -> int:
+    """How many ``artefact`` files ``root`` holds for ``session`` (as the gates list them)."""
+    _check_artefact(artefact)
+    return len(_listing(Path(root), artefact, session))
+
+
 def _check_artefact(artefact: str) -> None:
     if artefact not in PARITY_ARTEFACTS:
         raise ValueError(
@@ -344,10 +350,10 @@ class _ArtefactComparison:
     def row_count(self) -> GateResult:
         if not self.matched:
             return self._nothing_to_compare(ROW_COUNT)
-        offenders, details = [], []
+        offenders, details, unreadable = [], [], []
         for name, label, py, rs in self._pairs:
             if py.rows is None or rs.rows is None:
-                offenders.append(name)
+                unreadable.append(name)  # a corrupt file is reported as such, not as a row difference
                 details += self._unreadable(label, py, rs)
             elif abs(py.rows - rs.rows) > self.tol.row_count:
                 offenders.append(name)
@@ -355,13 +361,18 @@ class _ArtefactComparison:
                     f"{label}: python {py.rows} rows, rust {rs.rows} rows ({rs.rows - py.rows:+d})"
                 )
         n = len(self.matched)
+        parts = []
+        if unreadable:
+            parts.append(
+                f"{len(unreadable)} of {n} file(s) unreadable (corrupt parquet): {name_list(unreadable)}"
+            )
         if offenders:
-            summary = (
+            parts.append(
                 f"{len(offenders)} of {n} file(s) differ by more than ±{self.tol.row_count} rows: "
                 + name_list(offenders)
             )
-        else:
-            summary = f"all {n} file(s) within ±{self.tol.row_count} rows"
+        offenders = unreadable + offenders
+        summary = "; ".join(parts) or f"all {n} file(s) within ±{self.tol.row_count} rows"
         return self._result(ROW_COUNT, not offenders, summary, offenders, details)
 
     def schema(self) -> GateResult:

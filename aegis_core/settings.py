@@ -14,8 +14,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from aegis_core.endpoint_url import check_endpoint_url
 from aegis_core.pt_health.thresholds import ENV_NAMES as PT_THRESHOLD_VARIABLES
 from aegis_core.pt_health.thresholds import Thresholds
 
@@ -38,6 +47,14 @@ class PolygonSettings(_Section):
     timeout_s: float = Field(30.0, gt=0)
     max_retries: int = Field(6, ge=0, le=20)
     backoff_base_s: float = Field(0.5, ge=0)
+    # Every fetch of one run (all steps: every request, retry and pause), counted from the run's
+    # start; past it the symbols or endpoints that did not answer fail by name.
+    run_budget_s: float = Field(900.0, gt=0, le=86_400)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return check_endpoint_url(url, "the URL")
 
 
 class SimFaultSettings(_Section):
@@ -95,6 +112,11 @@ class AlertSettings(_Section):
     require_slack: bool = False
     webserver_url: str = "http://127.0.0.1:3000"
 
+    @field_validator("slack_base_url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return check_endpoint_url(url, "the URL")
+
     @property
     def slack_enabled(self) -> bool:
         return self.slack_token is not None and bool(self.slack_channel)
@@ -113,6 +135,13 @@ class SaxoSettings(_Section):
     # Observation criteria: the cache mtime must advance at least every cadence + slack seconds.
     cadence_s: int = Field(900, ge=60)
     cadence_slack_s: int = Field(300, ge=0)
+    # The whole refresh (every attempt and pause); the cache lock is held at most this long.
+    refresh_deadline_s: float = Field(60.0, gt=0, le=600)
+
+    @field_validator("token_url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return check_endpoint_url(url, "the URL")
 
 
 class PtHealthSettings(_Section):
@@ -129,6 +158,22 @@ class PtHealthSettings(_Section):
     timeout_s: float = Field(10.0, gt=0)
     # Detector thresholds and the temporal rules' counts (AEGIS_PT_* variables override them).
     thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @field_validator("dashboard_urls")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        return [check_endpoint_url(u, f"URL {i + 1}") for i, u in enumerate(urls)]
+
+
+# Storage-option keys that carry a credential (delta-rs / object_store spellings, any case). They
+# come from the environment only: the options are resource config, which the Dagster UI displays.
+_CREDENTIAL_WORDS = ("secret", "password", "token", "access_key", "account_key", "sas_key", "credential")
+_CREDENTIAL_KEYS = {"access_key_id", "aws_access_key_id", "service_account_key"}
+
+
+def credential_option(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in _CREDENTIAL_KEYS or any(word in lowered for word in _CREDENTIAL_WORDS)
 
 
 class Settings(_Section):
@@ -147,6 +192,17 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     saxo: SaxoSettings = Field(default_factory=SaxoSettings)
     pt_health: PtHealthSettings = Field(default_factory=PtHealthSettings)
+
+    @field_validator("lake_storage_options")
+    @classmethod
+    def _no_credentials(cls, options: dict[str, str]) -> dict[str, str]:
+        bad = sorted(k for k in options if credential_option(k))
+        if bad:
+            raise ValueError(
+                f"credential key(s) {', '.join(bad)} refused: object-storage credentials come only "
+                "from the environment (e.g. AWS_SECRET_ACCESS_KEY), never from the profile"
+            )
+        return options
 
     @model_validator(mode="after")
     def _required(self) -> Settings:
@@ -239,18 +295,58 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(environ.get("AEGIS_CONFIG") or DEFAULT_CONFIG)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML says keys are unique;
+    PyYAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key; the base class reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml_mapping_file(path: Path, variable: str = "AEGIS_CONFIG") -> dict[str, Any]:
+    """The YAML mapping in ``path``; every failure is one ``SettingsError`` line naming the file."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"{variable}: configuration file {path} not found (cwd {Path.cwd()})") from None
+    except IsADirectoryError:
+        raise SettingsError(f"{variable}: {path} is a folder, not a configuration file") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{variable}: {path} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SettingsError(f"{variable}: {path} cannot be read ({exc.strerror or exc})") from None
+    try:
+        tree = yaml.load(text, Loader=_UniqueKeyLoader) or {}
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        mark = getattr(exc, "problem_mark", None)
+        if getattr(exc, "problem", None) and mark is not None:
+            detail = f"{exc.problem} at line {mark.line + 1}, column {mark.column + 1}"  # type: ignore[attr-defined]
+        raise SettingsError(f"{variable}: {path} is not valid YAML: {detail}") from None
+    except RecursionError:
+        raise SettingsError(f"{variable}: {path} nests too deeply to be a configuration file") from None
+    if not isinstance(tree, dict):
+        raise SettingsError(f"{variable}: {path} must hold a mapping of settings")
+    return tree
+
+
 def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Settings:
     """Read the profile named by ``AEGIS_CONFIG`` and apply the environment overrides."""
     environ = os.environ if environ is None else environ
     path = path or config_path(environ)
-    try:
-        tree = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise SettingsError(f"AEGIS_CONFIG: configuration file {path} not found (cwd {Path.cwd()})") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"AEGIS_CONFIG: {path} is not valid YAML: {exc}") from None
-    if not isinstance(tree, dict):
-        raise SettingsError(f"AEGIS_CONFIG: {path} must hold a mapping of settings")
+    tree = read_yaml_mapping_file(path)
     for dotted in sorted({ENV_OVERRIDES[v] for v in SECRET_VARIABLES}):
         if _get(tree, dotted) is not None:
             variable = secret_variable(dotted, {})

@@ -34,17 +34,26 @@ def parse_universe(text: str, source: str = "<universe>") -> list[str]:
 
 def load_universe(path: Path) -> list[str]:
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise UniverseError(f"universe file {path} not found") from None
+    except IsADirectoryError:
+        raise UniverseError(f"universe file {path} is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise UniverseError(f"universe file {path} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UniverseError(f"universe file {path} cannot be read ({exc.strerror or exc})") from None
     return parse_universe(text, str(path))
 
 
-def select_symbols(universe: list[str], requested: str | None) -> list[str]:
-    """``--symbols A,B`` narrowed to the universe; an unknown symbol is an error naming it."""
-    if not requested:
+def select_symbols(universe: list[str], requested: str | None, what: str = "--symbols") -> list[str]:
+    """``--symbols A,B`` narrowed to the universe; an unknown symbol, or a list naming none (``''``,
+    ``','``), is an error naming it. ``None`` (not given) is the whole universe."""
+    if requested is None:
         return universe
     chosen = [s.strip().upper() for s in requested.split(",") if s.strip()]
+    if not chosen:
+        raise UniverseError(f"{what} {requested!r} names no symbol; omit it to run the whole universe")
     unknown = [s for s in chosen if s not in universe]
     if unknown:
         raise UniverseError(f"symbols not in the universe: {', '.join(unknown)}")

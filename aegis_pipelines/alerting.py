@@ -28,6 +28,7 @@ from aegis_assets.alert_tags import alerts_for_itself
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError, AlertLedger, send_new
 from aegis_core.quality import FRESHNESS
+from aegis_pipelines.root_cause import step_failure_cause
 
 ET = dg.DagsterEventType
 
@@ -170,17 +171,8 @@ def _error_class(event: dg.DagsterEvent) -> str | None:
 
 
 def _step_error(event: dg.DagsterEvent) -> str:
-    data = event.step_failure_data
-    if data.user_failure_data is not None and data.user_failure_data.description:
-        return data.user_failure_data.description  # a dg.Failure raised on purpose: its own words
-    if data.error is None:
-        return "step failed"
-    first = data.error.message.strip().splitlines()[0] if data.error.message.strip() else ""
-    head, sep, rest = first.partition(": ")
-    cls = data.error.cls_name
-    if sep and cls and head.endswith(cls):  # "package.module.ErrorClass: text" -> "ErrorClass: text"
-        return f"{cls}: {rest}"
-    return first
+    # A dg.Failure's own words, else the root cause under Dagster's "Error occurred while executing".
+    return step_failure_cause(event)
 
 
 def _step_targets(events: Sequence[dg.DagsterEvent]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

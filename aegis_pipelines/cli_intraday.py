@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 
 from aegis_core.calendar import NY, SLOT_LENGTH, CalendarRangeError, nyse, parse_slot_key, slot_key
+from aegis_core.capture import CaptureWindowError, slot_capture_time
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.universe import UniverseError, load_universe, select_symbols
 from aegis_pipelines.local_run import ensure_dagster_home, run_partition
@@ -19,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_slot(text: str | None, now: dt.datetime) -> str:
-    """The slot key to run; a malformed, non-slot or future slot is refused with the reason."""
+def resolve_slot(text: str | None, now: dt.datetime, *, live: bool = False) -> str:
+    """The slot key to run; a malformed, non-slot or future slot is refused with the reason, and so
+    is a ``live`` slot whose window has closed (Polygon keeps no historical chains)."""
     if text is None:
         session = nyse().session(now.astimezone(NY).date())
         open_now = [s for s in (session.slots if session else []) if s <= now < s + SLOT_LENGTH]
@@ -36,6 +38,10 @@ def resolve_slot(text: str | None, now: dt.datetime) -> str:
         raise ValueError(
             f"the slot {text} has not started yet (it is {now.astimezone(NY):%Y-%m-%d %H:%M} ET)"
         )
+    try:
+        slot_capture_time(start, now, live=live)
+    except CaptureWindowError as exc:
+        raise ValueError(f"--slot {text}: {exc}") from None
     return slot_key(start)
 
 
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         symbols = select_symbols(load_universe(settings.universe_file), args.symbols)
-        key = resolve_slot(args.slot, dt.datetime.now(NY))
+        key = resolve_slot(args.slot, dt.datetime.now(NY), live=not settings.is_simulated)
         home = ensure_dagster_home()
     except (SettingsError, UniverseError, ValueError, CalendarRangeError) as exc:
         print(f"aegis intraday: {exc}", file=sys.stderr)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aegis_core.calendar import nyse, parse_session_date
-from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives
+from aegis_core.calendar import CalendarRangeError, nyse, parse_session_date
+from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives, session_file_count
 from aegis_core.readiness import DEFAULT_LOOKBACK, parity_readiness
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -83,6 +83,11 @@ def _validate(args: argparse.Namespace) -> _Request:
         session = parse_session_date(args.date)
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
+    try:
+        if nyse().session(session) is None:
+            raise UsageError(f"--date {session} is not an NYSE session (weekend or holiday)")
+    except CalendarRangeError as exc:
+        raise UsageError(f"--date: {exc}") from None
     artefacts = tuple(dict.fromkeys(t.strip() for t in args.types.split(",") if t.strip()))
     unknown = [t for t in artefacts if t not in PARITY_ARTEFACTS]
     if unknown or not artefacts:
@@ -97,6 +102,11 @@ def _validate(args: argparse.Namespace) -> _Request:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if not any(session_file_count(root, a, session) for root in roots.values() for a in artefacts):
+        raise UsageError(
+            f"neither archive holds a {', '.join(artefacts)} file for {session}: nothing to compare "
+            "(check --date and the archive roots)"
+        )
     return _Request(roots["python"], roots["rust"], session, artefacts, tolerances)
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from aegis_core.endpoint_url import check_endpoint_url
 from aegis_core.pt_health import (
     Evaluation,
     Event,
@@ -40,6 +41,7 @@ from aegis_core.pt_health import (
     StatusError,
     ThresholdError,
     Thresholds,
+    display_url,
     evaluate_dashboard,
     evaluate_status,
     parse_history,
@@ -85,7 +87,12 @@ def register(subparsers: Any) -> None:
         metavar="URL",
         help=f"dashboard status URL instead of stdin; repeat for fallbacks (bearer from {TOKEN_VARIABLE})",
     )
-    detect.add_argument("--timeout", type=float, default=10.0, help="per-URL timeout in seconds (default 10)")
+    detect.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="per-URL total deadline in seconds, connect and all reads (default 10)",
+    )
     detect.set_defaults(func=handler)
 
 
@@ -96,6 +103,11 @@ def handler(args: argparse.Namespace) -> int:
         print(f"pt-health detect: {exc}", file=sys.stderr)
         return 2
     now = args.now or dt.datetime.now(dt.UTC)
+    try:
+        check_detect_args(args)
+    except ValueError as exc:
+        print(f"pt-health detect: {exc}", file=sys.stderr)
+        return 2
     previous = _read_previous(args.previous)
     earlier = [doc for doc in (_read_previous(p, "history file") for p in args.history) if doc is not None]
     history = _observations([*earlier, *([previous] if previous else [])])
@@ -116,6 +128,15 @@ def handler(args: argparse.Namespace) -> int:
     output = evaluation.output(previous)
     print(json.dumps(output, indent=2))
     return 0
+
+
+def check_detect_args(args: argparse.Namespace) -> None:
+    """``--url`` values are endpoints like any other (https except on loopback); ``--timeout`` is a
+    positive total deadline."""
+    for url in args.urls or []:
+        check_endpoint_url(url, f"--url {display_url(url)}")
+    if not (0 < args.timeout <= 3600):
+        raise ValueError(f"--timeout must be between 0 and 3600 seconds (got {args.timeout:g})")
 
 
 def _evaluate_stdin(now: dt.datetime, thresholds: Thresholds, history: list[Observation]) -> Evaluation:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aegis_core.saxo import (
+    DEFAULT_DEADLINE_S,
     LIVE_TOKEN_URL,
     Freshness,
     SaxoTokenClient,
@@ -48,6 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     refresh = commands.add_parser("refresh", help="refresh the token if it needs it (exit 1 on failure)")
     _add_common(refresh)
     refresh.add_argument("--force", action="store_true", help="refresh even if the access token is valid")
+    refresh.add_argument(
+        "--deadline",
+        type=float,
+        default=DEFAULT_DEADLINE_S,
+        metavar="SECONDS",
+        help="total time for the refresh, every attempt included; the cache lock is held at most "
+        f"this long (default: {DEFAULT_DEADLINE_S:g})",
+    )
     refresh.set_defaults(func=refresh_handler)
 
 
@@ -117,7 +126,9 @@ def refresh_handler(args: argparse.Namespace) -> int:
         path, margin = _cache_path(args), _margin(args)
         token_url = os.environ.get(ENV_TOKEN_URL, "").strip() or LIVE_TOKEN_URL
         app_key, app_secret = _required_env(ENV_APP_KEY), _required_env(ENV_APP_SECRET)
-        client = SaxoTokenClient(app_key, app_secret, token_url=token_url)
+        if not 0 < args.deadline <= 3600:
+            raise _ConfigError(f"--deadline must be between 0 and 3600 seconds (got {args.deadline:g})")
+        client = SaxoTokenClient(app_key, app_secret, token_url=token_url, deadline=args.deadline)
     except _ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

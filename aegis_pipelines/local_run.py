@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from aegis_core.settings import Settings
+from aegis_pipelines.root_cause import failure_lines
 
 _ORDER = ["ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank"]
 
@@ -24,6 +25,9 @@ def ensure_dagster_home() -> Path:
             raise ValueError("DAGSTER_HOME is unset and no dagster.yaml is here: run from the project root")
         home = str(Path.cwd())
         os.environ["DAGSTER_HOME"] = home
+    if not Path(home).is_dir():  # Dagster would end in a traceback
+        state = "is not a folder" if Path(home).exists() else "does not exist"
+        raise ValueError(f"DAGSTER_HOME {home} {state}: create the folder or unset DAGSTER_HOME")
     return Path(home)
 
 
@@ -77,7 +81,5 @@ def print_summary(result, settings: Settings, seconds: float) -> None:
     print(f"\n{status} in {seconds:.1f}s — run {result.run_id}")
     print(f"archive: {Path(settings.archive_root).resolve()}   lake: {settings.lake_root}")
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                message = event.event_specific_data.error.message.strip()
-                print(f"step {event.step_key} failed: {message}", file=sys.stderr)
+        for line in failure_lines(result):  # the root cause, not Dagster's wrapper
+            print(line, file=sys.stderr)

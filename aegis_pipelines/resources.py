@@ -46,6 +46,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             timeout_s=poly.timeout_s,
             max_retries=poly.max_retries,
             backoff_base_s=poly.backoff_base_s,
+            run_budget_s=poly.run_budget_s,
             sim_seed=settings.sim.seed,
             sim_latency_ms=settings.sim.latency_ms,
             sim_faults=settings.sim.faults.model_dump(),

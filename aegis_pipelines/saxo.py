@@ -63,6 +63,7 @@ def saxo_resource(saxo: SaxoSettings, **overrides: Any) -> SaxoResource:
         "bootstrap_from": str(saxo.bootstrap_from) if saxo.bootstrap_from else None,
         "cadence_s": saxo.cadence_s,
         "cadence_slack_s": saxo.cadence_slack_s,
+        "deadline_s": saxo.refresh_deadline_s,
     }
     return SaxoResource(**{**fields, **overrides})
 

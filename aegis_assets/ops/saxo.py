@@ -72,6 +72,7 @@ class SaxoResource(dg.ConfigurableResource):
     app_secret: str | None = Field(default=None, repr=False, description="SAXOBANK_APP_SECRET_LIVE (EnvVar)")
     refresh_margin_s: int = Field(default=300, ge=0, description="refresh this long before expiry")
     timeout_s: float = 15.0
+    deadline_s: float = Field(default=60.0, gt=0, description="the whole refresh; bounds the lock hold")
     max_attempts: int = Field(default=4, ge=1, description="HTTP attempts per refresh (transient errors)")
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0
@@ -126,6 +127,7 @@ class SaxoResource(dg.ConfigurableResource):
             self.app_secret,
             token_url=self.token_url,
             timeout=self.timeout_s,
+            deadline=self.deadline_s,
             retry=retry,
             clock=clock,
         )

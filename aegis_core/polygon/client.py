@@ -26,9 +26,12 @@ import orjson
 import polars as pl
 from pydantic import SecretStr
 
+from aegis_core.endpoint_url import EndpointURLError, check_endpoint_url
+from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, aread_bounded
 from aegis_core.polygon.batch import ProgressCallback, run_batch
 from aegis_core.polygon.errors import (
     PolygonAuthError,
+    PolygonDeadlineError,
     PolygonError,
     PolygonHTTPError,
     PolygonNoDataError,
@@ -65,6 +68,8 @@ DEFAULT_BASE_URL = "https://api.massive.com"
 PAGE_LIMIT = 250  # the snapshot endpoint's maximum
 # SPY, the largest chain, is ~13,000 contracts = ~52 pages; far beyond that something loops.
 MAX_PAGES_PER_SYMBOL = 400
+# A full page of 250 contracts is ~0.3 MB and the grouped daily bars of the whole market ~3 MB.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _AUTH_STATUSES = (401, 403)
 _HEADERS = {"Accept": "application/json", "User-Agent": "aegis-pipelines"}
 _FATAL = "fatal"
@@ -86,20 +91,28 @@ class PolygonClient:
         backoff_max_s: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         max_pages_per_symbol: int = MAX_PAGES_PER_SYMBOL,
+        budget_s: float | Deadline | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         """``base_url`` may carry a path prefix (kept: endpoint paths are joined onto it).
         ``max_requests_per_second`` <= 0 lifts the ceiling. ``timeout_s`` bounds each attempt as a
-        whole (connect, wait and body). ``transport`` replaces httpx's network transport.
+        whole (connect, wait and body). ``budget_s`` bounds everything the client does (every
+        request, retry and pause) from its creation, or from a given ``Deadline``'s start (a run's):
+        past it each request fails by name at once.
+        ``max_response_bytes`` caps one body. ``transport`` replaces httpx's network transport.
         Create the client inside the event loop that uses it."""
         try:
             base = httpx.URL(base_url)
         except (httpx.InvalidURL, TypeError, ValueError):
             raise ValueError("base_url is not a valid URL") from None  # not echoed: it might hold a key
-        if base.scheme not in ("http", "https") or not base.host:
-            raise ValueError(f"base_url must be an absolute http(s) URL, got scheme {base.scheme!r}")
         if base.userinfo or base.query or base.fragment:
             # The key travels in a header only; a URL with credentials or a query is refused unread.
             raise ValueError("base_url must not carry credentials, a query or a fragment")
+        try:
+            # https, or plain http on loopback only (the simulated market, a local relay).
+            check_endpoint_url(base_url, "base_url")
+        except EndpointURLError as exc:
+            raise ValueError(str(exc)) from None
         key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         if not key.get_secret_value().strip():
             raise ValueError("api_key is empty")
@@ -118,6 +131,9 @@ class PolygonClient:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.max_pages_per_symbol = max_pages_per_symbol
+        self.max_response_bytes = max_response_bytes
+        self._budget = Deadline(budget_s) if isinstance(budget_s, int | float) else budget_s
+        self.budget_s = self._budget.budget_s if self._budget is not None else None
         self._backoff = Backoff(backoff_base_s, backoff_max_s)
         self._base = httpx.URL(self.base_url)
         self._bucket = TokenBucket(max_requests_per_second)
@@ -337,6 +353,7 @@ class PolygonClient:
         attempts = self.max_retries + 1
         last = ""
         for attempt in range(attempts):
+            self._check_budget(last, symbol=symbol, endpoint=endpoint)
             status, body, retry_after, failure, detail = await self._attempt(url, stats)
             if failure == _FATAL:
                 who = f"{symbol}: " if symbol else ""
@@ -369,6 +386,8 @@ class PolygonClient:
                 break
             stats.retries[reason] += 1
             delay = self._backoff.delay(attempt, retry_after)
+            if self._budget is not None and delay >= self._budget.remaining():
+                raise PolygonDeadlineError(self._budget.budget_s, last, symbol=symbol, endpoint=endpoint)
             log.info(
                 "retrying %s%s in %.2fs after %s (retry %d of %d)",
                 f"{symbol} " if symbol else "",
@@ -381,6 +400,10 @@ class PolygonClient:
             await asyncio.sleep(delay)
         raise PolygonRetryError(attempts, last, symbol=symbol, endpoint=endpoint)
 
+    def _check_budget(self, last: str, *, symbol: str | None, endpoint: str) -> None:
+        if self._budget is not None and self._budget.expired:
+            raise PolygonDeadlineError(self._budget.budget_s, last, symbol=symbol, endpoint=endpoint)
+
     async def _attempt(self, url: httpx.URL, stats: RequestStats) -> _Outcome:
         """One request inside the concurrency bound and the rate ceiling; never retries itself."""
         if self._auth_failure is not None:
@@ -391,12 +414,18 @@ class PolygonClient:
             stats.rate_limited_s += await self._bucket.acquire()
             stats.requests += 1
             reading_body = False
+            limit = self.timeout_s if self._budget is None else min(self.timeout_s, self._budget.remaining())
+            attempt = Deadline(max(limit, 0.001))
             try:
-                async with asyncio.timeout(self.timeout_s):
+                async with asyncio.timeout(attempt.budget_s):
                     async with http.stream("GET", url, headers=self._auth_header()) as response:
                         reading_body = True
-                        body = await response.aread()
+                        body = await aread_bounded(response, attempt, self.max_response_bytes, url.path)
                         stats.bytes_received += response.num_bytes_downloaded
+            except ResponseTooLarge as exc:
+                return _Outcome(failure=_FATAL, detail=str(exc))
+            except DeadlineExceeded:
+                return _Outcome(failure="timeout", detail="TimeoutError")
             except (httpx.HTTPError, TimeoutError) as exc:
                 # Only the exception's type: its text may quote the URL, never needed here.
                 reason = retry_reason_for_exception(exc, reading_body=reading_body)

@@ -85,3 +85,20 @@ class PolygonPaginationError(PolygonError):
 
 class PolygonNoDataError(PolygonError):
     """The source answered but has no bar for the requested day."""
+
+
+class PolygonDeadlineError(PolygonError):
+    """The run's total budget (``polygon.run_budget_s``) ran out before this request answered."""
+
+    def __init__(
+        self, budget_s: float, last: str, *, symbol: str | None = None, endpoint: str | None = None
+    ) -> None:
+        who = f"{symbol}: " if symbol else ""
+        tail = f"; last failure: {last}" if last else ""
+        super().__init__(
+            f"{who}no answer from {endpoint} within the {budget_s:g} s run budget "
+            f"(polygon.run_budget_s){tail}",
+            symbol=symbol,
+            endpoint=endpoint,
+        )
+        self.budget_s = budget_s

@@ -17,12 +17,15 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, get_bounded
 from aegis_core.pt_health.events import Event, Severity
 from aegis_core.pt_health.status import PtStatus, StatusError, parse_status
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SEC = 10.0
+# A status document is a few kilobytes; anything past this is not one.
+MAX_STATUS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,12 @@ def fetch_status(
     *,
     timeout: float = DEFAULT_TIMEOUT_SEC,
     transport: httpx.BaseTransport | None = None,
+    max_bytes: int = MAX_STATUS_BYTES,
 ) -> FetchResult:
-    """GET the status from the first URL that works; never raises for a failing dashboard."""
+    """GET the status from the first URL that works; never raises for a failing dashboard.
+
+    ``timeout`` is the total deadline of each URL (connect and every read), ``max_bytes`` its body cap.
+    """
     if not urls:
         raise ValueError("no dashboard URL configured")
     secret = SecretStr(token) if isinstance(token, str) else token
@@ -78,7 +85,7 @@ def fetch_status(
         for url in urls:
             shown = display_url(url)
             try:
-                status = _get(client, url, headers, timeout)
+                status = _get(client, url, headers, Deadline(timeout), max_bytes)
             except _FetchFailure as exc:
                 failures.append(f"{shown}: {exc}")
                 log.warning("dashboard %s failed: %s", shown, exc)
@@ -91,12 +98,19 @@ class _FetchFailure(Exception):
     pass
 
 
-def _get(client: httpx.Client, url: str, headers: dict[str, str], timeout: float) -> PtStatus:
+def _get(
+    client: httpx.Client, url: str, headers: dict[str, str], deadline: Deadline, max_bytes: int
+) -> PtStatus:
     try:
-        response = client.get(url, headers=headers)
-    except httpx.TimeoutException:
-        raise _FetchFailure(f"timed out after {timeout:g}s") from None
-    except httpx.HTTPError as exc:
+        response = get_bounded(
+            client, url, deadline=deadline, max_bytes=max_bytes, what="the dashboard", headers=headers
+        )
+    except DeadlineExceeded:
+        budget = deadline.budget_s
+        raise _FetchFailure(f"timed out after {budget:g}s (total, connect and all reads)") from None
+    except ResponseTooLarge as exc:
+        raise _FetchFailure(str(exc)) from None
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         raise _FetchFailure(f"{type(exc).__name__}: {exc}") from None
     if not response.is_success:
         raise _FetchFailure(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())

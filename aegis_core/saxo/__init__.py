@@ -8,6 +8,7 @@ from aegis_core.saxo.cache import (
     save_token_cache,
 )
 from aegis_core.saxo.client import (
+    DEFAULT_DEADLINE_S,
     LIVE_TOKEN_URL,
     SIM_TOKEN_URL,
     RefreshResult,
@@ -36,6 +37,7 @@ from aegis_core.saxo.keeper import OutcomeKind, RefreshOutcome, check_token, ref
 from aegis_core.saxo.lock import CacheLockTimeout, CacheLockUnavailable, cache_lock, lock_path_for
 
 __all__ = [
+    "DEFAULT_DEADLINE_S",
     "DEFAULT_MARGIN",
     "LIVE_TOKEN_URL",
     "REAUTH_MESSAGE",

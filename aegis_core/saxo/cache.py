@@ -29,6 +29,12 @@ CACHE_FIELDS = (
 )
 
 
+# Sane ranges, so arithmetic on a hostile file cannot overflow a datetime: issued between 1970 and
+# 2106, lifetimes within ten years either way (negative: already expired, as Saxo sometimes sends).
+MAX_EPOCH_S = 2**32
+MAX_LIFETIME_S = 10 * 366 * 86_400
+
+
 class TokenCacheError(Exception):
     """The cache file is missing, unreadable or invalid; the message names the file, never a token."""
 
@@ -50,7 +56,10 @@ def _epoch(value: Any) -> Any:
     else:
         return value
     # A naive timestamp is taken as UTC: the keepers write UTC.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    except (OverflowError, ValueError) as exc:
+        raise ValueError("issued_at is outside the supported range of timestamps") from exc
 
 
 class TokenCache(BaseModel):
@@ -61,10 +70,10 @@ class TokenCache(BaseModel):
     access_token: SecretStr = Field(min_length=1)
     token_type: str = "Bearer"
     # Negative values happen (Saxo); they mean an access token that is already expired.
-    expires_in: int
+    expires_in: int = Field(ge=-MAX_LIFETIME_S, le=MAX_LIFETIME_S)
     refresh_token: SecretStr = Field(min_length=1)
-    refresh_token_expires_in: int
-    issued_at: float
+    refresh_token_expires_in: int = Field(ge=-MAX_LIFETIME_S, le=MAX_LIFETIME_S)
+    issued_at: float = Field(ge=0, lt=MAX_EPOCH_S, allow_inf_nan=False)
 
     @field_validator("issued_at", mode="before")
     @classmethod
@@ -140,13 +149,21 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
+def resolve_cache_path(path: Path | str) -> Path:
+    """The file a cache path stands for: a symbolic link's final target (the link itself stays)."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def save_token_cache(path: Path | str, token: TokenCache) -> None:
     """Replace the cache atomically with owner-only permissions.
 
     Temporary file in the same folder, write, flush, fsync, chmod 0600, rename, fsync the folder: a
     reader sees the old file or the new one, and a crash before the rename leaves the old one intact.
+    A symbolic link is written through: its target is replaced (atomically, in the target's folder)
+    and the link stays, so keepers reading the target see the new refresh token too.
     """
-    path = Path(path)
+    path = resolve_cache_path(path)
     folder = path.parent
     # Created 0600 from the start (os.open mode), so the tokens are never readable by others.
     tmp = folder / f"{_temp_prefix(path)}{os.getpid()}.{os.urandom(4).hex()}.tmp"
@@ -179,7 +196,7 @@ def _fsync_dir(folder: Path) -> None:
 
 def remove_stale_temp_files(path: Path | str) -> int:
     """Delete temporary files a crashed save left behind. Call only while holding the cache lock."""
-    path = Path(path)
+    path = resolve_cache_path(path)
     removed = 0
     for leftover in path.parent.glob(f"{_temp_prefix(path)}*.tmp"):
         with contextlib.suppress(OSError):  # best effort: a leftover must never block a refresh

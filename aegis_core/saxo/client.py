@@ -20,6 +20,8 @@ from typing import Protocol
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from aegis_core.endpoint_url import check_endpoint_url, is_loopback
+from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
 from aegis_core.saxo.cache import TokenCache, describe_validation_error
 from aegis_core.saxo.errors import (
     REAUTH_MESSAGE,
@@ -35,7 +37,9 @@ log = logging.getLogger(__name__)
 LIVE_TOKEN_URL = "https://live.logonvalidation.net/token"
 SIM_TOKEN_URL = "https://sim.logonvalidation.net/token"
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# A token document is a few hundred bytes; anything past this is not one.
+MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
+DEFAULT_DEADLINE_S = 60.0
 _RETRY_STATUS = {408, 429}
 # OAuth codes that describe the server, not the grant: worth another attempt.
 _TRANSIENT_OAUTH = {"temporarily_unavailable", "server_error"}
@@ -86,16 +90,11 @@ def _secret(value: str | SecretStr, name: str) -> SecretStr:
 
 
 def _check_url(url: str) -> str:
-    parsed = httpx.URL(url)
-    if parsed.userinfo:
-        raise ValueError("Saxo token URL must not carry credentials; pass app_key/app_secret instead")
-    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.host in _LOOPBACK):
-        return url
     # The client secret goes in the Basic header: plain HTTP is tolerated only for loopback fakes.
-    raise ValueError(f"Saxo token URL {url!r} must use https (plain http only on loopback)")
+    return check_endpoint_url(url, "Saxo token URL")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("Retry-After", "")
     try:
         return max(0.0, float(value))
@@ -103,7 +102,7 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _oauth_error_code(response: httpx.Response) -> str | None:
+def _oauth_error_code(response: Answer) -> str | None:
     """The OAuth ``error`` field if the body is an OAuth error document; only a safe token-like code."""
     try:
         body = response.json()
@@ -125,6 +124,7 @@ class SaxoTokenClient:
         *,
         token_url: str = LIVE_TOKEN_URL,
         timeout: float = 15.0,
+        deadline: float = DEFAULT_DEADLINE_S,
         retry: RetryPolicy | None = None,
         clock: Clock = system_clock,
         sleep: Callable[[float], None] = time.sleep,
@@ -135,6 +135,9 @@ class SaxoTokenClient:
         self._app_key = _secret(app_key, "app_key")
         self._app_secret = _secret(app_secret, "app_secret")
         self._timeout = timeout
+        if not (deadline > 0 and math.isfinite(deadline)):
+            raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
+        self._deadline_s = deadline
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._sleep = sleep
@@ -145,12 +148,17 @@ class SaxoTokenClient:
         return f"SaxoTokenClient(token_url={self.token_url!r})"
 
     def refresh(self, refresh_token: SecretStr) -> RefreshResult:
-        """POST the refresh grant; return the new token stamped with the time the request was sent."""
+        """POST the refresh grant; return the new token stamped with the time the request was sent.
+
+        ``timeout`` bounds each attempt, ``deadline`` the whole refresh (every attempt, read and
+        pause): the caller's cache lock is never held longer than that."""
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token.get_secret_value()}
         auth = httpx.BasicAuth(self._app_key.get_secret_value(), self._app_secret.get_secret_value())
         policy = self._retry
         # A loopback endpoint (a fake, a local relay) never goes through an environment proxy.
-        trust_env = httpx.URL(self.token_url).host not in _LOOPBACK
+        trust_env = not is_loopback(httpx.URL(self.token_url).host)
+        deadline = Deadline(self._deadline_s)
+        what = f"Saxo token endpoint {self.token_url}"
         with httpx.Client(timeout=self._timeout, transport=self._transport, trust_env=trust_env) as http:
             for attempt in range(1, policy.max_attempts + 1):
                 # Stamped before sending: the token cannot have been issued earlier, so expiry is
@@ -158,12 +166,24 @@ class SaxoTokenClient:
                 issued_at = math.floor(self._clock().timestamp())
                 status: int | None = None
                 retry_after: float | None = None
+                attempt_s = min(self._timeout, deadline.remaining())
                 try:
-                    response = http.post(
-                        self.token_url, data=form, auth=auth, headers={"Accept": "application/json"}
+                    response = send_bounded(
+                        http,
+                        "POST",
+                        self.token_url,
+                        deadline=deadline,
+                        max_bytes=MAX_TOKEN_RESPONSE_BYTES,
+                        what=what,
+                        per_call_s=attempt_s,
+                        data=form,
+                        auth=auth,
+                        headers={"Accept": "application/json"},
                     )
-                except httpx.TimeoutException as exc:
-                    reason = f"timed out after {self._timeout:g} s ({type(exc).__name__})"
+                except DeadlineExceeded:
+                    reason = f"timed out after {attempt_s:.3g} s (connect and all reads)"
+                except ResponseTooLarge as exc:
+                    raise MalformedTokenResponse(str(exc), attempts=attempt) from None
                 except httpx.TransportError as exc:
                     reason = f"connection failed ({type(exc).__name__})"
                 else:
@@ -172,13 +192,16 @@ class SaxoTokenClient:
                         return self._success(response, issued_at, attempt)
                     reason = self._failure_reason(response, attempt)
                     retry_after = _retry_after(response)
-                if attempt == policy.max_attempts:
+                pause = policy.delay(attempt, self._rng, retry_after)
+                out_of_time = pause >= deadline.remaining()
+                if attempt == policy.max_attempts or out_of_time:
+                    budget = f" (the {self._deadline_s:g} s refresh deadline is spent)" if out_of_time else ""
                     raise TransientRefreshError(
-                        f"Saxo token refresh at {self.token_url} failed after {attempt} attempt(s): {reason}",
+                        f"Saxo token refresh at {self.token_url} failed after {attempt} attempt(s){budget}: "
+                        f"{reason}",
                         status=status,
                         attempts=attempt,
                     )
-                pause = policy.delay(attempt, self._rng, retry_after)
                 log.warning(
                     "Saxo token refresh attempt %d/%d at %s failed (%s); retrying in %.2f s",
                     attempt,
@@ -190,7 +213,7 @@ class SaxoTokenClient:
                 self._sleep(pause)
         raise AssertionError("unreachable: the retry loop returns or raises")
 
-    def _failure_reason(self, response: httpx.Response, attempt: int) -> str:
+    def _failure_reason(self, response: Answer, attempt: int) -> str:
         """Describe a retryable non-2xx answer, or raise at once for a terminal one."""
         status = response.status_code
         code = _oauth_error_code(response)
@@ -212,7 +235,7 @@ class SaxoTokenClient:
             attempts=attempt,
         )
 
-    def _success(self, response: httpx.Response, issued_at: int, attempt: int) -> RefreshResult:
+    def _success(self, response: Answer, issued_at: int, attempt: int) -> RefreshResult:
         status = response.status_code
         where = f"Saxo token endpoint {self.token_url} answered HTTP {status}"
         try:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from aegis_core.saxo.cache import CACHE_MODE
+from aegis_core.saxo.cache import CACHE_MODE, resolve_cache_path
 
 _POLL_SECONDS = 0.02
 
@@ -29,7 +29,8 @@ class CacheLockUnavailable(OSError):
 
 
 def lock_path_for(cache_path: Path | str) -> Path:
-    cache_path = Path(cache_path)
+    """The sidecar of the real cache file: keepers using a symbolic link and its target share it."""
+    cache_path = resolve_cache_path(cache_path)
     return cache_path.with_name(cache_path.name + ".lock")
 
 

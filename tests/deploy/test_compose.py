@@ -44,7 +44,13 @@ def spec() -> dict:
 @pytest.fixture(scope="module")
 def filled_env() -> dict[str, str]:
     """.env.example with a stand-in for every empty value (what an operator's .env looks like)."""
-    return {k: v or f"value-of-{k.lower()}" for k, v in env_example().items()}
+
+    def stand_in(name: str) -> str:  # a URL where a URL is expected: the settings check its form
+        if name.endswith(("_URL", "_URLS")):
+            return f"https://{name.lower().replace('_', '-')}.example/"
+        return f"value-of-{name.lower()}"
+
+    return {k: v or stand_in(k) for k, v in env_example().items()}
 
 
 def forwarded() -> list[str]:

@@ -307,3 +307,27 @@ def test_clock_is_injectable_for_the_polygon_probe(production_env):
     sunday = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
     got = by_name(run_checks(production_env, timeout_s=5, clock=lambda: sunday)[0])
     assert got["polygon"].status == "pass" and "2026-11-20" in got["polygon"].detail
+
+
+@pytest.mark.parametrize("mode", ["drip", "blackhole"])
+def test_doctor_probes_end_at_their_timeout(production_env, mode):
+    """A drip-feeding or silent Polygon, Slack and dashboard each cost the doctor at most --timeout."""
+    from tests.fakes.hostile import HostileServer
+
+    with HostileServer(mode, interval=0.3) as server:
+        env = {
+            **production_env,
+            "POLYGON_BASE_URL": server.base,
+            "AEGIS_SLACK_BASE_URL": server.base + "/api/",
+            "AEGIS_DASHBOARD_URLS": server.base + "/status_v3",
+        }
+        started = time.monotonic()
+        got = by_name(run_checks(env, timeout_s=1.0)[0])
+        seconds = time.monotonic() - started
+    assert seconds < 6  # three probes of 1 s, plus the local checks
+    assert got["polygon"].status == "fail"
+    assert got["polygon"].detail == f"{server.base} did not answer within 1 s"
+    assert got["slack"].detail == f"{server.base}/api/auth.test did not answer within 1 s"
+    dashboard = got[f"dashboard {server.base}/status_v3"]
+    assert dashboard.status == "fail"
+    assert "timed out after 1s (total, connect and all reads)" in dashboard.detail

@@ -483,8 +483,9 @@ def test_connection_refused_is_retried_then_reported(serve: Serve) -> None:
 @pytest.mark.parametrize(
     ("base_url", "key", "complaint"),
     [
-        ("api.massive.com", KEY, "absolute http(s) URL"),
-        ("ftp://api.massive.com", KEY, "absolute http(s) URL"),
+        ("api.massive.com", KEY, "absolute https://host/... URL"),
+        ("ftp://api.massive.com", KEY, "absolute https://host/... URL"),
+        ("http://api.massive.com", KEY, "must use https: plain http to api.massive.com"),
         (f"https://api.massive.com/?apiKey={KEY}", KEY, "must not carry credentials, a query"),
         (f"https://user:{KEY}@api.massive.com", KEY, "must not carry credentials, a query"),
         ("https://api.massive.com", "  ", "api_key is empty"),

@@ -15,7 +15,7 @@ def test_definitions_hold_the_asset_job_sensors_and_the_dashboard_resource() -> 
     settings = Settings(
         pt_health=PtHealthSettings(
             enabled=True,
-            dashboard_urls=["http://dash.test/status_v3"],
+            dashboard_urls=["https://dash.test/status_v3"],
             dashboard_token=SecretStr("t0k"),
             window_minutes=15,
             open_buffer_minutes=0,
@@ -27,7 +27,7 @@ def test_definitions_hold_the_asset_job_sensors_and_the_dashboard_resource() -> 
     assert "alerts" not in defs.resources  # provided globally by the code location
     dashboard = defs.resources["dashboard"]
     assert isinstance(dashboard, DashboardResource)
-    assert dashboard.urls == ["http://dash.test/status_v3"] and dashboard.timeout_s == 3.0
+    assert dashboard.urls == ["https://dash.test/status_v3"] and dashboard.timeout_s == 3.0
     assert isinstance(dashboard.token, dg.EnvVar)
     policy = dashboard.policy()
     assert (policy.length.seconds, policy.before_open.seconds, policy.after_close.seconds) == (900, 0, 300)

@@ -1,0 +1,80 @@
+"""Issue 16: odd input to `aegis eod` / `aegis intraday` answers with one line, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from aegis_pipelines.cli import main
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def refused(argv, capsys) -> str:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err.strip()
+
+
+@pytest.mark.parametrize("command", ["eod", "intraday"])
+@pytest.mark.parametrize("symbols", [",", ""])
+def test_symbols_naming_none_are_refused(sim_env, home, capsys, command, symbols):
+    """`--symbols ','` and `--symbols ''` used to run the whole universe."""
+    err = refused([command, "--symbols", symbols], capsys)
+    assert err == f"aegis {command}: --symbols {symbols!r} names no symbol; omit it to run the whole universe"
+
+
+def test_a_date_not_in_key_form_is_refused(sim_env, home, capsys):
+    assert refused(["eod", "--date", "20261125"], capsys) == (
+        "aegis eod: invalid session date '20261125': expected YYYY-MM-DD"
+    )
+
+
+@pytest.mark.parametrize("command", ["eod", "intraday"])
+def test_a_universe_file_that_is_a_folder(sim_env, home, tmp_path, monkeypatch, capsys, command):
+    monkeypatch.setenv("AEGIS_UNIVERSE_FILE", str(tmp_path))
+    assert refused([command], capsys) == f"aegis {command}: universe file {tmp_path} is a folder, not a file"
+
+
+def test_a_config_that_is_a_folder(sim_env, home, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AEGIS_CONFIG", str(tmp_path))
+    assert (
+        refused(["eod"], capsys)
+        == f"aegis eod: AEGIS_CONFIG: {tmp_path} is a folder, not a configuration file"
+    )
+
+
+def test_a_base_url_that_is_not_a_url(sim_env, home, monkeypatch, capsys):
+    monkeypatch.setenv("POLYGON_BASE_URL", "notaurl")
+    err = refused(["eod", "--date", "2026-11-20"], capsys)
+    assert "polygon.base_url (from environment variable POLYGON_BASE_URL): the URL must be an absolute" in err
+
+
+@pytest.mark.parametrize("state", ["missing", "file"])
+def test_a_dagster_home_that_is_not_a_folder(sim_env, tmp_path, monkeypatch, capsys, state):
+    home = tmp_path / "nowhere"
+    if state == "file":
+        home.write_text("")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    what = "does not exist" if state == "missing" else "is not a folder"
+    assert refused(["eod", "--date", "2026-11-20"], capsys) == (
+        f"aegis eod: DAGSTER_HOME {home} {what}: create the folder or unset DAGSTER_HOME"
+    )
+
+
+def test_a_closed_live_slot_exits_2(sim_env, home, monkeypatch, capsys):
+    """The README says closed slots exit 2; live, a past slot used to start a run and fail with 1."""
+    monkeypatch.setenv("AEGIS_SOURCE", "polygon")
+    monkeypatch.setenv("POLYGON_API_KEY", "pk_not_used_0123456789")
+    err = refused(["intraday", "--slot", "2026-11-20-09:35"], capsys)
+    assert err.startswith(
+        "aegis intraday: --slot 2026-11-20-09:35: the intraday slot 2026-11-20 09:35 ET can be captured only "
+        "inside its own 15-minute window"
+    )
