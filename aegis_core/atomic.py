@@ -81,7 +81,7 @@ def sweep_temps(path: Path, now: float | None = None) -> int:
     return removed
 
 
-def replace_file(path: Path, write: Callable[[BinaryIO], None], mode: int | None = None) -> int:
+def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | None = None) -> int:
     """Write ``path`` atomically and durably through ``write(fh)``; return the new file's size.
 
     ``mode`` sets the permissions before any byte is written (e.g. 0o600 for secrets). A symlink at
