@@ -491,7 +491,7 @@ def _lake_options_rows(setup: DrillSetup, target: Path) -> int | None:
 
 
 class _KillingOs:
-    """``os`` for ``aegis_core.archive.files`` whose ``replace`` SIGKILLs the process after the
+    """``os`` for ``aegis_core.atomic`` (the archive's file writer) whose ``replace`` SIGKILLs the process after the
     ``limit``-th chain file lands: the other writer threads are then in the middle of their files."""
 
     def __init__(self, limit: int) -> None:
@@ -511,11 +511,11 @@ class _KillingOs:
 
 def _child_eod(args: argparse.Namespace) -> int:
     """The run the SIGKILL drill kills (a separate process; its setup comes from the parent's files)."""
-    import aegis_core.archive.files as files
+    import aegis_core.atomic as atomic
 
     setup = DrillSetup(work=Path(args.work), symbols=[], key=os.environ[KEY_VAR], wrong_key="")
     setup.symbols = setup.universe_file.read_text().split()
-    files.os = _KillingOs(args.kill_after_files)  # type: ignore[assignment]
+    atomic.os = _KillingOs(args.kill_after_files)  # type: ignore[assignment]
     result = materialize_eod(setup, args.url, Path(args.child_eod), log_name="killed-child-python")
     return 0 if result.success else 1
 
