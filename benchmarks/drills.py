@@ -491,8 +491,8 @@ def _lake_options_rows(setup: DrillSetup, target: Path) -> int | None:
 
 
 class _KillingOs:
-    """``os`` for ``aegis_core.atomic`` (the archive's file writer) whose ``replace`` SIGKILLs the process after the
-    ``limit``-th chain file lands: the other writer threads are then in the middle of their files."""
+    """``os`` for ``aegis_core.atomic`` (the archive's file writer) whose ``replace`` SIGKILLs the
+    process after the ``limit``-th chain file lands: the other writer threads are then mid-file."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
