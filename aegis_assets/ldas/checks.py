@@ -30,6 +30,7 @@ from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource
 from aegis_core.archive import layout
 from aegis_core.calendar import NY, nyse, parse_session_date
+from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
 from aegis_core.parity import ParityTolerances, compare_archives, gates_for
 from aegis_core.quality import (
     FRESHNESS,
@@ -51,6 +52,7 @@ SCHEMA_CONTRACT_CHECK = SCHEMA_CONTRACT
 UNIVERSE_COVERAGE_CHECK = UNIVERSE_COVERAGE
 GEX_SANITY_CHECK = GEX_SANITY
 FRESHNESS_CHECK = FRESHNESS
+LAKE_CONSISTENCY_CHECK = LAKE_CONSISTENCY
 PARITY_PREFIX = "parity_"
 
 ASSET_KEYS: dict[str, dg.AssetKey] = {
@@ -360,9 +362,25 @@ def _freshness_check(artefact: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _lake_consistency_check(artefact: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ASSET_KEYS[artefact],
+        name=LAKE_CONSISTENCY_CHECK,
+        partitions_def=session_partitions(),
+        description=f"The session's {artefact} rows per symbol are the same in the parquet files and in "
+        "the Delta table; names every symbol that differs.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, archive: ArchiveResource) -> dg.AssetCheckResult:
+        store = archive.archive()
+        return _evaluate(context, lambda d: lake_consistency(store.root, store.lake, artefact, d), _ERROR)
+
+    return _check
+
+
 def quality_checks() -> list[dg.AssetChecksDefinition]:
     """The quality checks of every end-of-day artefact (no configuration needed)."""
     return [
+        *(_lake_consistency_check(a) for a in CONSISTENCY_ARTEFACTS),
         *(_schema_check(a) for a in ASSET_KEYS),
         *(_coverage_check(a) for a in COVERAGE_ARTEFACTS),
         _gex_sanity_check(),

@@ -15,6 +15,7 @@ CHECKS = {
     "ldas/gex_summary:schema_contract", "ldas/gex_summary:universe_coverage", "ldas/gex_summary:gex_sanity",
     "ldas/gex_summary:freshness", "ldas/iv_rank:schema_contract", "ldas/iv_rank:universe_coverage",
     "ldas/iv_rank:freshness", "ldas/intraday_cadence:intraday_cadence",
+    *(f"ldas/{a}:lake_consistency" for a in ("vix", "stocks", "options", "gex_summary", "iv_rank")),
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",

@@ -112,3 +112,36 @@ def test_a_corrupt_marker_gives_one_clear_line(tmp_path, content, why):
         guard.claim(tmp_path, "sim")
     message = str(info.value)
     assert str(tmp_path / guard.MARKER) in message and "\n" not in message
+
+
+def consistency(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        e.asset_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "lake_consistency"
+    }
+
+
+def test_lake_consistency_passes_after_runs_and_names_every_difference(defs, tmp_path):
+    from deltalake import DeltaTable
+
+    root, lake = tmp_path / "archive", Lake(str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = run_eod(defs, instance)
+        subset = run_eod(defs, instance, tags={"aegis/symbols": "BDRY"})
+        for result in (first, subset):
+            checks = consistency(result)
+            assert len(checks) == 5 and all(e.passed for e in checks.values()), checks
+        # The lake loses CORN's chain; the archive loses AAXJ's bar.
+        DeltaTable(lake.uri("options")).delete("symbol = 'CORN'")
+        corn = pl.read_parquet(layout.options_file(root, "CORN", DAY)).height
+        layout.stock_file(root, "AAXJ", DAY).unlink()
+        checked = defs.resolve_job_def("ldas_checks_job").execute_in_process(
+            instance=instance, tags={"dagster/partition": SESSION}, raise_on_error=False
+        )
+    checks = consistency(checked)
+    assert not checks["ldas/options"].passed and not checks["ldas/stocks"].passed
+    assert checks["ldas/options"].metadata["offenders"].value == ["CORN"]
+    assert f"CORN ({corn} vs 0)" in checks["ldas/options"].description
+    assert "AAXJ: 0 row(s) in the files, 1 in the lake" in checks["ldas/stocks"].metadata["details"].value
+    assert all(checks[k].passed for k in ("ldas/vix", "ldas/gex_summary", "ldas/iv_rank"))
