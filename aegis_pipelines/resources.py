@@ -48,6 +48,6 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             backoff_base_s=poly.backoff_base_s,
             sim_seed=settings.sim.seed,
             sim_latency_ms=settings.sim.latency_ms,
-            sim_faults=settings.sim.faults.model_dump(),
+            sim_faults=settings.sim.faults.model_dump(exclude_none=True),
         ),
     }

@@ -16,6 +16,7 @@ CHECKS = {
     "ldas/gex_summary:freshness", "ldas/iv_rank:schema_contract", "ldas/iv_rank:universe_coverage",
     "ldas/iv_rank:freshness", "ldas/intraday_cadence:intraday_cadence",
     *(f"ldas/{a}:lake_consistency" for a in ("vix", "stocks", "options", "gex_summary", "iv_rank")),
+    "ldas/stocks:source_sanity", "ldas/options:source_sanity",
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",

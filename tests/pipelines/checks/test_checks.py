@@ -50,6 +50,7 @@ QUALITY = {
     ("ldas/gex_summary", GEX_SANITY_CHECK),
     *((f"ldas/{a}", FRESHNESS_CHECK) for a in FRESHNESS_ARTEFACTS),
     *((f"ldas/{a}", "lake_consistency") for a in EOD),
+    *((f"ldas/{a}", "source_sanity") for a in ("stocks", "options")),
 }
 PARITY = {(f"ldas/{a}", name) for a in EOD for name in parity_check_names(a)}
 
