@@ -31,6 +31,7 @@ SCHEDULES = {
 SENSORS = {
     "saxo_token_sensor", "pt_health_sensor", "pt_health_watchdog_sensor", "asset_check_alert_sensor",
     "run_failure_alert_sensor",
+    "ldas_derived_automation_sensor",
 }  # fmt: skip
 
 
