@@ -89,6 +89,7 @@ def vix(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     """The session's VIX daily bar (index I:VIX): ``vix/YYYY/MM/DD.parquet`` and the ``vix`` table."""
+    archive.archive().preflight()
     out = {}
     for session in run_sessions(context):
         started = time.perf_counter()
@@ -117,6 +118,7 @@ def stocks(
 
     One grouped request covers the market; symbols it lacks are fetched one by one.
     """
+    archive.archive().preflight()
     symbols = run_symbols(context, market.universe())
     out = {}
     for session in run_sessions(context):
@@ -155,6 +157,7 @@ def options(
     Live-only: from Polygon, a session's chain can be captured only between its close and the next
     open; outside that window the run fails at once instead of archiving another day's chain.
     """
+    archive.archive().preflight()
     symbols = run_symbols(context, market.universe())
     out = {}
     for session in run_sessions(context):

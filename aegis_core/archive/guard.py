@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake, lake_columns
-from aegis_core.archive.schemas import Artefact
+from aegis_core.archive.schemas import ARTEFACTS, Artefact
 
 MARKER = ".aegis-archive.json"
 SIM, REAL = "sim", "real"
@@ -78,15 +78,18 @@ def _marker_kind(marker: Path) -> str:
     return str(kind)
 
 
-def claim(root: Path, source: str) -> str:
-    """Check that ``root`` may receive data from ``source`` and record its kind; return the kind."""
-    kind = data_kind(source)
-    held = recorded_kind(root)
+def _refuse_other_kind(root: Path, kind: str, held: str | None) -> None:
     if held is not None and held != kind:
         raise ArchiveKindError(
             f"refusing to write {_WHAT[kind]} data into archive {root}: it already holds {_WHAT[held]} "
             f"market data. Point AEGIS_ARCHIVE_ROOT at another folder."
         )
+
+
+def claim(root: Path, source: str) -> str:
+    """Check that ``root`` may receive data from ``source`` and record its kind; return the kind."""
+    kind = data_kind(source)
+    _refuse_other_kind(root, kind, recorded_kind(root))
     marker = root / MARKER
     if not marker.exists():
         root.mkdir(parents=True, exist_ok=True)
@@ -132,3 +135,11 @@ def _schema_differences(found: pa.Schema, wanted: pa.Schema) -> list[tuple[str, 
         for n in [*want, *(n for n in have if n not in want)]
         if have.get(n) != want.get(n)
     ]
+
+
+def preflight(root: Path, lake: Lake, source: str) -> None:
+    """Every refusal ``claim``/``check_lake`` would make, made before a run fetches anything, and
+    without writing the marker: one clear error instead of one per asset after the fetch."""
+    _refuse_other_kind(root, data_kind(source), recorded_kind(root))
+    for artefact in ARTEFACTS.values():
+        check_lake(lake, source, artefact)

@@ -65,6 +65,10 @@ class Archive:
             **extra,
         }
 
+    def preflight(self) -> None:
+        """Refuse now, before anything is fetched, a run the guard would refuse at its first write."""
+        guard.preflight(self.root, self.lake, self.source)
+
     def _claim(self, artefact: Artefact) -> None:
         """The one guard for both stores, before anything is written: same kind of data, contract schema."""
         guard.claim(self.root, self.source)
