@@ -99,11 +99,12 @@ def claim(root: Path, source: str) -> str:
     return kind
 
 
-def check_lake(lake: Lake, source: str, artefact: Artefact) -> None:
+def check_lake(lake: Lake, source: str, artefact: Artefact, held: dict[str, str] | None = None) -> None:
     """Refuse (before anything is written) a lake that holds the other kind of data, or whose table
-    for ``artefact`` does not have the contract's schema. A new lake or table passes."""
+    for ``artefact`` does not have the contract's schema. A new lake or table passes. ``held``: the
+    lake's kinds when the caller already read them."""
     kind = data_kind(source)
-    held = lake.kinds()
+    held = lake.kinds() if held is None else held
     other = {t: k for t, k in held.items() if k != kind}
     if other:
         tables = ", ".join(sorted(other))
@@ -141,5 +142,6 @@ def preflight(root: Path, lake: Lake, source: str) -> None:
     """Every refusal ``claim``/``check_lake`` would make, made before a run fetches anything, and
     without writing the marker: one clear error instead of one per asset after the fetch."""
     _refuse_other_kind(root, data_kind(source), recorded_kind(root))
+    held = lake.kinds()
     for artefact in ARTEFACTS.values():
-        check_lake(lake, source, artefact)
+        check_lake(lake, source, artefact, held)

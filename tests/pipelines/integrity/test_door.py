@@ -111,3 +111,27 @@ def test_an_impossible_vix_close_fails_the_asset_naming_it(sim_env, tmp_path, mo
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert f"close {close!r}" in failure.step_failure_data.user_failure_data.description
     assert not layout.daily_file(tmp_path / "archive", "vix", DAY).exists()
+
+
+def test_a_symbol_whose_chain_failed_gets_no_derived_row(sim_env, tmp_path, monkeypatch):
+    # Regression (issue 12 item 3): a failed chain used to give gex_summary a "neutral" row of zeros
+    # that the coverage check counted as present.
+    defs = lying_defs(tmp_path, monkeypatch, 0.01, repeat_cursor_symbols="[AAXJ]")
+    root = tmp_path / "archive"
+    with dg.instance_for_test() as instance:
+        result = run(defs, instance)
+    assert result.success
+    assert "AAXJ" in door(result, "ldas/options")["symbols_failed"]
+    assert door(result, "ldas/gex_summary")["symbols_failed"] == {
+        "AAXJ": "no option chain archived for this symbol"
+    }
+    for artefact in ("gex_summary", "iv_rank"):
+        assert sorted(pl.read_parquet(layout.daily_file(root, artefact, DAY))["symbol"]) == ["BDRY", "CORN"]
+    missing = {
+        e.asset_key.to_user_string(): e.metadata["offenders"].value
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "universe_coverage"
+    }
+    assert missing == {a: ["AAXJ"] for a in ("ldas/options", "ldas/gex_summary", "ldas/iv_rank")} | {
+        "ldas/stocks": []
+    }
