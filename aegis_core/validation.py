@@ -38,8 +38,8 @@ BAD_BAR = "open/high/low/close not positive and finite"
 HIGH_BELOW_LOW = "high below low"
 MISSING_IDENTITY = "no ticker/type/expiry/strike"
 
-_PRICES = ("day_open", "day_high", "day_low", "day_close", "day_vwap", "bid", "ask", "last_price")
-_PRICES += ("underlying_price", "break_even_price")
+_PRICES: tuple[str, ...] = ("day_open", "day_high", "day_low", "day_close", "day_vwap", "bid", "ask")
+_PRICES += ("last_price", "underlying_price", "break_even_price")
 
 
 class VendorDataError(ValueError):
@@ -70,8 +70,8 @@ class Rejections:
     @classmethod
     def from_stats(cls, stats: Mapping[str, object], kept: int) -> Rejections:
         """The door's counts of a chain fetch (the client's request stats) with ``kept`` contracts."""
-        by_reason = Counter(stats.get("contracts_rejected") or {})  # type: ignore[arg-type]
-        by_symbol = Counter(stats.get("contracts_rejected_by_symbol") or {})  # type: ignore[arg-type]
+        by_reason: Counter[str] = Counter(_counts(stats.get("contracts_rejected")))
+        by_symbol: Counter[str] = Counter(_counts(stats.get("contracts_rejected_by_symbol")))
         return cls(kept + sum(by_reason.values()), by_reason, by_symbol)
 
     def count(self, symbol: str, reasons: Mapping[str, int]) -> None:
@@ -87,6 +87,10 @@ class Rejections:
             "rejected_by_reason": dict(sorted(self.by_reason.items())),
             "rejected_by_symbol": dict(self.by_symbol.most_common(20)),
         }
+
+
+def _counts(value: object) -> dict[str, int]:
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
 def _first_reason(frame: pl.DataFrame, reasons: Mapping[str, pl.Expr]) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -208,10 +212,10 @@ def source_sanity(
             True,
             f"{artefact} {session}: no fetch recorded in this instance; nothing to judge",
         )
-    received, rejected = int(door["rows_received"]), int(door.get("rows_rejected", 0))  # type: ignore[call-overload]
+    received, rejected = int(str(door["rows_received"])), int(str(door.get("rows_rejected", 0)))
     share = rejected / received if received else 0.0
-    reasons = dict(door.get("rejected_by_reason") or {})  # type: ignore[call-overload]
-    symbols = sorted(dict(door.get("rejected_by_symbol") or {}))  # type: ignore[call-overload]
+    reasons = _counts(door.get("rejected_by_reason"))
+    symbols = sorted(_counts(door.get("rejected_by_symbol")))
     summary = (
         f"{artefact} {session}: {rejected} of {received} rows rejected at the door "
         f"({share:.2%}, limit {threshold:.2%})"
