@@ -148,12 +148,13 @@ def screen_session(
 def unwritten(
     asked: list[str], written: set[str], failed: Mapping[str, str], rejections: Rejections
 ) -> dict[str, str]:
-    """Symbols asked for that neither failed at the source nor got a row: every row was rejected."""
-    return {
-        s: f"every row rejected at the door ({rejections.by_symbol.get(s, 0)})"
-        for s in asked
-        if s not in written and s not in failed
-    }
+    """Symbols asked for that neither failed at the source nor got a row, and why."""
+
+    def why(symbol: str) -> str:
+        n = rejections.by_symbol.get(symbol, 0)
+        return f"every row rejected at the door ({n})" if n else "the source sent no rows"
+
+    return {s: why(s) for s in asked if s not in written and s not in failed}
 
 
 def screen_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, Rejections]:

@@ -184,6 +184,8 @@ def options(
             Rejections.from_stats(stats, sum(f.height for f in batch.frames.values())),
         )
         failed = {**batch.failures, **unwritten(symbols, set(frame["symbol"]), batch.failures, rejections)}
+        if frame.height == 0:
+            raise dg.Failure(f"no usable option chain for {session.key}: {_first(failed)}")
         report = archive.archive().write_options(frame, session.date)
         largest = sorted(
             ({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()),
