@@ -16,6 +16,21 @@ def defs(sim_env):
     return build_definitions(load_settings())
 
 
+def stale(instance) -> set[tuple[str, str]]:
+    from dagster._utils.test.data_versions import get_stale_status_resolver  # what the UI computes
+
+    from aegis_assets.ldas.derived import DERIVED_ASSETS
+    from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
+
+    resolver = get_stale_status_resolver(instance, [*EOD_FETCH_ASSETS, *DERIVED_ASSETS])
+    return {
+        (key.split("/")[1], session)
+        for key in DERIVED
+        for session in SESSIONS
+        if resolver.get_status(dg.AssetKey.from_user_string(key), session) != dg.StaleStatus.FRESH
+    }
+
+
 def requested(result) -> dict[str, list[str]]:
     out = {k: sorted(result.get_requested_partitions(dg.AssetKey.from_user_string(k))) for k in DERIVED}
     return {k: v for k, v in sorted(out.items()) if v}
