@@ -67,6 +67,11 @@ class SimFaultSettings(_Section):
     stall_s: float = Field(30.0, ge=0)
     rate_truncate: float = Field(0.0, ge=0, le=1)
     repeat_cursor_symbols: list[str] = Field(default_factory=list)
+    # A lying source (the door's drills): repeated contracts, another underlying, OI 1e30, a bad VIX.
+    duplicate_contract_symbols: list[str] = Field(default_factory=list)
+    wrong_underlying_symbols: list[str] = Field(default_factory=list)
+    absurd_oi_symbols: list[str] = Field(default_factory=list)
+    vix_close: float | None = None
 
 
 class SimSettings(_Section):
@@ -103,6 +108,8 @@ class QualitySettings(_Section):
     # Every universe symbol is expected every session; lower it for a universe with known gaps.
     coverage_threshold: float = Field(1.0, ge=0, le=1)
     freshness_deadline: dt.time = dt.time(18, 0)
+    # source_sanity fails when the door rejects more than this share of a session's rows.
+    source_reject_threshold: float = Field(0.01, ge=0, le=1)
 
 
 class AlertSettings(_Section):

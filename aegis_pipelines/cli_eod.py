@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from pathlib import Path
 
+from aegis_core.archive.guard import ArchiveKindError, LakeSchemaError, preflight
+from aegis_core.archive.lake import Lake
 from aegis_core.calendar import NY, CalendarRangeError, nyse, parse_session_date
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.universe import UniverseError, load_universe, select_symbols
@@ -42,7 +45,17 @@ def run(args: argparse.Namespace) -> int:
         symbols = select_symbols(load_universe(settings.universe_file), args.symbols)
         key = resolve_session(args.date, dt.datetime.now(NY))
         home = ensure_dagster_home()
-    except (SettingsError, UniverseError, ValueError, CalendarRangeError) as exc:
+        # The stores' guard, once, before the run fetches anything (one line, not one per asset).
+        lake = Lake(settings.lake_root, settings.lake_storage_options)
+        preflight(Path(settings.archive_root), lake, settings.source)
+    except (
+        SettingsError,
+        UniverseError,
+        ValueError,
+        CalendarRangeError,
+        ArchiveKindError,
+        LakeSchemaError,
+    ) as exc:
         print(f"aegis eod: {exc}", file=sys.stderr)
         return 2
 

@@ -10,6 +10,7 @@ import dagster as dg
 from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
 from aegis_core.settings import Settings, load_settings
+from aegis_pipelines.automation import derived_automation_sensor
 from aegis_pipelines.intraday import intraday_definitions
 from aegis_pipelines.jobs import ldas_eod_job
 from aegis_pipelines.orphans import orphaned_run_sensor
@@ -26,7 +27,7 @@ def archive_definitions(settings: Settings) -> dg.Definitions:
         assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
         jobs=[ldas_eod_job],
         schedules=[ldas_eod_schedule],
-        sensors=[orphaned_run_sensor],
+        sensors=[orphaned_run_sensor, derived_automation_sensor],
         resources=build_resources(settings),
         # Steps share one process: the work is I/O-bound and a process per step costs seconds.
         executor=dg.in_process_executor,

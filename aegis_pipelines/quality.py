@@ -79,6 +79,7 @@ def quality_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "quality": QualityResource(
             universe_file=str(settings.universe_file),
             coverage_threshold=settings.quality.coverage_threshold,
+            source_reject_threshold=settings.quality.source_reject_threshold,
             freshness_deadline=settings.quality.freshness_deadline.isoformat(),
         )
     }

@@ -49,6 +49,6 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             run_budget_s=poly.run_budget_s,
             sim_seed=settings.sim.seed,
             sim_latency_ms=settings.sim.latency_ms,
-            sim_faults=settings.sim.faults.model_dump(),
+            sim_faults=settings.sim.faults.model_dump(exclude_none=True),
         ),
     }

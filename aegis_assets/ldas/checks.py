@@ -30,6 +30,7 @@ from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource
 from aegis_core.archive import layout
 from aegis_core.calendar import NY, nyse, parse_session_date
+from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
 from aegis_core.parity import ParityTolerances, compare_archives, gates_for
 from aegis_core.quality import (
     FRESHNESS,
@@ -45,12 +46,16 @@ from aegis_core.quality import (
     universe_coverage,
 )
 from aegis_core.universe import load_universe
+from aegis_core.validation import SOURCE_SANITY, source_sanity
 
 # Check names (stable: alerts, the UI and the definitions test refer to them).
 SCHEMA_CONTRACT_CHECK = SCHEMA_CONTRACT
 UNIVERSE_COVERAGE_CHECK = UNIVERSE_COVERAGE
 GEX_SANITY_CHECK = GEX_SANITY
 FRESHNESS_CHECK = FRESHNESS
+LAKE_CONSISTENCY_CHECK = LAKE_CONSISTENCY
+SOURCE_SANITY_CHECK = SOURCE_SANITY
+SOURCE_SANITY_ARTEFACTS = ("stocks", "options")
 PARITY_PREFIX = "parity_"
 
 ASSET_KEYS: dict[str, dg.AssetKey] = {
@@ -84,6 +89,7 @@ class QualityResource(dg.ConfigurableResource):
 
     universe_file: str
     coverage_threshold: float = 1.0
+    source_reject_threshold: float = 0.01
     freshness_deadline: str = "18:00"  # HH:MM[:SS] America/New_York on the session's date
 
     def universe(self) -> list[str]:
@@ -360,9 +366,60 @@ def _freshness_check(artefact: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _lake_consistency_check(artefact: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ASSET_KEYS[artefact],
+        name=LAKE_CONSISTENCY_CHECK,
+        partitions_def=session_partitions(),
+        description=f"The session's {artefact} rows per symbol are the same in the parquet files and in "
+        "the Delta table; names every symbol that differs.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, archive: ArchiveResource) -> dg.AssetCheckResult:
+        store = archive.archive()
+        return _evaluate(context, lambda d: lake_consistency(store.root, store.lake, artefact, d), _ERROR)
+
+    return _check
+
+
+def door_record(instance: dg.DagsterInstance, key: dg.AssetKey, session: dt.date) -> dict[str, Any] | None:
+    """What the asset recorded at the door for ``session`` (its latest materialization's metadata)."""
+    part = session.isoformat()
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[part]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    meta = {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+    per_session = meta.get("per_session")  # a range run keeps the scalar totals per session
+    return dict(per_session[part]) if isinstance(per_session, dict) and part in per_session else meta
+
+
+def _source_sanity_check(artefact: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ASSET_KEYS[artefact],
+        name=SOURCE_SANITY_CHECK,
+        partitions_def=session_partitions(),
+        description=f"The share of the source's {artefact} rows rejected at the door (duplicates, "
+        "impossible prices or counts, another underlying, expired contracts) stays within "
+        "quality.source_reject_threshold.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, quality: QualityResource) -> dg.AssetCheckResult:
+        key, limit = ASSET_KEYS[artefact], quality.source_reject_threshold
+        return _evaluate(
+            context,
+            lambda d: source_sanity(artefact, d, door_record(context.instance, key, d), limit),
+            _ERROR,
+            threshold=limit,
+        )
+
+    return _check
+
+
 def quality_checks() -> list[dg.AssetChecksDefinition]:
     """The quality checks of every end-of-day artefact (no configuration needed)."""
     return [
+        *(_lake_consistency_check(a) for a in CONSISTENCY_ARTEFACTS),
+        *(_source_sanity_check(a) for a in SOURCE_SANITY_ARTEFACTS),
         *(_schema_check(a) for a in ASSET_KEYS),
         *(_coverage_check(a) for a in COVERAGE_ARTEFACTS),
         _gex_sanity_check(),

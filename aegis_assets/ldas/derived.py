@@ -20,6 +20,28 @@ from aegis_core.derived import MissingInputError, atm_iv_history, session_inputs
 
 IV_WINDOW = 252  # sessions of ATM IV history an IV rank looks at (SPEC §6)
 
+_AC = dg.AutomationCondition
+# Derived data follows its inputs (declarative automation, evaluated by the automation daemon): when a
+# session's chains or closes are re-materialized outside the run that derives from them (a UI
+# re-materialization, a subset re-run of the fetch assets alone), that session's gex_summary and
+# atm_iv are requested, for any session, not only the latest (unlike AutomationCondition.eager()).
+# A run that materializes both the inputs and the derived assets (the EOD job) triggers nothing.
+FOLLOW_INPUTS = (
+    _AC.any_deps_updated().since_last_handled()
+    & ~_AC.any_deps_missing()
+    & ~_AC.any_deps_in_progress()
+    & ~_AC.in_progress()
+).with_label("recompute when the session's inputs change")
+# IV rank looks at 252 sessions of ATM IV, most of which may be absent (history starts somewhere), so
+# missing inputs cannot block it; it recomputes every session it already has whose window includes an
+# updated ATM IV (a new session's IV rank comes from the run that creates it).
+FOLLOW_WINDOW = (
+    _AC.any_deps_updated().since_last_handled()
+    & ~_AC.missing()
+    & ~_AC.any_deps_in_progress()
+    & ~_AC.in_progress()
+).with_label("recompute when an ATM IV in the window changes")
+
 
 def _written(report: WriteReport) -> dict:
     meta = {
@@ -40,7 +62,7 @@ def _inputs(archive: ArchiveResource, session):
         raise dg.Failure(str(exc)) from None
 
 
-@dg.asset(deps=[options, stocks], **SESSION_ASSET)
+@dg.asset(deps=[options, stocks], automation_condition=FOLLOW_INPUTS, **SESSION_ASSET)
 def gex_summary(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
@@ -72,7 +94,7 @@ def gex_summary(
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
-@dg.asset(deps=[options, stocks], **SESSION_ASSET)
+@dg.asset(deps=[options, stocks], automation_condition=FOLLOW_INPUTS, **SESSION_ASSET)
 def atm_iv(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
@@ -106,6 +128,7 @@ def atm_iv(
             ),
         )
     },
+    automation_condition=FOLLOW_WINDOW,
     **SESSION_ASSET,
 )
 def iv_rank(

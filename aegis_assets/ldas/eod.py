@@ -20,6 +20,14 @@ from aegis_core.archive.store import WriteReport
 from aegis_core.calendar import NY
 from aegis_core.capture import CaptureWindowError, eod_capture_time
 from aegis_core.polygon import PolygonNoDataError
+from aegis_core.validation import (
+    Rejections,
+    VendorDataError,
+    check_vix,
+    screen_bars,
+    screen_session,
+    unwritten,
+)
 
 GROUP = "ldas"
 POOL = "market_data"
@@ -55,6 +63,17 @@ def _write_metadata(report: WriteReport, universe: int | None, archive: ArchiveR
     return meta
 
 
+def _door_metadata(rejections: Rejections) -> dict[str, Any]:
+    """What the door rejected: scalar totals (kept per session in a range run) and the reasons."""
+    meta = rejections.as_metadata()
+    return {
+        "rows_received": meta["rows_received"],
+        "rows_rejected": meta["rows_rejected"],
+        "rejected_by_reason": dg.MetadataValue.json(meta["rejected_by_reason"]),
+        "rejected_by_symbol": dg.MetadataValue.json(meta["rejected_by_symbol"]),
+    }
+
+
 def _request_metadata(stats: dict, started: float) -> dict[str, Any]:
     return {
         "requests": stats["requests"],
@@ -70,6 +89,7 @@ def vix(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     """The session's VIX daily bar (index I:VIX): ``vix/YYYY/MM/DD.parquet`` and the ``vix`` table."""
+    archive.archive().preflight()
     out = {}
     for session in run_sessions(context):
         started = time.perf_counter()
@@ -77,6 +97,10 @@ def vix(
             frame, stats = market.fetch(session.close, lambda c, d=session.date: c.vix(d))
         except PolygonNoDataError as exc:
             raise dg.Failure(f"the source has no VIX bar for {session.key}: {exc}") from None
+        try:
+            check_vix(frame, session.date)
+        except VendorDataError as exc:
+            raise dg.Failure(str(exc)) from None
         report = archive.archive().write_vix(frame, session.date)
         out[session.key] = {
             **_write_metadata(report, None, archive),
@@ -94,6 +118,7 @@ def stocks(
 
     One grouped request covers the market; symbols it lacks are fetched one by one.
     """
+    archive.archive().preflight()
     symbols = run_symbols(context, market.universe())
     out = {}
     for session in run_sessions(context):
@@ -104,18 +129,21 @@ def stocks(
                 d, symbols, on_progress=progress_logger(context, "stock bars")
             ),
         )
+        frame, rejections = screen_bars(result.frame)
         failed = {**{s: "no daily bar at the source" for s in result.missing}, **result.failures}
-        if result.frame.height == 0:
+        failed |= {s: "bar rejected at the door (impossible prices)" for s in rejections.by_symbol}
+        if frame.height == 0:
             raise dg.Failure(
                 f"no stock bars for {session.key} ({len(symbols)} symbols asked): {_first(failed)}"
             )
         if failed:
             context.log.warning(f"{session.key}: no daily bar for {len(failed)} symbols: {_first(failed)}")
-        report = archive.archive().write_stocks(result.frame, session.date)
+        report = archive.archive().write_stocks(frame, session.date)
         out[session.key] = {
             **_write_metadata(report, len(symbols), archive),
             **_request_metadata(stats, started),
             **failures_metadata(failed),
+            **_door_metadata(rejections),
         }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
@@ -129,6 +157,7 @@ def options(
     Live-only: from Polygon, a session's chain can be captured only between its close and the next
     open; outside that window the run fails at once instead of archiving another day's chain.
     """
+    archive.archive().preflight()
     symbols = run_symbols(context, market.universe())
     out = {}
     for session in run_sessions(context):
@@ -149,7 +178,15 @@ def options(
             )
         if not batch.frames:
             raise dg.Failure(f"no option chain could be fetched for {session.key}: {_first(batch.failures)}")
-        report = archive.archive().write_options(batch.frame(), session.date)
+        frame, rejections = screen_session(
+            batch.frame(),
+            session.date,
+            Rejections.from_stats(stats, sum(f.height for f in batch.frames.values())),
+        )
+        failed = {**batch.failures, **unwritten(symbols, set(frame["symbol"]), batch.failures, rejections)}
+        if frame.height == 0:
+            raise dg.Failure(f"no usable option chain for {session.key}: {_first(failed)}")
+        report = archive.archive().write_options(frame, session.date)
         largest = sorted(
             ({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()),
             key=lambda r: -r["contracts"],
@@ -157,7 +194,8 @@ def options(
         out[session.key] = {
             **_write_metadata(report, len(symbols), archive),
             **_request_metadata(stats, started),
-            **failures_metadata(batch.failures),
+            **failures_metadata(failed),
+            **_door_metadata(rejections),
             "captured_at": captured_at.isoformat(),
             "contracts_per_s": round(report.rows / max(time.perf_counter() - started, 1e-9)),
             "largest_chains": markdown_table(largest),

@@ -23,7 +23,9 @@ Decisions the specification leaves open, made here:
   gamma but are left out of the re-priced profile. The level is the first sign change of the
   profile along the grid, linearly interpolated between the grid points around it (exact zeros:
   see ``first_zero_crossing``); 0.0 if none.
-- Every undefined level is 0.0 and every float column is non-null (the Rust writer's contract).
+- Every undefined level is 0.0 and every float column is non-null (the Rust writer's contract), but
+  a symbol without a chain or without a single contributing contract gets no row at all: a row of
+  zeros would read as a "neutral" market that nobody measured.
 """
 
 from __future__ import annotations
@@ -126,9 +128,9 @@ def gex_summary(
     """One ``GEX_SUMMARY`` row per symbol with a valid spot, for all symbols at once.
 
     ``chains``: contracts in the ``OPTIONS`` contract (any number of symbols). ``spots``: columns
-    ``symbol, spot`` (the session close). A symbol with a spot but no contributing contract gets a
-    row of zeros with regime ``neutral``; a symbol with a chain but no (positive, finite) spot is
-    reported in ``skipped``, never guessed.
+    ``symbol, spot`` (the session close). A symbol needs both a valid spot and at least one
+    contributing contract to get a row; any other symbol (no chain, nothing usable in it, no
+    positive finite spot) is reported in ``skipped`` with the reason, never guessed.
     """
     timestamp = _utc(as_of)
     valid_spots, skipped = _valid_spots(spots)
@@ -142,6 +144,16 @@ def gex_summary(
         schema={"symbol": pl.String, "spot": pl.Float64},
     ).sort("symbol")
     contracts, dropped = _contributing(chain, spot_frame, session_date, params)
+    # Nothing fabricated: a symbol whose chain is absent (failed at the source) or has no contract
+    # that contributes gets no row, never a "neutral" row of zeros; the reason is reported.
+    in_chain = set(chain.get_column("symbol").unique().to_list())
+    usable = set(contracts.get_column("symbol").unique().to_list())
+    for symbol in spot_frame.get_column("symbol").to_list():
+        if symbol not in in_chain:
+            skipped[symbol] = "no option chain archived for this symbol"
+        elif symbol not in usable:
+            skipped[symbol] = "no usable contract (every one expired, without gamma or without open interest)"
+    spot_frame = spot_frame.filter(pl.col("symbol").is_in(sorted(usable)))
 
     totals = contracts.group_by("symbol").agg(
         pl.col("gex").sum().alias("net_gex"), pl.col("gex").abs().sum().alias("abs_gex")

@@ -158,9 +158,12 @@ def atm_iv(
     covered = set(frame.get_column("symbol").to_list())
     skipped: dict[str, str] = {}
     spot_ok = set(good_spots.get_column("symbol").to_list())
+    in_chain = set(chain.get_column("symbol").unique().to_list())
     for symbol in spots.get_column("symbol").cast(pl.String).to_list():
         if symbol not in spot_ok:
             skipped[symbol] = "spot is not a positive number"
+        elif symbol not in in_chain:
+            skipped[symbol] = "no option chain archived for this symbol"
         elif symbol not in covered:
             skipped[symbol] = "no usable implied volatility in the chain"
     for symbol in chain.get_column("symbol").unique().to_list():

@@ -17,7 +17,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from aegis_core.archive.schemas import Artefact, Column
+from aegis_core.archive.schemas import ARTEFACTS, Artefact, Column
 
 SESSION_COLUMN = "session_date"
 SLOT_COLUMN = "slot"
@@ -60,12 +60,15 @@ class Lake:
         *,
         sessions: Sequence[dt.date],
         slot: str | None = None,
+        symbols: Sequence[str] | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> int:
         """Replace the rows of ``sessions`` (and ``slot``) in ``artefact``'s table; return the new version.
 
         ``frame`` holds the artefact's contract columns plus ``session_date`` (and ``slot`` for
         intraday); rows outside the replaced partitions are refused rather than silently kept.
+        With ``symbols``, only those symbols' rows of the sessions are replaced and every other
+        symbol's rows are kept (a subset run): one transaction either way.
         """
         if not sessions:
             raise ValueError(f"{artefact.name}: a lake write needs at least one session")
@@ -84,6 +87,14 @@ class Lake:
                 f"{artefact.name}: {outside} rows fall outside the sessions being replaced {keys}"
             )
         predicate = f"{SESSION_COLUMN} IN ({', '.join(_quote(k) for k in keys)})"
+        if symbols is not None:
+            names = sorted(set(symbols))
+            if not names:
+                raise ValueError(f"{artefact.name}: a per-symbol lake write needs at least one symbol")
+            strays = frame.filter(~pl.col("symbol").is_in(names)).height
+            if strays:
+                raise ValueError(f"{artefact.name}: {strays} rows belong to symbols not being replaced")
+            predicate += f" AND symbol IN ({', '.join(_quote(n) for n in names)})"
         if slot is not None:
             predicate += f" AND {SLOT_COLUMN} = {_quote(slot)}"
         props = CommitProperties(custom_metadata={k: str(v) for k, v in (metadata or {}).items()})
@@ -122,6 +133,29 @@ class Lake:
             return DeltaTable(self.uri(table), storage_options=self._options()).version()
         except TableNotFoundError:
             return None
+
+    def kinds(self, history: int = 20) -> dict[str, str]:
+        """``table -> kind`` (``sim``/``real``) for every existing artefact table, as recorded in the
+        ``aegis.source`` metadata of its latest commits (maintenance commits carry none)."""
+        out = {}
+        for name in ARTEFACTS:
+            try:
+                table = DeltaTable(self.uri(name), storage_options=self._options())
+            except TableNotFoundError:
+                continue
+            for commit in table.history(history):
+                if "aegis.source" in commit:
+                    out[name] = str(commit["aegis.source"])
+                    break
+        return out
+
+    def arrow_schema(self, table: str) -> pa.Schema | None:
+        """The existing table's schema (None when it does not exist yet)."""
+        try:
+            found = DeltaTable(self.uri(table), storage_options=self._options())
+        except TableNotFoundError:
+            return None
+        return pa.schema(found.schema().to_arrow())
 
     def scan(self, table: str) -> pl.LazyFrame | None:
         """A lazy scan of ``table`` (None when it does not exist yet)."""

@@ -65,11 +65,20 @@ class Archive:
             **extra,
         }
 
+    def preflight(self) -> None:
+        """Refuse now, before anything is fetched, a run the guard would refuse at its first write."""
+        guard.preflight(self.root, self.lake, self.source)
+
+    def _claim(self, artefact: Artefact) -> None:
+        """The one guard for both stores, before anything is written: same kind of data, contract schema."""
+        guard.claim(self.root, self.source)
+        guard.check_lake(self.lake, self.source, artefact)
+
     def _write_files(
         self, artefact: Artefact, items: Iterable[tuple[Path, pa.Table]], meta: dict
     ) -> WriteReport:
         """Write already-conformed Arrow tables, one file each, on a few threads."""
-        guard.claim(self.root, self.source)
+        self._claim(artefact)
         report = WriteReport(artefact.name)
         items = list(items)
         with ThreadPoolExecutor(_FILE_THREADS) as pool:
@@ -86,7 +95,11 @@ class Archive:
         frame: pl.DataFrame,
         session: dt.date,
         slot: str | None = None,
+        symbols: list[str] | None = None,
     ) -> None:
+        if symbols is not None and not symbols:  # nothing written: the table is left as it is
+            report.lake_version = self.lake.version(artefact.name)
+            return
         frame = frame.with_columns(pl.lit(session).alias(SESSION_COLUMN))
         if slot is not None:
             frame = frame.with_columns(pl.lit(slot).alias(SLOT_COLUMN))
@@ -95,6 +108,7 @@ class Archive:
             frame,
             sessions=[session],
             slot=slot,
+            symbols=symbols,
             metadata={"aegis.source": guard.data_kind(self.source), "aegis.session": session.isoformat()},
         )
 
@@ -110,12 +124,15 @@ class Archive:
         start = time.perf_counter()
         frame = artefact.conform(frame)
         # A temporary list: the Arrow copy of the frame is freed before the lake makes its own.
+        tables = _tables_by_symbol(artefact, frame)
+        symbols = [symbol for symbol, _ in tables]
         report = self._write_files(
-            artefact,
-            [(path_of(symbol), table) for symbol, table in _tables_by_symbol(artefact, frame)],
-            self._metadata(session, **meta),
+            artefact, [(path_of(symbol), table) for symbol, table in tables], self._metadata(session, **meta)
         )
-        self._mirror(report, artefact, frame, session, slot)
+        del tables
+        # Subset semantics: the symbols written replace their own rows only; every other symbol's
+        # rows of the session stay, as their files do (a subset run, or a symbol that failed).
+        self._mirror(report, artefact, frame, session, slot, symbols=symbols)
         report.seconds = time.perf_counter() - start
         return report
 
@@ -149,6 +166,7 @@ class Archive:
         """Lake only: ATM IV has no file in the archive contract."""
         start = time.perf_counter()
         frame = ATM_IV.conform(frame)
+        self._claim(ATM_IV)
         report = WriteReport(ATM_IV.name, rows=frame.height)
         self._mirror(report, ATM_IV, frame, session)
         report.seconds = time.perf_counter() - start

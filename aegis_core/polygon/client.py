@@ -305,13 +305,13 @@ class PolygonClient:
                     endpoint=endpoint,
                 )
         try:
-            frame, dropped = await asyncio.to_thread(chain_frame, pages, symbol, captured_at)
+            frame, rejected = await asyncio.to_thread(chain_frame, pages, symbol, captured_at)
         except ResponseShapeError as exc:
             raise PolygonResponseError(str(exc), symbol=symbol, endpoint=endpoint) from None
         stats.contracts += frame.height
-        if dropped:
-            stats.contracts_dropped += dropped
-            log.warning("%s: dropped %d contracts without ticker/type/expiry/strike", symbol, dropped)
+        if rejected:
+            stats.reject(symbol, rejected)
+            log.warning("%s: rejected %d contracts at the door: %s", symbol, sum(rejected.values()), rejected)
         return frame
 
     def _url(self, path: str, **params: str) -> httpx.URL:

@@ -25,6 +25,7 @@ import polars as pl
 
 from aegis_core.archive.schemas import OPTIONS, STOCKS, UTC_MICROS, VIX
 from aegis_core.calendar import NY
+from aegis_core.validation import MISSING_IDENTITY, screen_chain
 
 F64, I64, STR = pl.Float64(), pl.Int64(), pl.String()
 
@@ -43,7 +44,7 @@ class TruncatedJSONError(ResponseShapeError):
 _CONTRACT = pl.Struct(
     {
         "break_even_price": F64,
-        "day": pl.Struct({"open": F64, "high": F64, "low": F64, "close": F64, "volume": I64, "vwap": F64}),
+        "day": pl.Struct({"open": F64, "high": F64, "low": F64, "close": F64, "volume": F64, "vwap": F64}),
         "details": pl.Struct(
             {
                 "ticker": STR,
@@ -58,8 +59,9 @@ _CONTRACT = pl.Struct(
         "implied_volatility": F64,
         "last_quote": pl.Struct({"bid": F64, "ask": F64, "bid_size": I64, "ask_size": I64}),
         "last_trade": pl.Struct({"price": F64}),
-        "open_interest": I64,
-        "underlying_asset": pl.Struct({"price": F64}),
+        # Floats here: an absurd value (1e30) must reach the door's check, not turn into a null.
+        "open_interest": F64,
+        "underlying_asset": pl.Struct({"price": F64, "ticker": STR}),
     }
 )
 CHAIN_PAGE_SCHEMA = pl.Schema({"results": pl.List(_CONTRACT), "next_url": STR})
@@ -110,23 +112,26 @@ def read_chain_page(body: bytes) -> ChainPage:
 
 def chain_frame(
     pages: Sequence[ChainPage], symbol: str, captured_at: dt.datetime
-) -> tuple[pl.DataFrame, int]:
-    """The pages of one chain as an ``OPTIONS`` frame, and how many contracts had to be dropped.
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The pages of one chain as an ``OPTIONS`` frame, and the contracts rejected, by reason.
 
     A contract without its identity (ticker, type, expiry, strike) cannot be archived; it is
-    dropped and counted, never patched up. Every other missing field is null.
+    dropped and counted, never patched up. Contracts the source cannot be right about (another
+    underlying, absurd open interest, a repeated ticker, ...) are rejected at the door
+    (``aegis_core.validation.screen_chain``). Every other missing field is null.
     """
     if captured_at.tzinfo is None:
         raise ValueError(f"captured_at must be timezone-aware, got {captured_at!r}")
     results = pl.concat([p.results for p in pages]) if len(pages) != 1 else pages[0].results
     if not len(results):
-        return pl.DataFrame(schema=OPTIONS.polars_schema), 0
+        return pl.DataFrame(schema=OPTIONS.polars_schema), {}
     contracts = results.explode(empty_as_null=False).struct.unnest()
     raw_expiry = contracts.get_column("details").struct.field("expiration_date")
     frame = contracts.select(
         pl.lit(captured_at.astimezone(dt.UTC), dtype=UTC_MICROS).alias("timestamp"),
         pl.lit(symbol, dtype=STR).alias("symbol"),
         *_CONTRACT_COLUMNS.values(),
+        _field("underlying_asset", "ticker", "underlying_ticker"),
     )
     bad_dates = frame.get_column("expiration_date").is_null() & raw_expiry.is_not_null()
     if bad_dates.any():
@@ -135,7 +140,11 @@ def chain_frame(
             f"(contract {frame.filter(bad_dates).item(0, 'ticker')})"
         )
     complete = frame.filter(pl.all_horizontal(pl.col(_IDENTITY).is_not_null()))
-    return complete, frame.height - complete.height
+    kept, rejected = screen_chain(complete, symbol)
+    if complete.height < frame.height:
+        rejected = {MISSING_IDENTITY: frame.height - complete.height, **rejected}
+    kept = kept.with_columns(pl.col("open_interest", "day_volume").round().cast(I64))
+    return kept.select(OPTIONS.column_names), rejected
 
 
 # --- aggregates (/v2/aggs/...) ---------------------------------------------------------------------

@@ -22,6 +22,14 @@ class RequestStats:
     contracts: int = 0
     contracts_dropped: int = 0
     rate_limited_s: float = 0.0
+    # Contracts rejected at the door (aegis_core.validation), by reason and by symbol.
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejected_symbols: Counter[str] = field(default_factory=Counter)
+
+    def reject(self, symbol: str, reasons: dict[str, int]) -> None:
+        self.rejected.update(reasons)
+        self.rejected_symbols[symbol] += sum(reasons.values())
+        self.contracts_dropped += sum(reasons.values())
 
     @property
     def retries_total(self) -> int:
@@ -35,6 +43,8 @@ class RequestStats:
         self.contracts += other.contracts
         self.contracts_dropped += other.contracts_dropped
         self.rate_limited_s += other.rate_limited_s
+        self.rejected.update(other.rejected)
+        self.rejected_symbols.update(other.rejected_symbols)
 
     def as_metadata(self) -> dict[str, int | float | dict[str, int]]:
         """Plain values, ready for Dagster metadata or a log line."""
@@ -47,4 +57,6 @@ class RequestStats:
             "contracts": self.contracts,
             "contracts_dropped": self.contracts_dropped,
             "rate_limited_s": round(self.rate_limited_s, 3),
+            "contracts_rejected": dict(sorted(self.rejected.items())),
+            "contracts_rejected_by_symbol": dict(sorted(self.rejected_symbols.items())),
         }

@@ -7,6 +7,7 @@ requests sees the same faults and a retry of a URL gets a fresh (but reproducibl
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,6 +23,8 @@ class Fault(StrEnum):
 
 
 SERVER_ERROR_STATUSES = (500, 502, 503)
+LYING_SYMBOL_KNOBS = ("duplicate_contract_symbols", "wrong_underlying_symbols", "absurd_oi_symbols")
+WRONG_UNDERLYING = "ZZZZ"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class Faults:
     - ``force_status``: answer every request with this status and Polygon's error body (e.g. 401, 403).
     - ``grouped_omit``: tickers the grouped-daily endpoint leaves out (the client must fetch them
       one by one).
+    - ``duplicate_contract_symbols``: every snapshot page of these chains repeats its first contract.
+    - ``wrong_underlying_symbols``: these chains' contracts name another underlying (``ZZZZ``).
+    - ``absurd_oi_symbols``: the middle contract of every page of these chains has open interest 1e30.
+    - ``vix_close``: the VIX bars' close, whatever the market says (e.g. -1).
     - ``seed``: the seed of the fault draws.
     """
 
@@ -51,6 +58,10 @@ class Faults:
     repeat_cursor_symbols: frozenset[str] = field(default_factory=frozenset)
     force_status: int | None = None
     grouped_omit: frozenset[str] = field(default_factory=frozenset)
+    duplicate_contract_symbols: frozenset[str] = field(default_factory=frozenset)
+    wrong_underlying_symbols: frozenset[str] = field(default_factory=frozenset)
+    absurd_oi_symbols: frozenset[str] = field(default_factory=frozenset)
+    vix_close: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -68,7 +79,21 @@ class Faults:
         if self.force_status is not None and not 400 <= self.force_status <= 599:
             raise ValueError(f"Faults.force_status must be within 400–599, got {self.force_status}")
         object.__setattr__(self, "repeat_cursor_symbols", _symbols(self.repeat_cursor_symbols))
-        object.__setattr__(self, "grouped_omit", _symbols(self.grouped_omit))
+        for name in ("grouped_omit", *LYING_SYMBOL_KNOBS):
+            object.__setattr__(self, name, _symbols(getattr(self, name)))
+
+    def lie_about(self, underlying: str, records: list[dict]) -> list[dict]:
+        """The page of ``underlying`` as a lying source would send it (the data knobs above)."""
+        if not records:
+            return records
+        if underlying in self.duplicate_contract_symbols:
+            records = [*records, copy.deepcopy(records[0])]
+        if underlying in self.wrong_underlying_symbols:
+            for record in records:
+                record.setdefault("underlying_asset", {})["ticker"] = WRONG_UNDERLYING
+        if underlying in self.absurd_oi_symbols:
+            records[len(records) // 2]["open_interest"] = 1e30
+        return records
 
     @property
     def total_rate(self) -> float:

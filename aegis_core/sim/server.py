@@ -403,7 +403,11 @@ class SimServer:
             bars = self.market.daily_bars(ticker, lo, hi, as_of=moment)
         if query.get("sort", ["asc"])[-1] == "desc":
             bars.reverse()
-        return _json(200, aggregates_body(ticker, bars[:limit], request_id, adjusted))
+        body = aggregates_body(ticker, bars[:limit], request_id, adjusted)
+        if ticker == VIX_TICKER and self.faults.vix_close is not None:
+            for bar in body.get("results", []):
+                bar["c"] = self.faults.vix_close
+        return _json(200, body)
 
     def _grouped(
         self, day: str, query: dict[str, list[str]], moment: dt.datetime, request_id: str
@@ -427,7 +431,9 @@ class SimServer:
             return _json(200, {"results": [], "status": "OK", "request_id": request_id})
         stop = min(offset + limit, len(chain))
         body: dict[str, Any] = {
-            "results": option_records(chain, offset, stop) if offset < stop else [],
+            "results": self.faults.lie_about(underlying, option_records(chain, offset, stop))
+            if offset < stop
+            else [],
             "status": "OK",
             "request_id": request_id,
         }

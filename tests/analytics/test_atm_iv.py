@@ -143,7 +143,7 @@ def test_symbols_without_usable_iv_or_spot_get_no_row_and_are_reported() -> None
     assert result.frame.get_column("symbol").to_list() == ["AAA"]
     assert result.skipped == {
         "BADSPOT": "spot is not a positive number",
-        "EMPTY": "no usable implied volatility in the chain",
+        "EMPTY": "no option chain archived for this symbol",
         "NOIV": "no usable implied volatility in the chain",
         "NOSPOT": "no spot (session close) for this symbol",
         "ZERO": "no usable implied volatility in the chain",
@@ -171,7 +171,7 @@ def test_many_symbols_at_once_and_the_contract() -> None:
 def test_empty_chain() -> None:
     result = run([], {"AAA": 100.0})
     assert result.frame.height == 0 and result.frame.schema == ATM_IV.polars_schema
-    assert result.skipped == {"AAA": "no usable implied volatility in the chain"}
+    assert result.skipped == {"AAA": "no option chain archived for this symbol"}
 
 
 def test_bad_inputs_raise_naming_them() -> None:

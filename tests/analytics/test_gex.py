@@ -35,16 +35,6 @@ def row(result: GexResult, symbol: str = "AAA") -> dict[str, Any]:
     return rows[0]
 
 
-ZERO_ROW = {
-    "net_gex": 0.0,
-    "abs_gex": 0.0,
-    "zero_gamma_level": 0.0,
-    "gamma_wall": 0.0,
-    "put_wall": 0.0,
-    "gex_regime": "neutral",
-}
-
-
 @pytest.mark.parametrize(
     ("kind", "gamma", "oi", "shares", "spot", "expected"),
     [
@@ -99,9 +89,9 @@ def test_contracts_that_contribute_nothing(bad: dict[str, Any], reason: str) -> 
     assert result.contracts_dropped == {reason: 1}
 
 
-def test_expired_alone_gives_a_zero_row() -> None:
+def test_expired_alone_gives_no_row() -> None:
     result = run([contract(days=-1), contract(kind="put", days=-30)])
-    assert {k: row(result)[k] for k in ZERO_ROW} == ZERO_ROW
+    assert result.frame.height == 0 and "no usable contract" in result.skipped["AAA"]
     assert result.contracts_dropped == {"expired": 2}
 
 
@@ -168,15 +158,22 @@ def test_crossing_between_put_and_call_concentrations() -> None:
     assert got["zero_gamma_level"] == pytest.approx(reference_row(rows, SPOT, SESSION)["zero_gamma_level"])
 
 
-@pytest.mark.parametrize("chain", [[], [contract(days=-5)]], ids=["empty chain", "only expired"])
-def test_symbols_with_a_spot_and_nothing_usable_get_zero_rows(chain: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize(
+    ("chain", "reason"),
+    [
+        ([], "no option chain archived"),
+        ([contract(days=-5)], "no usable contract"),
+        ([contract(oi=0), contract(kind="put", gamma=None)], "no usable contract"),
+    ],
+    ids=["no chain", "only expired", "no oi or gamma"],
+)
+def test_symbols_with_a_spot_and_nothing_usable_get_no_row(chain: list[dict[str, Any]], reason: str) -> None:
+    # Regression (issue 12): a failed chain used to become a "neutral" row of zeros.
     result = run(chain, {"AAA": 100.0, "BBB": 50.0})
-    assert result.frame.get_column("symbol").to_list() == ["AAA", "BBB"]
-    for symbol, spot in (("AAA", 100.0), ("BBB", 50.0)):
-        got = row(result, symbol)
-        assert {k: got[k] for k in ZERO_ROW} == ZERO_ROW
-        assert got["underlying_price"] == spot
-    assert result.skipped == {}
+    assert result.frame.height == 0
+    assert set(result.skipped) == {"AAA", "BBB"}
+    assert reason in result.skipped["AAA"]
+    assert "no option chain archived" in result.skipped["BBB"]
 
 
 @pytest.mark.parametrize("spot", [None, math.nan, 0.0, -3.0, math.inf])
@@ -270,7 +267,8 @@ def test_output_conforms_to_the_contract() -> None:
     frame = result.frame
     assert frame.schema == GEX_SUMMARY.polars_schema
     assert all(frame[c].null_count() == 0 for c in frame.columns)
-    assert frame.get_column("symbol").to_list() == ["AAA", "BBB", "CCC"]
+    assert frame.get_column("symbol").to_list() == ["AAA", "BBB"]  # CCC: a spot but no chain
+    assert result.skipped == {"CCC": "no option chain archived for this symbol"}
     assert frame.get_column("timestamp").unique().to_list() == [AS_OF.astimezone(dt.UTC)]
     assert (frame["abs_gex"] >= frame["net_gex"].abs()).all()
     GEX_SUMMARY.to_arrow(frame)  # writable with the non-null flags

@@ -19,6 +19,8 @@ CHECKS = {
     "ldas/pt_snapshots:capture_window",
     "ops/saxo_token:cache_mtime_cadence", "ops/saxo_token:issued_at_increasing",
     "ops/saxo_token:no_invalid_grant",
+    *(f"ldas/{a}:lake_consistency" for a in ("vix", "stocks", "options", "gex_summary", "iv_rank")),
+    "ldas/stocks:source_sanity", "ldas/options:source_sanity",
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",
@@ -33,7 +35,7 @@ SCHEDULES = {
 SENSORS = {
     "saxo_token_sensor", "pt_health_sensor", "pt_health_watchdog_sensor", "asset_check_alert_sensor",
     "run_failure_alert_sensor", "intraday_slot_watchdog_sensor", "eod_run_duration_sensor",
-    "orphaned_run_sensor",
+    "orphaned_run_sensor", "ldas_derived_automation_sensor",
 }  # fmt: skip
 
 

@@ -14,7 +14,8 @@ import orjson
 
 def synthetic_contract(rng: random.Random, underlying: str, spot: float, i: int) -> dict:
     expiry = dt.date(2026, 1, 16) + dt.timedelta(days=7 * (i % 20))
-    strike = round(spot * (0.5 + (i // 40 % 50) / 50), 0)
+    # (expiry, strike, type) is unique for every i: a real chain has no repeated contract ticker.
+    strike = round(spot * (0.5 + (i // 20 % 50) / 50), 0) + 0.5 * (i // 1000)
     kind = "call" if i % 2 == 0 else "put"
     occ = f"O:{underlying}{expiry:%y%m%d}{kind[0].upper()}{int(strike * 1000):08d}"
     now_ns = 1_767_225_600_000_000_000 + rng.randrange(10**12)

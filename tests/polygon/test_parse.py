@@ -20,6 +20,16 @@ from aegis_core.polygon.parse import (
     stocks_frame,
     vix_frame,
 )
+from aegis_core.validation import (
+    ABSURD_OPEN_INTEREST,
+    ABSURD_VOLUME,
+    BAD_PRICE,
+    BAD_STRIKE,
+    DUPLICATE,
+    MAX_CONTRACTS,
+    MISSING_IDENTITY,
+    UNDERLYING_MISMATCH,
+)
 from tests.polygon.synthetic import synthetic_page
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "polygon"
@@ -34,16 +44,16 @@ CHAIN = "v3_snapshot_options_AAPL.json"
 
 
 def chain_of(doc: dict) -> pl.DataFrame:
-    frame, dropped = chain_frame([read_chain_page(orjson.dumps(doc))], "AAPL", CAPTURED)
-    assert dropped == 0
+    frame, rejected = chain_frame([read_chain_page(orjson.dumps(doc))], "AAPL", CAPTURED)
+    assert rejected == {}
     return frame
 
 
 def test_real_chain_sample_maps_every_column() -> None:
     page = read_chain_page(fixture(CHAIN))
     assert (page.count, page.next_url) == (1, None)
-    frame, dropped = chain_frame([page], "AAPL", CAPTURED)
-    assert dropped == 0
+    frame, rejected = chain_frame([page], "AAPL", CAPTURED)
+    assert rejected == {}
     assert frame.schema == OPTIONS.polars_schema
     assert frame.to_dicts() == [
         {
@@ -100,15 +110,19 @@ def test_partial_greeks_keep_what_was_sent() -> None:
     assert (row["delta"], row["gamma"], row["theta"], row["vega"]) == (0.99, None, None, None)
 
 
-def test_large_integers_stay_exact() -> None:
-    # 2**53 + 1 cannot survive a float: the parser must keep integers as integers end to end.
-    big = 2**53 + 1
+def test_counts_stay_exact_up_to_the_physical_bound_and_beyond_it_are_rejected() -> None:
+    # Open interest and volume are read as floats so that an absurd value reaches the door's check
+    # (1e30 used to become a silent null); every count up to the bound is exact in a float.
+    big = MAX_CONTRACTS - 1
     doc = orjson.loads(fixture(CHAIN))
     doc["results"][0]["day"]["volume"] = big
     doc["results"][0]["open_interest"] = big
     row = chain_of(doc).row(0, named=True)
     assert row["day_volume"] == big
     assert row["open_interest"] == big
+    doc["results"][0]["open_interest"] = 2**53 + 1
+    frame, rejected = chain_frame([read_chain_page(orjson.dumps(doc))], "AAPL", CAPTURED)
+    assert (frame.height, rejected) == (0, {ABSURD_OPEN_INTEREST: 1})
 
 
 def test_contracts_without_identity_are_dropped_and_counted() -> None:
@@ -116,8 +130,8 @@ def test_contracts_without_identity_are_dropped_and_counted() -> None:
     anonymous = copy.deepcopy(doc["results"][0])
     del anonymous["details"]
     doc["results"].append(anonymous)
-    frame, dropped = chain_frame([read_chain_page(orjson.dumps(doc))], "AAPL", CAPTURED)
-    assert (frame.height, dropped) == (1, 1)
+    frame, rejected = chain_frame([read_chain_page(orjson.dumps(doc))], "AAPL", CAPTURED)
+    assert (frame.height, rejected) == (1, {MISSING_IDENTITY: 1})
 
 
 def test_unreadable_expiry_is_an_error_naming_the_contract() -> None:
@@ -129,9 +143,9 @@ def test_unreadable_expiry_is_an_error_naming_the_contract() -> None:
 
 def test_columnar_parser_agrees_with_a_plain_walk_of_synthetic_pages() -> None:
     bodies = [synthetic_page(250, seed=s, start=250 * s, next_url=None) for s in range(3)]
-    frame, dropped = chain_frame([read_chain_page(b) for b in bodies], "AAPL", CAPTURED)
+    frame, rejected = chain_frame([read_chain_page(b) for b in bodies], "AAPL", CAPTURED)
     docs = [c for b in bodies for c in orjson.loads(b)["results"]]
-    assert (frame.height, dropped) == (750, 0)
+    assert (frame.height, rejected) == (750, {})
 
     def walk(c: dict, outer: str, inner: str) -> object:
         return (c.get(outer) or {}).get(inner)
@@ -243,3 +257,42 @@ def test_aggregates_without_results() -> None:
         read_bars(b'{"resultsCount":2,"status":"OK"}')
     with pytest.raises(ResponseShapeError, match="null values in non-nullable columns"):
         vix_frame(read_bars(b'{"results":[{"o":1,"h":2,"l":0.5,"t":1767330000000}]}'), dt.date(2026, 1, 2))
+
+
+def _variant(doc: dict, ticker: str, change) -> dict:
+    contract = copy.deepcopy(doc["results"][0])
+    contract["details"]["ticker"] = ticker
+    change(contract)
+    return contract
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda c: c["underlying_asset"].__setitem__("ticker", "MSFT"), UNDERLYING_MISMATCH),
+        (lambda c: c.__setitem__("open_interest", 1e30), ABSURD_OPEN_INTEREST),
+        (lambda c: c.__setitem__("open_interest", -5), ABSURD_OPEN_INTEREST),
+        (lambda c: c.setdefault("day", {}).__setitem__("volume", 9e18), ABSURD_VOLUME),
+        (lambda c: c["details"].__setitem__("strike_price", 0), BAD_STRIKE),
+        (lambda c: c.setdefault("last_quote", {}).__setitem__("bid", -1.5), BAD_PRICE),
+    ],
+    ids=["underlying", "oi 1e30", "negative oi", "volume", "strike 0", "negative bid"],
+)
+def test_contracts_the_source_cannot_be_right_about_are_rejected_by_reason(change, reason) -> None:
+    # Regression (issue 12): an open interest of 1e30 was archived as null and then read as GEX 0.
+    doc = orjson.loads(fixture(CHAIN))
+    doc["results"].append(_variant(doc, "O:AAPL230616C00155000", change))
+    frame, rejected = chain_frame([read_chain_page(orjson.dumps(doc))], "AAPL", CAPTURED)
+    assert rejected == {reason: 1}
+    assert frame["ticker"].to_list() == [doc["results"][0]["details"]["ticker"]]
+    assert frame.schema == OPTIONS.polars_schema
+
+
+def test_duplicate_contracts_keep_the_first_in_page_order() -> None:
+    doc = orjson.loads(fixture(CHAIN))
+    first = doc["results"][0]
+    twin = _variant(doc, first["details"]["ticker"], lambda c: c.__setitem__("open_interest", 7))
+    pages = [read_chain_page(orjson.dumps(doc)), read_chain_page(orjson.dumps({**doc, "results": [twin]}))]
+    frame, rejected = chain_frame(pages, "AAPL", CAPTURED)
+    assert rejected == {DUPLICATE: 1}
+    assert frame.height == 1 and frame["open_interest"].to_list() == [first["open_interest"]]

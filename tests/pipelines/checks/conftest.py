@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
+from aegis_assets.ldas.checks import session_files
+from aegis_core.archive.lake import SESSION_COLUMN, Lake
+from aegis_core.archive.schemas import ARTEFACTS
 from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import PROJECT
@@ -25,10 +30,24 @@ class Archives:
     config: Path
 
 
+def mirror_to_lake(root: Path, lake_root: Path) -> Path:
+    """The lake an archive's end-of-day files imply (the independent writer writes files only), so the
+    lake_consistency checks start from an archive and a lake that agree."""
+    lake = Lake(str(lake_root))
+    for artefact in ("vix", "stocks", "options", "gex_summary", "iv_rank"):
+        frame = pl.concat(
+            [pl.read_parquet(p) for p in session_files(root, artefact, SESSION)], how="vertical_relaxed"
+        ).with_columns(pl.lit(SESSION).alias(SESSION_COLUMN))
+        lake.replace(ARTEFACTS[artefact], frame, sessions=[SESSION], metadata={"aegis.source": "real"})
+    return lake_root
+
+
 @pytest.fixture(scope="session")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("pristine")
-    return build_archive(base / "python", PYTHON), build_archive(base / "rust", RUST)
+    python = build_archive(base / "python", PYTHON)
+    mirror_to_lake(python, base / "lake")
+    return python, build_archive(base / "rust", RUST)
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +71,7 @@ def write_config(path: Path, **quality: object) -> Path:
 @pytest.fixture
 def archives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pristine: tuple[Path, Path]) -> Archives:
     python = copy_archive(pristine[0], tmp_path / "archive")
+    shutil.copytree(pristine[0].parent / "lake", tmp_path / "lake")
     rust = copy_archive(pristine[1], tmp_path / "rust")
     universe = tmp_path / "universe.txt"
     universe.write_text("\n".join(SYMBOLS) + "\n")

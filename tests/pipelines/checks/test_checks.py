@@ -49,6 +49,8 @@ QUALITY = {
     *((f"ldas/{a}", UNIVERSE_COVERAGE_CHECK) for a in COVERAGE_ARTEFACTS),
     ("ldas/gex_summary", GEX_SANITY_CHECK),
     *((f"ldas/{a}", FRESHNESS_CHECK) for a in FRESHNESS_ARTEFACTS),
+    *((f"ldas/{a}", "lake_consistency") for a in EOD),
+    *((f"ldas/{a}", "source_sanity") for a in ("stocks", "options")),
 }
 PARITY = {(f"ldas/{a}", name) for a in EOD for name in parity_check_names(a)}
 
@@ -237,7 +239,9 @@ def test_coverage_threshold_is_configurable_and_a_vanished_reference_fails_parit
     checks = evaluations(result)
     coverage = checks[("ldas/stocks", UNIVERSE_COVERAGE_CHECK)]
     assert coverage.passed and offenders(coverage) == ["TSLA"] and coverage.metadata["threshold"].value == 0.8
-    assert failed(result) == PARITY
+    # A file lost from the archive (the lake still has TSLA's bar) is a disagreement, whatever the threshold.
+    assert offenders(checks[("ldas/stocks", "lake_consistency")]) == ["TSLA"]
+    assert failed(result) == PARITY | {("ldas/stocks", "lake_consistency")}
     assert (
         f"rust archive root not found: {archives.rust}"
         in checks[("ldas/vix", parity_check_name("schema"))].description

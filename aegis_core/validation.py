@@ -1,0 +1,227 @@
+"""Vendor data validated at the door (issue 12): what the source sends that cannot be true is rejected,
+counted by reason and never coerced into a default.
+
+Rules, per contract of a chain (``screen_chain``): a contract whose ``underlying_asset.ticker`` is not
+the symbol asked for; open interest or volume negative, non-finite or above ``MAX_CONTRACTS`` (no
+listed option has ever had that many); a strike that is not a positive finite number; a negative or
+non-finite price; a repeated contract ticker (the first one in page order is kept, so the outcome is
+the same for the same pages); an expiry before the session (``screen_session``). Per bar
+(``screen_bars``): open/high/low/close not positive and finite, or high below low. A VIX bar that
+fails is an error (``check_vix``): there is one per session and nothing to keep.
+
+Each function returns the rows kept and ``reason -> count`` of those rejected; the counts go into the
+asset's metadata and the ``source_sanity`` check fails when their share passes a configured limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from aegis_core.quality import GateResult
+
+MAX_CONTRACTS = 50_000_000  # open interest / day volume of one contract beyond this is not physical
+
+UNDERLYING_MISMATCH = "underlying ticker is not the symbol asked for"
+ABSURD_OPEN_INTEREST = "open interest negative, non-finite or absurd"
+ABSURD_VOLUME = "day volume negative, non-finite or absurd"
+BAD_STRIKE = "strike not a positive finite number"
+BAD_PRICE = "negative or non-finite price"
+DUPLICATE = "duplicate contract (first kept)"
+EXPIRED = "expiry before the session"
+BAD_BAR = "open/high/low/close not positive and finite"
+HIGH_BELOW_LOW = "high below low"
+MISSING_IDENTITY = "no ticker/type/expiry/strike"
+
+_PRICES: tuple[str, ...] = ("day_open", "day_high", "day_low", "day_close", "day_vwap", "bid", "ask")
+_PRICES += ("last_price", "underlying_price", "break_even_price")
+
+
+class VendorDataError(ValueError):
+    """A value from the source that cannot be true and cannot be left out (the session's VIX bar)."""
+
+
+@dataclass
+class Rejections:
+    """``reason -> count`` and ``symbol -> count`` of rejected rows, and how many rows were received."""
+
+    received: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)
+    by_symbol: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.by_reason.values())
+
+    @property
+    def share(self) -> float:
+        return self.rejected / self.received if self.received else 0.0
+
+    def add(self, other: Rejections) -> None:
+        self.received += other.received
+        self.by_reason.update(other.by_reason)
+        self.by_symbol.update(other.by_symbol)
+
+    @classmethod
+    def from_stats(cls, stats: Mapping[str, object], kept: int) -> Rejections:
+        """The door's counts of a chain fetch (the client's request stats) with ``kept`` contracts."""
+        by_reason: Counter[str] = Counter(_counts(stats.get("contracts_rejected")))
+        by_symbol: Counter[str] = Counter(_counts(stats.get("contracts_rejected_by_symbol")))
+        return cls(kept + sum(by_reason.values()), by_reason, by_symbol)
+
+    def count(self, symbol: str, reasons: Mapping[str, int]) -> None:
+        for reason, n in reasons.items():
+            if n:
+                self.by_reason[reason] += n
+                self.by_symbol[symbol] += n
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            "rows_received": self.received,
+            "rows_rejected": self.rejected,
+            "rejected_by_reason": dict(sorted(self.by_reason.items())),
+            "rejected_by_symbol": dict(self.by_symbol.most_common(20)),
+        }
+
+
+def _counts(value: object) -> dict[str, int]:
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _first_reason(frame: pl.DataFrame, reasons: Mapping[str, pl.Expr]) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Drop rows matching any reason; each row is counted once, under the first reason it matches."""
+    if frame.height == 0:
+        return frame, {}
+    seen, counts = pl.lit(False), []
+    for name, condition in reasons.items():
+        condition = condition.fill_null(False)
+        counts.append((condition & ~seen).sum().alias(name))
+        seen = seen | condition
+    row = frame.select(counts).row(0, named=True)
+    return frame.filter(~seen), {k: int(v) for k, v in row.items() if v}
+
+
+def _bad_count(column: str) -> pl.Expr:
+    c = pl.col(column)
+    return c.is_not_null() & (~c.is_finite() | (c < 0) | (c > MAX_CONTRACTS))
+
+
+def screen_chain(frame: pl.DataFrame, symbol: str) -> tuple[pl.DataFrame, dict[str, int]]:
+    """One chain as parsed (``underlying_ticker`` beside the contract columns; open interest and
+    volume still as floats): the contracts kept and the rejected ones by reason."""
+    price_bad = pl.any_horizontal(
+        [pl.col(c).is_not_null() & (~pl.col(c).is_finite() | (pl.col(c) < 0)) for c in _PRICES]
+    )
+    reasons = {
+        UNDERLYING_MISMATCH: pl.col("underlying_ticker").is_not_null()
+        & (pl.col("underlying_ticker") != symbol),
+        BAD_STRIKE: ~pl.col("strike_price").is_finite() | (pl.col("strike_price") <= 0),
+        ABSURD_OPEN_INTEREST: _bad_count("open_interest"),
+        ABSURD_VOLUME: _bad_count("day_volume"),
+        BAD_PRICE: price_bad,
+    }
+    kept, counts = _first_reason(frame, reasons)
+    unique = kept.unique(subset="ticker", keep="first", maintain_order=True)
+    if unique.height < kept.height:
+        counts[DUPLICATE] = kept.height - unique.height
+    return unique, counts
+
+
+def screen_session(
+    frame: pl.DataFrame, session: dt.date, rejections: Rejections
+) -> tuple[pl.DataFrame, Rejections]:
+    """Contracts of the session's chains (all symbols): those expired before the session are rejected
+    and added to ``rejections`` (the door's counts so far)."""
+    expired = frame.filter(pl.col("expiration_date") < session)
+    if expired.height:
+        for sym, n in expired.group_by("symbol").len().iter_rows():
+            rejections.count(str(sym), {EXPIRED: int(n)})
+        frame = frame.filter(pl.col("expiration_date") >= session)
+    return frame, rejections
+
+
+def unwritten(
+    asked: list[str], written: set[str], failed: Mapping[str, str], rejections: Rejections
+) -> dict[str, str]:
+    """Symbols asked for that neither failed at the source nor got a row, and why."""
+
+    def why(symbol: str) -> str:
+        n = rejections.by_symbol.get(symbol, 0)
+        return f"every row rejected at the door ({n})" if n else "the source sent no rows"
+
+    return {s: why(s) for s in asked if s not in written and s not in failed}
+
+
+def screen_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, Rejections]:
+    """Daily bars (``STOCKS`` contract): bars with impossible prices are rejected, by symbol."""
+    rejections = Rejections(received=frame.height)
+    ohlc = ("open", "high", "low", "close")
+    bad = pl.any_horizontal([~pl.col(c).is_finite() | (pl.col(c) <= 0) for c in ohlc])
+    marked = frame.with_columns(
+        pl.when(bad)
+        .then(pl.lit(BAD_BAR))
+        .when(pl.col("high") < pl.col("low"))
+        .then(pl.lit(HIGH_BELOW_LOW))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("_reason")
+    )
+    for sym, reason in marked.filter(pl.col("_reason").is_not_null()).select("symbol", "_reason").iter_rows():
+        rejections.count(str(sym), {str(reason): 1})
+    return marked.filter(pl.col("_reason").is_null()).drop("_reason"), rejections
+
+
+def check_vix(frame: pl.DataFrame, session: dt.date) -> None:
+    """Raise ``VendorDataError`` naming the value when the session's VIX bar cannot be true."""
+    for row in frame.iter_rows(named=True):
+        values = {c: row[c] for c in ("open", "high", "low", "close")}
+        bad = {c: v for c, v in values.items() if v is None or not math.isfinite(v) or v <= 0}
+        if bad:
+            listed = ", ".join(f"{c} {v!r}" for c, v in bad.items())
+            raise VendorDataError(f"the source's VIX bar for {session} is not usable: {listed} (must be > 0)")
+        if values["high"] < values["low"]:
+            raise VendorDataError(
+                f"the source's VIX bar for {session} has high {values['high']!r} below low {values['low']!r}"
+            )
+
+
+SOURCE_SANITY = "source_sanity"
+
+
+def source_sanity(
+    artefact: str,
+    session: dt.date,
+    door: Mapping[str, object] | None,
+    threshold: float,
+) -> GateResult:
+    """The share of rows the door rejected for ``artefact`` on ``session`` stays within ``threshold``.
+
+    ``door``: the asset's recorded ``rows_received``, ``rows_rejected`` and (when known)
+    ``rejected_by_reason`` / ``rejected_by_symbol``; None when the session was never materialized.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"source_sanity: threshold {threshold} is not a share between 0 and 1")
+    if door is None or "rows_received" not in door:
+        # Files written by another tool (or before the door existed): nothing to judge, said so.
+        return GateResult(
+            artefact,
+            SOURCE_SANITY,
+            True,
+            f"{artefact} {session}: no fetch recorded in this instance; nothing to judge",
+        )
+    received, rejected = int(str(door["rows_received"])), int(str(door.get("rows_rejected", 0)))
+    share = rejected / received if received else 0.0
+    reasons = _counts(door.get("rejected_by_reason"))
+    symbols = sorted(_counts(door.get("rejected_by_symbol")))
+    summary = (
+        f"{artefact} {session}: {rejected} of {received} rows rejected at the door "
+        f"({share:.2%}, limit {threshold:.2%})"
+    )
+    if reasons:
+        summary += ": " + "; ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    details = tuple(f"{r}: {n}" for r, n in sorted(reasons.items()))
+    return GateResult(artefact, SOURCE_SANITY, share <= threshold, summary, tuple(symbols), details)

@@ -1,0 +1,147 @@
+"""Issue 12 regressions: subset runs keep every other symbol, and the one sim/real guard covers the lake."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from aegis_core.archive import guard, layout
+from aegis_core.archive.lake import Lake
+from aegis_core.archive.store import Archive
+from aegis_core.settings import load_settings
+from aegis_pipelines.definitions import build_definitions
+from tests.conftest import SMALL_UNIVERSE
+
+SESSION = "2026-11-20"
+DAY = dt.date(2026, 11, 20)
+
+
+def run_eod(defs, instance, tags=None, raise_on_error=False):
+    return defs.resolve_job_def("ldas_eod_job").execute_in_process(
+        partition_key=SESSION, instance=instance, tags=tags or {}, raise_on_error=raise_on_error
+    )
+
+
+def lake_rows(lake: Lake, table: str) -> dict[str, int]:
+    frame = lake.read_sessions(table, DAY, DAY, ["symbol"])
+    return dict(sorted(frame.group_by("symbol").len().iter_rows())) if frame is not None else {}
+
+
+def file_rows(root, artefact: str) -> dict[str, int]:
+    path_of = {"stocks": layout.stock_file, "options": layout.options_file}[artefact]
+    out = {}
+    for s in layout.symbols_with(root, artefact):
+        if path_of(root, s, DAY).is_file():
+            out[s] = pl.read_parquet(path_of(root, s, DAY)).height
+    return out
+
+
+@pytest.fixture
+def defs(sim_env):
+    return build_definitions(load_settings())
+
+
+def test_a_subset_run_replaces_its_symbols_and_keeps_the_others(defs, tmp_path):
+    root, lake = tmp_path / "archive", Lake(str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        assert run_eod(defs, instance, tags={"aegis/symbols": "AAXJ,BDRY"}).success
+        assert run_eod(defs, instance, tags={"aegis/symbols": "CORN"}).success
+    for artefact in ("stocks", "options"):
+        assert sorted(file_rows(root, artefact)) == sorted(SMALL_UNIVERSE)
+        assert lake_rows(lake, artefact) == file_rows(root, artefact), artefact
+    # Derived artefacts come from the session's complete inputs, not from the subset just fetched.
+    for artefact in ("gex_summary", "iv_rank"):
+        frame = pl.read_parquet(layout.daily_file(root, artefact, DAY))
+        assert sorted(frame["symbol"]) == sorted(SMALL_UNIVERSE), artefact
+        assert sorted(lake_rows(lake, artefact)) == sorted(SMALL_UNIVERSE), artefact
+    assert sorted(lake_rows(lake, "atm_iv")) == sorted(SMALL_UNIVERSE)
+
+
+def test_sim_data_is_refused_by_a_real_lake_before_anything_is_written(defs, tmp_path):
+    # A lake written from a real source (one stock bar is enough for the record).
+    real = Archive(tmp_path / "real-archive", Lake(str(tmp_path / "lake")), "polygon")
+    bar = pl.DataFrame(
+        {
+            "timestamp": [dt.datetime(2026, 11, 19, 21, tzinfo=dt.UTC)],
+            "symbol": ["CORN"],
+            **{c: [20.0] for c in ("open", "high", "low", "close", "volume", "vwap")},
+            "transactions": [10],
+        }
+    )
+    real.write_stocks(bar, dt.date(2026, 11, 19))
+    lake = Lake(str(tmp_path / "lake"))
+    assert lake.kinds() == {"stocks": "real"}
+    before = lake.version("stocks")
+    with dg.instance_for_test() as instance:
+        result = run_eod(defs, instance)
+    assert not result.success
+    errors = [e.step_failure_data.error.cause.message for e in result.all_events if e.is_step_failure]
+    assert errors and all("refusing to write simulated data into lake" in m for m in errors)
+    assert str(tmp_path / "lake") in errors[0] and "real market data" in errors[0]
+    assert lake.version("stocks") == before
+    assert not list((tmp_path / "archive").rglob("*.parquet"))  # nothing half-written in the archive
+
+
+def test_a_lake_table_off_contract_is_refused(tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    archive = Archive(tmp_path / "archive", lake, "sim")
+    from deltalake import write_deltalake
+
+    write_deltalake(lake.uri("vix"), pl.DataFrame({"symbol": ["VIX"], "close": ["high"]}).to_arrow())
+    vix = pl.DataFrame(
+        {
+            "timestamp": [dt.datetime(2026, 11, 20, 21, tzinfo=dt.UTC)],
+            "symbol": ["VIX"],
+            **{c: [15.0] for c in ("open", "high", "low", "close")},
+        }
+    )
+    with pytest.raises(guard.LakeSchemaError, match=r"lake table .*vix.* close: table has string"):
+        archive.write_vix(vix, DAY)
+    assert not list((tmp_path / "archive").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [("{not json", "unreadable"), (json.dumps({"kinds": "sim"}), "does not record a kind"), ("[]", "kind")],
+)
+def test_a_corrupt_marker_gives_one_clear_line(tmp_path, content, why):
+    (tmp_path / guard.MARKER).write_text(content)
+    with pytest.raises(guard.ArchiveKindError, match=why) as info:
+        guard.claim(tmp_path, "sim")
+    message = str(info.value)
+    assert str(tmp_path / guard.MARKER) in message and "\n" not in message
+
+
+def consistency(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        e.asset_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "lake_consistency"
+    }
+
+
+def test_lake_consistency_passes_after_runs_and_names_every_difference(defs, tmp_path):
+    from deltalake import DeltaTable
+
+    root, lake = tmp_path / "archive", Lake(str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = run_eod(defs, instance)
+        subset = run_eod(defs, instance, tags={"aegis/symbols": "BDRY"})
+        for result in (first, subset):
+            checks = consistency(result)
+            assert len(checks) == 5 and all(e.passed for e in checks.values()), checks
+        # The lake loses CORN's chain; the archive loses AAXJ's bar.
+        DeltaTable(lake.uri("options")).delete("symbol = 'CORN'")
+        corn = pl.read_parquet(layout.options_file(root, "CORN", DAY)).height
+        layout.stock_file(root, "AAXJ", DAY).unlink()
+        checked = defs.resolve_job_def("ldas_checks_job").execute_in_process(
+            instance=instance, tags={"dagster/partition": SESSION}, raise_on_error=False
+        )
+    checks = consistency(checked)
+    assert not checks["ldas/options"].passed and not checks["ldas/stocks"].passed
+    assert checks["ldas/options"].metadata["offenders"].value == ["CORN"]
+    assert f"CORN ({corn} vs 0)" in checks["ldas/options"].description
+    assert "AAXJ: 0 row(s) in the files, 1 in the lake" in checks["ldas/stocks"].metadata["details"].value
+    assert all(checks[k].passed for k in ("ldas/vix", "ldas/gex_summary", "ldas/iv_rank"))
