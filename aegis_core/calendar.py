@@ -56,6 +56,19 @@ class CalendarRangeError(ValueError):
     pass
 
 
+class NotASessionError(ValueError):
+    """A date on which the exchange does not trade, where a session is required."""
+
+    def __init__(self, day: dt.date):
+        super().__init__(not_a_session(day))
+        self.day = day
+
+
+def not_a_session(day: dt.date) -> str:
+    """The one wording for "no session that day", used by every asset, schedule, sensor and command."""
+    return f"{day} is not an NYSE session (weekend or holiday)"
+
+
 class NyseCalendar:
     """The NYSE calendar between ``CALENDAR_START`` and ``CALENDAR_END``."""
 
@@ -84,6 +97,13 @@ class NyseCalendar:
 
     def is_session(self, day: dt.date) -> bool:
         return self.session(day) is not None
+
+    def require_session(self, day: dt.date) -> Session:
+        """The session of ``day``; ``NotASessionError`` (one wording everywhere) when there is none."""
+        session = self.session(day)
+        if session is None:
+            raise NotASessionError(day)
+        return session
 
     def sessions(self, start: dt.date, end: dt.date) -> list[Session]:
         """Sessions with ``start <= date <= end``."""

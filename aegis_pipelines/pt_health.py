@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from aegis_assets.ops.clock import CLOCK_KEY, Clock, wall_clock
+from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ops.pt_health import WINDOW_TAG, DashboardResource, pt_health
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertLedger

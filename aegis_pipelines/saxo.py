@@ -20,7 +20,7 @@ from typing import Any
 
 import dagster as dg
 
-from aegis_assets.ops.clock import CLOCK_KEY, Clock, ClockParam, wall_clock
+from aegis_assets.clock import CLOCK_KEY, Clock, ClockParam, wall_clock
 from aegis_assets.ops.saxo import (
     TOKEN_TAG,
     SaxoResource,

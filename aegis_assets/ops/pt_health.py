@@ -21,7 +21,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, SecretStr
 
-from aegis_assets.ops.clock import ClockParam, read_clock
+from aegis_assets.clock import ClockParam
+from aegis_assets.clock import now as read_clock
 from aegis_assets.resources import AlertsResource
 from aegis_assets.runs import markdown_table
 from aegis_core.alerts import AlertError

@@ -21,7 +21,7 @@ import dagster as dg
 from pydantic import Field
 
 from aegis_assets.alert_tags import SELF_ALERTING_TAG
-from aegis_assets.ops.clock import Clock, ClockParam
+from aegis_assets.clock import Clock, ClockParam
 from aegis_assets.ops.saxo_observation import CHECK_SPECS, observe_step
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError

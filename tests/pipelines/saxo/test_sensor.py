@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from aegis_assets.ops.clock import wall_clock
 from aegis_assets.ops.saxo import SAXO_TOKEN_KEY, TOKEN_TAG
 from aegis_assets.resources import AlertsResource
+from aegis_core.clock import wall_clock
 from aegis_core.saxo import REAUTH_MESSAGE, cache_lock
 from aegis_core.settings import Settings
 from aegis_pipelines.saxo import JOB_NAME, SENSOR_NAME, saxo_definitions
