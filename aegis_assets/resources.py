@@ -73,7 +73,7 @@ class MarketDataResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # The run's start anchors its budget, whichever process (step) this resource lives in.
-        run = context.dagster_run
+        run = context.run
         record = context.instance.get_run_record_by_id(run.run_id) if context.instance and run else None
         self._run_started = (record.start_time if record else None) or time.time()
 
