@@ -65,7 +65,8 @@ def _symbols(n: int) -> list[str]:
 
 
 def phase_floor(args: argparse.Namespace, key: str) -> dict[str, Any]:
-    from aegis_core.polygon.floor import fetch_and_parse_floor
+    from fetch_floor import fetch_and_parse_floor
+
     from aegis_core.sim import sim_base_url
 
     base = sim_base_url(args.url, session_close(args.session))

@@ -276,11 +276,15 @@ def test_check_evaluations_of_the_runs_are_recorded(scenario):
                 f"{e['status']}@{(e['evaluation'] or {}).get('partition')}" for e in mine
             )
     # Losing a check must fail here, not pass quietly: these are evaluated in every end-of-day run.
-    required = {f"{a}:schema_contract" for a in EOD_ASSETS if a != "atm_iv"} | {
-        f"{a}:{c}"
-        for a in ("stocks", "options", "gex_summary", "iv_rank")
-        for c in ("universe_coverage", "lake_consistency")
-    } | {"gex_summary:gex_sanity", "options:source_sanity", "stocks:source_sanity"}
+    required = (
+        {f"{a}:schema_contract" for a in EOD_ASSETS if a != "atm_iv"}
+        | {
+            f"{a}:{c}"
+            for a in ("stocks", "options", "gex_summary", "iv_rank")
+            for c in ("universe_coverage", "lake_consistency")
+        }
+        | {"gex_summary:gex_sanity", "options:source_sanity", "stocks:source_sanity"}
+    )
     assert required <= set(evaluated), sorted(required - set(evaluated))
     print(f"\ncheck evaluations: {evaluated}")
 

@@ -20,7 +20,6 @@ from aegis_core.polygon import (
     PolygonClient,
     PolygonNoDataError,
 )
-from aegis_core.polygon.floor import fetch_and_parse_floor
 from tests.polygon.chains import ChainScript
 from tests.polygon.conftest import KEY
 from tests.polygon.server import NOT_AUTHORIZED, LoopbackServer, Reply, Request, json_reply
@@ -455,16 +454,6 @@ def test_vix(serve: Serve) -> None:
     assert frame.schema == VIX.polars_schema
     assert frame.row(0) == (dt.datetime(2026, 1, 2, 5, 0, tzinfo=dt.UTC), "VIX", 14.1, 15.2, 13.9, 14.8)
     assert stats.requests == 2
-    assert_key_only_in_auth_header(server)
-
-
-def test_floor_fetches_and_decodes_every_page(serve: Serve) -> None:
-    server = serve(ChainScript({"AAPL": 3, "MSFT": 1, "SPY": 4}, per_page=20))
-    result = asyncio.run(
-        fetch_and_parse_floor(server.url, SecretStr(KEY), ["AAPL", "MSFT", "SPY"], max_concurrency=2)
-    )
-    assert (result.pages, result.contracts, result.failures) == (8, 160, {})
-    assert result.contracts_per_s > 0
     assert_key_only_in_auth_header(server)
 
 
