@@ -117,6 +117,14 @@ class PtHealthSettings(_Section):
     timeout_s: float = Field(10.0, gt=0)
 
 
+class WatchdogSettings(_Section):
+    """``aegis watchdog``: how often it looks, and when a missing heartbeat or tick is an alert."""
+
+    interval_s: float = Field(60.0, gt=0)
+    heartbeat_max_age_s: float = Field(180.0, gt=0)
+    tick_grace_s: float = Field(600.0, ge=0)
+
+
 class Settings(_Section):
     profile: str = "local"
     source: Literal["sim", "polygon"] = "sim"
@@ -133,6 +141,7 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     saxo: SaxoSettings = Field(default_factory=SaxoSettings)
     pt_health: PtHealthSettings = Field(default_factory=PtHealthSettings)
+    watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings)
 
     @model_validator(mode="after")
     def _required(self) -> Settings:
@@ -183,10 +192,22 @@ ENV_OVERRIDES: dict[str, str] = {
     "SAXOBANK_APP_SECRET_LIVE": "saxo.app_secret",
     "AEGIS_DASHBOARD_URLS": "pt_health.dashboard_urls",
     "AEGIS_DASHBOARD_TOKEN": "pt_health.dashboard_token",
+    "AEGIS_WATCHDOG_INTERVAL_S": "watchdog.interval_s",
+    "AEGIS_WATCHDOG_HEARTBEAT_MAX_AGE_S": "watchdog.heartbeat_max_age_s",
+    "AEGIS_WATCHDOG_TICK_GRACE_S": "watchdog.tick_grace_s",
 }
 SECRET_VARIABLES = {
     k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))
 }
+
+
+def settings_variables() -> list[str]:
+    """Every environment variable the settings read: ``AEGIS_CONFIG``, then each override (aliases too).
+
+    The one list of what a process must receive to load the same settings; the production run
+    launcher forwards exactly these to every run container (``aegis_pipelines.run_launcher``).
+    """
+    return list(dict.fromkeys(["AEGIS_CONFIG", *ENV_OVERRIDES]))
 
 
 def secret_variable(dotted: str, environ: Mapping[str, str] | None = None) -> str:
