@@ -167,7 +167,9 @@ def test_compose_resolves_and_each_missing_required_variable_is_named(spec, fill
     bare = {k: v for k, v in filled_env.items() if k in required}
     resolved = interpolate(spec, bare)
     assert resolved["services"]["postgres"]["image"] == "postgres:16-bookworm"
-    assert resolved["services"]["code_location"]["build"]["args"]["PYTHON_IMAGE"] == "python:3.11-slim-bookworm"
+    assert (
+        resolved["services"]["code_location"]["build"]["args"]["PYTHON_IMAGE"] == "python:3.11-slim-bookworm"
+    )
 
 
 def test_every_settings_variable_of_env_reaches_the_runs(spec, filled_env):
@@ -178,11 +180,21 @@ def test_every_settings_variable_of_env_reaches_the_runs(spec, filled_env):
     # The instance config names only the storage; the launcher adds the settings variables that are
     # set in the daemon's environment, whatever .env holds (one list: the settings model's).
     assert set(configured()) == STORAGE_VARIABLES
-    daemon_env = {**filled_env, "AEGIS_CONFIG": "/config/production.yaml", "AEGIS_SAXO_TOKEN_CACHE_PATH": "/x"}
+    daemon_env = {
+        **filled_env,
+        "AEGIS_CONFIG": "/config/production.yaml",
+        "AEGIS_SAXO_TOKEN_CACHE_PATH": "/x",
+        "AEGIS_PT_HEARTBEAT_STALE_SEC": "120",
+    }
     runs = forwarded(daemon_env)
     assert len(runs) == len(set(runs))
     assert set(runs) == STORAGE_VARIABLES | (set(settings_variables()) & set(daemon_env))
-    assert {"AEGIS_SAXO_TOKEN_CACHE_PATH", "AEGIS_WATCHDOG_TICK_GRACE_S", "POLYGON_API_KEY"} <= set(runs)
+    assert {
+        "AEGIS_SAXO_TOKEN_CACHE_PATH",
+        "AEGIS_PT_HEARTBEAT_STALE_SEC",
+        "AEGIS_WATCHDOG_TICK_GRACE_S",
+        "POLYGON_API_KEY",
+    } <= set(runs)
     assert "AEGIS_ARCHIVE_DIR" not in runs and "DOCKER_GID" not in runs  # host-side variables stay there
     # A variable unset in the daemon is not forwarded (DockerRunLauncher would fail the launch on it).
     assert "AEGIS_SAXO_TOKEN_CACHE_PATH" not in forwarded(filled_env)

@@ -64,9 +64,14 @@ def beat(instance: dg.DagsterInstance, when: dt.datetime, *daemons: str) -> None
         instance.add_daemon_heartbeat(DaemonHeartbeat(when.timestamp(), name, "daemon-1"))
 
 
-def schedule(instance: dg.DagsterInstance, name: str, status=InstigatorStatus.DECLARED_IN_CODE) -> InstigatorState:
+def schedule(
+    instance: dg.DagsterInstance, name: str, status=InstigatorStatus.DECLARED_IN_CODE
+) -> InstigatorState:
     state = InstigatorState(
-        RemoteInstigatorOrigin(REPO, name), InstigatorType.SCHEDULE, status, ScheduleInstigatorData("* * * * *")
+        RemoteInstigatorOrigin(REPO, name),
+        InstigatorType.SCHEDULE,
+        status,
+        ScheduleInstigatorData("* * * * *"),
     )
     instance.add_instigator_state(state)
     return state
@@ -131,7 +136,9 @@ def test_a_schedule_stopped_by_the_operator_is_not_expected_to_tick(instance):
     schedule(instance, EOD_SCHEDULE, InstigatorStatus.STOPPED)
     assert watchdog.schedules(instance, [EOD_SCHEDULE])[EOD_SCHEDULE].stopped
     with FakeSlack() as slack:
-        due, sent = watchdog.check_once(instance, SlackSender("t", "#ops", slack.base_url), POLICY, SINCE, NOW)
+        due, sent = watchdog.check_once(
+            instance, SlackSender("t", "#ops", slack.base_url), POLICY, SINCE, NOW
+        )
     # The intraday schedule was never seen ticking (the instance does not know it): that one is due.
     assert [a.fields["schedule"] for a in due] == [INTRADAY_SCHEDULE] == [a.fields["schedule"] for a in sent]
 

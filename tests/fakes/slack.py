@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.messages: list[dict] = []
         self.auth_headers: list[str] = []
         self.fail_with: str | None = None  # e.g. "channel_not_found"
@@ -38,12 +38,13 @@ class FakeSlack:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/api/"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/"
 
     def __enter__(self) -> FakeSlack:
         self._thread.start()
