@@ -176,7 +176,9 @@ def test_every_settings_variable_of_env_reaches_the_runs(spec, filled_env):
     services = spec["services"]
     for name in SETTINGS_SERVICES:  # the whole .env: any setting set there is seen
         assert services[name]["env_file"] == ".env", name
-        assert "AEGIS_CONFIG" in service_environment(services[name]), name
+        assert service_environment(services[name])["AEGIS_CONFIG"].startswith("/config/"), name
+    for name in ("code_location", "watchdog"):  # they load the profile (the daemon only forwards)
+        assert mounts(services[name])["/config"] == "config", name
     # The instance config names only the storage; the launcher adds the settings variables that are
     # set in the daemon's environment, whatever .env holds (one list: the settings model's).
     assert set(configured()) == STORAGE_VARIABLES
