@@ -82,6 +82,8 @@ def test_every_service_volume_and_network_is_there(spec):
     watchdog = spec["services"]["watchdog"]
     assert watchdog["command"] == ["aegis", "watchdog"] and watchdog["image"] == spec["x-image"]
     assert watchdog["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert watchdog["depends_on"]["daemon"]["condition"] == "service_started"
+    assert "/var/run/docker.sock" not in mounts(watchdog)
 
 
 def test_code_location_serves_what_workspace_yaml_points_at(spec):

@@ -255,7 +255,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "AEGIS_SAXO_TOKEN_CACHE_PATH": f"/data/tokens/from-env-{token}.json",
         "AEGIS_PT_HEARTBEAT_STALE_SEC": "123",
         "AEGIS_WATCHDOG_INTERVAL_S": "3",
-        "AEGIS_WATCHDOG_HEARTBEAT_MAX_AGE_S": "25",
+        "AEGIS_WATCHDOG_HEARTBEAT_MAX_AGE_S": "45",
     }
     env_file = root / ".env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
