@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 
+from aegis_core.alerts import AlertError
 from aegis_core.settings import SettingsError, load_settings
 
 
@@ -43,7 +44,9 @@ def _aware(text: str) -> dt.datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Its own lines at INFO; the libraries' (the instance's migrations, …) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aegis").setLevel(logging.INFO)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -58,9 +61,19 @@ def run(args: argparse.Namespace) -> int:
         now = dt.datetime.now(dt.UTC)
         since = args.since or now - policy.tick_grace - policy.heartbeat_max_age
         with dg.DagsterInstance.get() as instance:
-            due, sent = watchdog.check_once(instance, sender, policy, since, now)
+            due = watchdog.due_alerts(instance, policy, since, now)
+            before = watchdog.alerted(instance)
+            try:
+                watchdog.send_due(instance, sender, due)
+                failure = None
+            except AlertError as exc:
+                failure = str(exc)
+            after = watchdog.alerted(instance)
         for alert in due:
-            print(("sent: " if alert in sent else "already alerted: ") + alert.text)
+            state = "already alerted" if alert.key in before else "sent" if alert.key in after else "NOT SENT"
+            print(f"{state}: {alert.text}")
+        if failure:
+            print(f"aegis watchdog: {failure}", file=sys.stderr)
         print("ok: daemon alive, no expected tick missing" if not due else f"{len(due)} problem(s)")
         return 1 if due else 0
     stop = threading.Event()

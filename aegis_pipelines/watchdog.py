@@ -67,18 +67,34 @@ def sender_from(settings: Settings) -> AlertSender:
     return LogSender(log)
 
 
+def due_alerts(
+    instance: dg.DagsterInstance, policy: Policy, since: dt.datetime, now: dt.datetime
+) -> list[Alert]:
+    """What is wrong at ``now``, before deduplication."""
+    watched = schedules(instance, list(EXPECTED_TICKS))
+    return watchdog_alerts(now, since, heartbeats(instance), watched, policy)
+
+
+def alerted(instance: dg.DagsterInstance) -> AlertLedger:
+    """The alerts already sent (by the service or by ``--once``)."""
+    return AlertLedger.loads(instance.run_storage.get_cursor_values({LEDGER_KEY}).get(LEDGER_KEY))
+
+
+def send_due(instance: dg.DagsterInstance, sender: AlertSender, due: list[Alert]) -> list[Alert]:
+    """Send the alerts not sent before (the ledger is in the instance); an ``AlertError`` propagates."""
+    ledger = alerted(instance)
+    try:
+        return send_new(due, sender, ledger)
+    finally:  # the alerts sent before a Slack error stay remembered
+        instance.run_storage.set_cursor_values({LEDGER_KEY: ledger.dumps()})
+
+
 def check_once(
     instance: dg.DagsterInstance, sender: AlertSender, policy: Policy, since: dt.datetime, now: dt.datetime
 ) -> tuple[list[Alert], list[Alert]]:
     """One pass: observe, decide, send what is new, remember it. Returns (alerts due, alerts sent)."""
-    watched = schedules(instance, list(EXPECTED_TICKS))
-    due = watchdog_alerts(now, since, heartbeats(instance), watched, policy)
-    storage = instance.run_storage
-    ledger = AlertLedger.loads(storage.get_cursor_values({LEDGER_KEY}).get(LEDGER_KEY))
-    try:
-        return due, send_new(due, sender, ledger)
-    finally:  # the alerts sent before a Slack error stay remembered
-        storage.set_cursor_values({LEDGER_KEY: ledger.dumps()})
+    due = due_alerts(instance, policy, since, now)
+    return due, send_due(instance, sender, due)
 
 
 def instance_error_alert(exc: Exception, policy: Policy) -> Alert:
