@@ -4,7 +4,7 @@ It reads the daemon heartbeats and the schedule ticks the daemon writes to the i
 (Postgres in production), lets ``aegis_core.watchdog`` decide, and sends the alerts straight to Slack
 (``SlackSender``; the log without Slack). The ``AlertLedger`` of the alerts already sent is kept in
 the instance's key-value store, so a restarted watchdog does not repeat them. If the instance cannot
-be read, that is an alert too (sent once per error kind); the next pass tries again.
+be read, that is an alert too (once per error kind until it answers again); the next pass tries again.
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def run(
             _, sent = check_once(instance, sender, policy, since, clock())
             for alert in sent:
                 log.warning("alerted: %s", alert.text)
+            own = AlertLedger()  # the instance answered: a later outage of it alerts again
         except AlertError as exc:
             log.error("%s (next pass tries again)", exc)
         except Exception as exc:  # the instance is unreachable: say so once, keep watching
