@@ -198,3 +198,41 @@ def test_an_instance_outage_after_recovery_alerts_again(instance):
     unreachable = "[CRITICAL] Watchdog cannot read the Dagster instance"
     assert titles[0] == titles[-1] == unreachable and titles.count(unreachable) == 2
     assert "[CRITICAL] Schedule tick missing" in titles[1:-1]  # pass 2 did read the instance
+
+
+def test_aegis_watchdog_once_reports_sends_and_says_when_slack_fails(instance, monkeypatch, capsys):
+    from aegis_pipelines.cli import main
+
+    now = dt.datetime.now(dt.UTC)
+    beat(instance, now - dt.timedelta(minutes=10), "SCHEDULER")
+    since = (now - dt.timedelta(minutes=1)).isoformat()
+    monkeypatch.setenv("AEGIS_CONFIG", "configs/local.yaml")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-once")
+    monkeypatch.setenv("AEGIS_SLACK_CHANNEL", "#ops")
+    with FakeSlack() as slack:
+        slack.fail_with = "channel_not_found"
+        monkeypatch.setenv("AEGIS_SLACK_BASE_URL", slack.base_url)
+        assert main(["watchdog", "--once", "--since", since]) == 1
+        out, err = capsys.readouterr()
+        assert "NOT SENT: [CRITICAL] Dagster daemon is down" in out
+        assert "channel_not_found" in err and "xoxb-once" not in out + err
+        slack.fail_with = None
+        assert main(["watchdog", "--once", "--since", since]) == 1
+        assert "sent: [CRITICAL] Dagster daemon is down" in capsys.readouterr().out
+        assert main(["watchdog", "--once", "--since", since]) == 1
+        assert "already alerted: [CRITICAL] Dagster daemon is down" in capsys.readouterr().out
+        assert len(slack.messages) == 1
+    beat(instance, dt.datetime.now(dt.UTC), "SCHEDULER")
+    assert main(["watchdog", "--once", "--since", since]) == 0
+    assert "ok: daemon alive, no expected tick missing" in capsys.readouterr().out
+
+
+def test_aegis_watchdog_names_a_bad_setting(monkeypatch, capsys):
+    from aegis_pipelines.cli import main
+
+    monkeypatch.setenv("AEGIS_CONFIG", "configs/local.yaml")
+    monkeypatch.setenv("AEGIS_WATCHDOG_INTERVAL_S", "-3")
+    assert main(["watchdog", "--once"]) == 2
+    assert (
+        "watchdog.interval_s (from environment variable AEGIS_WATCHDOG_INTERVAL_S)" in capsys.readouterr().err
+    )
