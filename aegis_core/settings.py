@@ -182,6 +182,9 @@ ENV_OVERRIDES: dict[str, str] = {
     "POLYGON_API_KEY": "polygon.api_key",
     "MASSIVE_API_KEY": "polygon.api_key",
     "AEGIS_PARITY_ROOT": "parity.reference_root",
+    "AEGIS_WATCHDOG_INTERVAL_S": "watchdog.interval_s",
+    "AEGIS_WATCHDOG_HEARTBEAT_MAX_AGE_S": "watchdog.heartbeat_max_age_s",
+    "AEGIS_WATCHDOG_TICK_GRACE_S": "watchdog.tick_grace_s",
     "SLACK_BOT_TOKEN": "alerts.slack_token",
     "AEGIS_SLACK_CHANNEL": "alerts.slack_channel",
     "AEGIS_SLACK_BASE_URL": "alerts.slack_base_url",
@@ -192,9 +195,6 @@ ENV_OVERRIDES: dict[str, str] = {
     "SAXOBANK_APP_SECRET_LIVE": "saxo.app_secret",
     "AEGIS_DASHBOARD_URLS": "pt_health.dashboard_urls",
     "AEGIS_DASHBOARD_TOKEN": "pt_health.dashboard_token",
-    "AEGIS_WATCHDOG_INTERVAL_S": "watchdog.interval_s",
-    "AEGIS_WATCHDOG_HEARTBEAT_MAX_AGE_S": "watchdog.heartbeat_max_age_s",
-    "AEGIS_WATCHDOG_TICK_GRACE_S": "watchdog.tick_grace_s",
 }
 SECRET_VARIABLES = {
     k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))
