@@ -3,8 +3,8 @@
 ``deploy/stack`` builds the stand-in base images (or uses the official ones when the engine has
 them), builds the project image (the host's CA bundle as a build secret), and brings the compose
 stack up with the smoke profile (``deploy/smoke``: simulated market, a small universe, alerts to a
-stand-in Slack on the docker0 bridge address, reachable from the containers). Then, through the
-published UI port only:
+stand-in Slack served over https on the docker0 bridge address, reachable from the containers).
+Then, through the published UI port only:
 
 1. the end-of-day job runs in a container of its own that has the ``.env`` values (the universe file
    and the Saxo cache path set there, not in the profile), its files appear in the host folder and
@@ -228,7 +228,16 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     (root / "config/universe-env.txt").write_text("\n".join(ENV_UNIVERSE) + "\n")
     python_image, postgres_image, standins = _base_images(token)
     port = free_port()
-    slack = FakeSlack(host=bridge_address()).__enter__()
+    # The stand-in Slack on the bridge address, over https (a Slack URL off loopback must be https):
+    # a self-signed certificate for that address, trusted by the services through SSL_CERT_FILE.
+    bridge = bridge_address()
+    cert, key = root / "config/stand-in-slack.pem", root / "stand-in-slack.key"
+    sh(
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=stand-in-slack", "-addext", f"subjectAltName=IP:{bridge}",
+        "-keyout", str(key), "-out", str(cert), timeout=60,
+    )  # fmt: skip
+    slack = FakeSlack(host=bridge, tls=(str(cert), str(key))).__enter__()
     values = {
         "AEGIS_IMAGE": f"aegis-test-pipelines:{token}",
         "AEGIS_PYTHON_IMAGE": python_image,
@@ -247,6 +256,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "POLYGON_API_KEY": "unused-with-the-simulated-market",
         "SLACK_BOT_TOKEN": f"xoxb-smoke-{token}",
         "AEGIS_SLACK_BASE_URL": slack.base_url,
+        "SSL_CERT_FILE": "/config/stand-in-slack.pem",
         "SAXOBANK_APP_KEY_LIVE": "unused-keeper-disabled",
         "SAXOBANK_APP_SECRET_LIVE": "unused-keeper-disabled",
         "AEGIS_DASHBOARD_URLS": "http://127.0.0.1:9/unused-monitor-disabled",
