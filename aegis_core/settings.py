@@ -183,6 +183,14 @@ def credential_option(key: str) -> bool:
     return lowered in _CREDENTIAL_KEYS or any(word in lowered for word in _CREDENTIAL_WORDS)
 
 
+class WatchdogSettings(_Section):
+    """``aegis watchdog``: how often it looks, and when a missing heartbeat or tick is an alert."""
+
+    interval_s: float = Field(60.0, gt=0)
+    heartbeat_max_age_s: float = Field(180.0, gt=0)
+    tick_grace_s: float = Field(600.0, ge=0)
+
+
 class Settings(_Section):
     profile: str = "local"
     source: Literal["sim", "polygon"] = "sim"
@@ -199,6 +207,7 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     saxo: SaxoSettings = Field(default_factory=SaxoSettings)
     pt_health: PtHealthSettings = Field(default_factory=PtHealthSettings)
+    watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings)
 
     @field_validator("lake_storage_options")
     @classmethod
@@ -250,6 +259,9 @@ ENV_OVERRIDES: dict[str, str] = {
     "POLYGON_API_KEY": "polygon.api_key",
     "MASSIVE_API_KEY": "polygon.api_key",
     "AEGIS_PARITY_ROOT": "parity.reference_root",
+    "AEGIS_WATCHDOG_INTERVAL_S": "watchdog.interval_s",
+    "AEGIS_WATCHDOG_HEARTBEAT_MAX_AGE_S": "watchdog.heartbeat_max_age_s",
+    "AEGIS_WATCHDOG_TICK_GRACE_S": "watchdog.tick_grace_s",
     "SLACK_BOT_TOKEN": "alerts.slack_token",
     "AEGIS_SLACK_CHANNEL": "alerts.slack_channel",
     "AEGIS_SLACK_BASE_URL": "alerts.slack_base_url",
@@ -266,6 +278,20 @@ ENV_OVERRIDES: dict[str, str] = {
 SECRET_VARIABLES = {
     k for k, v in ENV_OVERRIDES.items() if v.endswith(("api_key", "token", "app_key", "app_secret"))
 }
+
+
+def settings_variables() -> list[str]:
+    """Every environment variable the settings read: ``AEGIS_CONFIG``, each override (aliases too) and
+    the health monitor's ``AEGIS_PT_*`` thresholds.
+
+    The one list of what a process must receive to load the same settings; the production run
+    launcher forwards exactly these to every run container (``aegis_pipelines.run_launcher``).
+    """
+    # The health monitor's thresholds are read from the environment by their own module (one place
+    # spells their names); they reach the runs the same way.
+    from aegis_core.pt_health.thresholds import ENV_NAMES as PT_THRESHOLD_VARIABLES
+
+    return list(dict.fromkeys(["AEGIS_CONFIG", *ENV_OVERRIDES, *PT_THRESHOLD_VARIABLES.values()]))
 
 
 def secret_variable(dotted: str, environ: Mapping[str, str] | None = None) -> str:

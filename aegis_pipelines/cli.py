@@ -12,9 +12,17 @@ from aegis_pipelines import cli_eod
 
 def _modules():
     # Imported here so a broken optional module cannot break `aegis --help` for the others.
-    from aegis_pipelines import cli_doctor, cli_intraday, cli_parity, cli_pt_health, cli_sim, cli_token
+    from aegis_pipelines import (
+        cli_doctor,
+        cli_intraday,
+        cli_parity,
+        cli_pt_health,
+        cli_sim,
+        cli_token,
+        cli_watchdog,
+    )
 
-    return [cli_eod, cli_sim, cli_parity, cli_token, cli_pt_health, cli_intraday, cli_doctor]
+    return [cli_eod, cli_sim, cli_parity, cli_token, cli_pt_health, cli_intraday, cli_doctor, cli_watchdog]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from aegis_core.doctor import requirements
-from aegis_core.settings import ENV_OVERRIDES, SECRET_VARIABLES, load_settings
+from aegis_core.settings import SECRET_VARIABLES, load_settings, settings_variables
+from aegis_pipelines.run_launcher import forwarded_variables
 from tests.conftest import PROJECT
 from tests.deploy.compose import (
     DEPLOY,
@@ -25,7 +26,9 @@ from tests.deploy.compose import (
     service_environment,
 )
 
-SERVICES = {"postgres", "code_location", "webserver", "daemon"}
+SERVICES = {"postgres", "code_location", "webserver", "daemon", "watchdog"}
+# The services that load the settings: they get the whole .env (env_file).
+SETTINGS_SERVICES = ["code_location", "daemon", "watchdog"]
 DAGSTER_SERVICES = ["code_location", "webserver", "daemon"]
 STORAGE_VARIABLES = {
     "DAGSTER_POSTGRES_HOST",
@@ -53,14 +56,19 @@ def filled_env() -> dict[str, str]:
     return {k: v or stand_in(k) for k, v in env_example().items()}
 
 
-def forwarded() -> list[str]:
+def configured() -> list[str]:
     return instance_config()["run_launcher"]["config"]["env_vars"]
+
+
+def forwarded(environ: dict[str, str]) -> list[str]:
+    """What the production launcher passes a run container, with the daemon's environment ``environ``."""
+    return forwarded_variables(configured(), environ)
 
 
 def test_every_service_volume_and_network_is_there(spec):
     assert set(spec["services"]) == SERVICES
     postgres = spec["services"]["postgres"]
-    assert postgres["image"].startswith("postgres:")
+    assert postgres["image"] == "${AEGIS_POSTGRES_IMAGE:-postgres:16-bookworm}"  # official by default
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert mounts(postgres)["/var/lib/postgresql/data"] == "postgres"
     for name, service in spec["services"].items():
@@ -75,6 +83,13 @@ def test_every_service_volume_and_network_is_there(spec):
     assert set(spec["volumes"]) == {"postgres", "dagster_logs", *DATA_VOLUMES}
     build = spec["services"]["code_location"]["build"]
     assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
+    assert build["args"] == {"PYTHON_IMAGE": "${AEGIS_PYTHON_IMAGE:-python:3.11-slim-bookworm}"}
+    assert "name" not in spec  # docker-compose 1.29 rejects a top-level name (the project is -p aegis)
+    watchdog = spec["services"]["watchdog"]
+    assert watchdog["command"] == ["aegis", "watchdog"] and watchdog["image"] == spec["x-image"]
+    assert watchdog["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert watchdog["depends_on"]["daemon"]["condition"] == "service_started"
+    assert "/var/run/docker.sock" not in mounts(watchdog)
 
 
 def test_code_location_serves_what_workspace_yaml_points_at(spec):
@@ -120,7 +135,10 @@ def required_variables() -> set[str]:
 def test_every_variable_is_listed_in_env_example_and_required_ones_name_themselves():
     refs = all_references(compose())
     declared = env_example()
-    assert {name for name, _, _ in refs} == set(declared), "compose and .env.example list different variables"
+    referenced = {name for name, _, _ in refs}
+    assert referenced <= set(declared), f"not in .env.example: {referenced - set(declared)}"
+    # The others reach the services through env_file: only settings variables may be among them.
+    assert set(declared) - referenced <= set(settings_variables()), set(declared) - referenced
     required = {name for name, op, _ in refs if op == ":?"}
     for name, op, message in refs:
         if op == ":?":
@@ -147,7 +165,6 @@ def test_compose_resolves_and_each_missing_required_variable_is_named(spec, fill
     resolved = interpolate(spec, filled_env)
     daemon = service_environment(resolved["services"]["daemon"])
     assert daemon["POLYGON_API_KEY"] == "value-of-polygon_api_key"
-    assert daemon["AEGIS_PARITY_ROOT"] == "/data/reference"
     assert resolved["volumes"]["archive"]["driver_opts"]["device"] == "value-of-aegis_archive_dir"
     required = sorted(required_variables())
     for name in required:
@@ -156,23 +173,44 @@ def test_compose_resolves_and_each_missing_required_variable_is_named(spec, fill
             interpolate(spec, env)
     # Optional ones fall back to their defaults.
     bare = {k: v for k, v in filled_env.items() if k in required}
-    optional = service_environment(interpolate(spec, bare)["services"]["code_location"])
+    resolved = interpolate(spec, bare)
+    assert resolved["services"]["postgres"]["image"] == "postgres:16-bookworm"
     assert (
-        optional["AEGIS_DASHBOARD_TOKEN"] == "" and optional["AEGIS_WEBSERVER_URL"] == "http://127.0.0.1:3000"
+        resolved["services"]["code_location"]["build"]["args"]["PYTHON_IMAGE"] == "python:3.11-slim-bookworm"
     )
 
 
-def test_runs_get_exactly_the_variables_the_code_location_gets(spec):
+def test_every_settings_variable_of_env_reaches_the_runs(spec, filled_env):
     services = spec["services"]
-    code_location = set(service_environment(services["code_location"])) - {"DAGSTER_CURRENT_IMAGE"}
-    daemon = set(service_environment(services["daemon"]))
-    assert len(forwarded()) == len(set(forwarded()))
-    assert set(forwarded()) == code_location == daemon  # the launcher reads them from the daemon
-    for name in forwarded():
-        assert name in STORAGE_VARIABLES or name == "AEGIS_CONFIG" or name in ENV_OVERRIDES, name
+    for name in SETTINGS_SERVICES:  # the whole .env: any setting set there is seen
+        assert services[name]["env_file"] == ".env", name
+        assert service_environment(services[name])["AEGIS_CONFIG"].startswith("/config/"), name
+    for name in ("code_location", "watchdog"):  # they load the profile (the daemon only forwards)
+        assert mounts(services[name])["/config"] == "config", name
+    # The instance config names only the storage; the launcher adds the settings variables that are
+    # set in the daemon's environment, whatever .env holds (one list: the settings model's).
+    assert set(configured()) == STORAGE_VARIABLES
+    daemon_env = {
+        **filled_env,
+        "AEGIS_CONFIG": "/config/production.yaml",
+        "AEGIS_SAXO_TOKEN_CACHE_PATH": "/x",
+        "AEGIS_PT_HEARTBEAT_STALE_SEC": "120",
+    }
+    runs = forwarded(daemon_env)
+    assert len(runs) == len(set(runs))
+    assert set(runs) == STORAGE_VARIABLES | (set(settings_variables()) & set(daemon_env))
+    assert {
+        "AEGIS_SAXO_TOKEN_CACHE_PATH",
+        "AEGIS_PT_HEARTBEAT_STALE_SEC",
+        "AEGIS_WATCHDOG_TICK_GRACE_S",
+        "POLYGON_API_KEY",
+    } <= set(runs)
+    assert "AEGIS_ARCHIVE_DIR" not in runs and "DOCKER_GID" not in runs  # host-side variables stay there
+    # A variable unset in the daemon is not forwarded (DockerRunLauncher would fail the launch on it).
+    assert "AEGIS_SAXO_TOKEN_CACHE_PATH" not in forwarded(filled_env)
     # The webserver needs the storage, never the pipeline's secrets.
-    webserver = set(service_environment(services["webserver"]))
-    assert webserver == STORAGE_VARIABLES
+    webserver = services["webserver"]
+    assert set(service_environment(webserver)) == STORAGE_VARIABLES and "env_file" not in webserver
     # Every {env: …} of the instance config reaches every Dagster process and every run.
     storage_env = {
         v["env"]
@@ -180,9 +218,9 @@ def test_runs_get_exactly_the_variables_the_code_location_gets(spec):
         if isinstance(v, dict)
     }
     assert storage_env == STORAGE_VARIABLES
-    for name in DAGSTER_SERVICES:
+    for name in [*DAGSTER_SERVICES, "watchdog"]:
         assert storage_env <= set(service_environment(services[name])), name
-    assert storage_env <= set(forwarded())
+    assert storage_env <= set(runs)
 
 
 def test_what_production_settings_require_is_required_by_compose_and_forwarded(spec, filled_env, tmp_path):
@@ -202,7 +240,7 @@ def test_what_production_settings_require_is_required_by_compose_and_forwarded(s
         "AEGIS_DASHBOARD_URLS",
     }
     assert needed <= required_variables()
-    assert needed <= set(forwarded())
+    assert needed <= set(forwarded(filled_env))
 
 
 def test_runs_mount_the_same_volumes_as_the_services(spec):
@@ -242,7 +280,10 @@ def test_production_instance_policy():
     config = instance_config()
     postgres = config["storage"]["postgres"]["postgres_db"]
     assert postgres["scheme"] == "postgresql+psycopg2"  # SQLAlchemy 2.1 would pick psycopg v3 otherwise
-    assert config["run_launcher"]["class"] == "DockerRunLauncher"
+    assert (config["run_launcher"]["module"], config["run_launcher"]["class"]) == (
+        "aegis_pipelines.run_launcher",
+        "AegisDockerRunLauncher",  # DockerRunLauncher forwarding the settings variables
+    )
     limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
     (vendor_key,) = VENDOR_TAG
     assert {"key": vendor_key, "limit": 1} in limits
@@ -256,7 +297,17 @@ def test_dockerfile_builds_from_the_lockfile_as_a_non_root_user():
     instructions = dockerfile_instructions()
     froms = [args for instr, args in instructions if instr == "FROM"]
     python = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert froms == ["python:3.11-slim-bookworm"] and python == ">=3.11"
+    # Multi-stage, both stages on the base image of the build argument, official by default.
+    assert froms == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"] and python == ">=3.11"
+    assert ("ARG", "PYTHON_IMAGE=python:3.11-slim-bookworm") in instructions
+    # The runtime stage takes only the venv from the build stage; the CA bundle is a secret mount.
+    runtime = instructions[[i for i, (instr, _) in enumerate(instructions) if instr == "FROM"][-1] :]
+    assert [a for instr, a in runtime if instr == "COPY" and a.startswith("--from")] == [
+        "--from=build /opt/venv /opt/venv"
+    ]
+    assert not any("secret" in a or "uv sync" in a for instr, a in runtime if instr == "RUN")
+    ca_runs = [a for instr, a in instructions if instr == "RUN" and "ca_bundle" in a]
+    assert ca_runs and all(a.startswith("--mount=type=secret,id=ca_bundle") for a in ca_runs)
     runs = " ".join(args for instr, args in instructions if instr == "RUN")
     assert "uv sync --frozen --no-dev" in runs
     users = [args for instr, args in instructions if instr == "USER"]
@@ -266,7 +317,7 @@ def test_dockerfile_builds_from_the_lockfile_as_a_non_root_user():
     copies = [args.split() for instr, args in instructions if instr == "COPY"]
     assert ["deploy/dagster.yaml", "deploy/workspace.yaml", "/opt/dagster/home/"] in copies
     assert any("uv.lock" in c for c in copies)
-    for *sources, _target in copies:
+    for *sources, _target in (c for c in copies if not c[0].startswith("--from=")):
         for source in sources:
             assert (PROJECT / source).exists(), f"COPY {source}: no such file in the project"
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()

@@ -94,7 +94,9 @@ def test_production_instance_on_postgres_runs_the_eod_job(pg_database, productio
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         launcher = instance.run_launcher
         assert isinstance(launcher, DockerRunLauncher)
-        assert launcher.env_vars == config["run_launcher"]["config"]["env_vars"]
+        # The instance's list (the storage), then the settings variables set here (sim_env's).
+        listed = config["run_launcher"]["config"]["env_vars"]
+        assert launcher.env_vars[: len(listed)] == listed and set(sim_env) <= set(launcher.env_vars)
         assert launcher.networks == ["aegis_network"]
         assert launcher.container_kwargs["auto_remove"] is True
 

@@ -1,15 +1,20 @@
-"""A fake Slack Web API on loopback: records ``chat.postMessage`` calls, can be told to fail."""
+"""A fake Slack Web API on loopback: records ``chat.postMessage`` calls, can be told to fail.
+
+``host`` binds another address (the deployment test binds the docker0 bridge, for containers);
+``tls=(certfile, keyfile)`` serves https, as a client that sends a secret requires off loopback.
+"""
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: tuple[str, str] | None = None) -> None:
         self.messages: list[dict] = []
         self.auth_headers: list[str] = []
         self.fail_with: str | None = None  # e.g. "channel_not_found"
@@ -38,12 +43,19 @@ class FakeSlack:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/api/"
+        host, port = self._server.server_address[:2]
+        return f"{self._scheme}://{host}:{port}/api/"
 
     def __enter__(self) -> FakeSlack:
         self._thread.start()
