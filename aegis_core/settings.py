@@ -281,17 +281,13 @@ SECRET_VARIABLES = {
 
 
 def settings_variables() -> list[str]:
-    """Every environment variable the settings read: ``AEGIS_CONFIG``, each override (aliases too) and
-    the health monitor's ``AEGIS_PT_*`` thresholds.
+    """Every environment variable the settings read: ``AEGIS_CONFIG`` and each override (aliases and
+    the health monitor's ``AEGIS_PT_*`` thresholds included).
 
     The one list of what a process must receive to load the same settings; the production run
     launcher forwards exactly these to every run container (``aegis_pipelines.run_launcher``).
     """
-    # The health monitor's thresholds are read from the environment by their own module (one place
-    # spells their names); they reach the runs the same way.
-    from aegis_core.pt_health.thresholds import ENV_NAMES as PT_THRESHOLD_VARIABLES
-
-    return list(dict.fromkeys(["AEGIS_CONFIG", *ENV_OVERRIDES, *PT_THRESHOLD_VARIABLES.values()]))
+    return list(dict.fromkeys(["AEGIS_CONFIG", *ENV_OVERRIDES]))
 
 
 def secret_variable(dotted: str, environ: Mapping[str, str] | None = None) -> str:
