@@ -285,7 +285,7 @@ def settings_variables() -> list[str]:
     the health monitor's ``AEGIS_PT_*`` thresholds included).
 
     The one list of what a process must receive to load the same settings; the production run
-    launcher forwards exactly these to every run container (``aegis_pipelines.run_launcher``).
+    launcher forwards exactly these to every run container (``aegis_pipelines.instance.launcher``).
     """
     return list(dict.fromkeys(["AEGIS_CONFIG", *ENV_OVERRIDES]))
 

@@ -13,7 +13,7 @@ ticks of each schedule. This module decides from those observations alone, at an
   count (it cannot know what was due before), and a schedule an operator stopped is not expected.
   One alert per missed tick (its key names the schedule and the expected time).
 
-Deduplication is the project's ``AlertLedger``; reading the instance is ``aegis_pipelines.watchdog``.
+Deduplication is the project's ``AlertLedger``; reading the instance is ``aegis_pipelines.instance.watchdog``.
 """
 
 from __future__ import annotations

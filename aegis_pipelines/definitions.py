@@ -10,16 +10,16 @@ import dagster as dg
 from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
 from aegis_core.settings import Settings, load_settings
-from aegis_pipelines.automation import derived_automation_sensor
-from aegis_pipelines.intraday import intraday_definitions
-from aegis_pipelines.jobs import ldas_eod_job
-from aegis_pipelines.orphans import orphaned_run_sensor
-from aegis_pipelines.pt_health import pt_health_definitions
-from aegis_pipelines.quality import quality_definitions
-from aegis_pipelines.readiness import readiness_definitions
+from aegis_pipelines.instance.orphans import orphaned_run_sensor
+from aegis_pipelines.ldas.automation import derived_automation_sensor
+from aegis_pipelines.ldas.eod import ldas_eod_job
+from aegis_pipelines.ldas.intraday import intraday_definitions
+from aegis_pipelines.ldas.quality import quality_definitions
+from aegis_pipelines.ldas.readiness import readiness_definitions
+from aegis_pipelines.ldas.sessions import ldas_eod_schedule
+from aegis_pipelines.ops.pt_health import pt_health_definitions
+from aegis_pipelines.ops.saxo import saxo_definitions
 from aegis_pipelines.resources import build_resources
-from aegis_pipelines.saxo import saxo_definitions
-from aegis_pipelines.schedules import ldas_eod_schedule
 
 
 def archive_definitions(settings: Settings) -> dg.Definitions:

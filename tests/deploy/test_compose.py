@@ -11,7 +11,7 @@ import yaml
 
 from aegis_core.doctor import requirements
 from aegis_core.settings import SECRET_VARIABLES, load_settings, settings_variables
-from aegis_pipelines.run_launcher import forwarded_variables
+from aegis_pipelines.instance.launcher import forwarded_variables
 from tests.conftest import PROJECT
 from tests.deploy.compose import (
     DEPLOY,
@@ -275,13 +275,13 @@ def test_runs_mount_the_same_volumes_as_the_services(spec):
 
 
 def test_production_instance_policy():
-    from aegis_pipelines.jobs import VENDOR_TAG
+    from aegis_pipelines.ldas.eod import VENDOR_TAG
 
     config = instance_config()
     postgres = config["storage"]["postgres"]["postgres_db"]
     assert postgres["scheme"] == "postgresql+psycopg2"  # SQLAlchemy 2.1 would pick psycopg v3 otherwise
     assert (config["run_launcher"]["module"], config["run_launcher"]["class"]) == (
-        "aegis_pipelines.run_launcher",
+        "aegis_pipelines.instance.launcher",
         "AegisDockerRunLauncher",  # DockerRunLauncher forwarding the settings variables
     )
     limits = config["concurrency"]["runs"]["tag_concurrency_limits"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives
-from aegis_pipelines.cli_parity import main, register
+from aegis_pipelines.cli.parity import main, register
 
 from .archive_builder import SESSION, chain_path, daily_path, drop_rows, make_gex_levels_nullable
 
@@ -165,8 +165,8 @@ def test_main_runs_standalone(capsys: pytest.CaptureFixture[str], python_root: P
 
 def test_the_cli_module_does_not_import_dagster() -> None:
     code = (
-        "import sys, aegis_pipelines.cli_parity;"
+        "import sys, aegis_pipelines.cli.parity;"
         "sys.exit(any(m.split('.')[0] == 'dagster' for m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr or "aegis_pipelines.cli_parity imported dagster"
+    assert result.returncode == 0, result.stderr or "aegis_pipelines.cli.parity imported dagster"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aegis_core.readiness import parity_readiness
-from aegis_pipelines.cli_parity import register
+from aegis_pipelines.cli.parity import register
 
 from .archive_builder import PYTHON, RUST, SESSION, build_archive, daily_path, set_column, snapshot_path
 

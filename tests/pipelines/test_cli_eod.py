@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from aegis_core.calendar import NY
-from aegis_pipelines.cli_eod import resolve_session
+from aegis_pipelines.cli.eod import resolve_session
 from tests.conftest import PROJECT
 
 

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from aegis_pipelines.orphans import HOST_TAG, PID_TAG, fail_orphaned_runs, orphaned_runs
+from aegis_pipelines.instance.orphans import HOST_TAG, PID_TAG, fail_orphaned_runs, orphaned_runs
 from tests.conftest import PROJECT
 
 SESSION = "2026-11-20"

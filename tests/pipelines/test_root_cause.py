@@ -15,9 +15,9 @@ import pytest
 from dagster._utils.error import serializable_error_info_from_exc_info
 
 from aegis_core.settings import load_settings
-from aegis_pipelines.alerting import run_failure_alert
-from aegis_pipelines.local_run import run_partition
-from aegis_pipelines.root_cause import root_cause
+from aegis_pipelines.alerting.root_cause import root_cause
+from aegis_pipelines.alerting.sensors import run_failure_alert
+from aegis_pipelines.cli.local_run import run_partition
 from tests.conftest import PROJECT
 from tests.fakes.hostile import HostileServer
 from tests.polygon.server import NOT_AUTHORIZED, LoopbackServer, json_reply

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aegis_pipelines import cli_pt_health
+from aegis_pipelines.cli import pt_health as cli_pt_health
 from tests.fakes.dashboard import FakeDashboard
 from tests.pt_health.statuses import FULL_DAY, ny, status_doc
 
@@ -132,7 +132,7 @@ def test_bad_now_is_a_usage_error(now: str, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_cli_module_does_not_import_dagster() -> None:
-    code = "import sys, aegis_pipelines.cli_pt_health; sys.exit('dagster' in sys.modules)"
+    code = "import sys, aegis_pipelines.cli.pt_health; sys.exit('dagster' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 

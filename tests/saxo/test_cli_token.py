@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aegis_core.saxo import load_token_cache
-from aegis_pipelines import cli_token
+from aegis_pipelines.cli import token as cli_token
 from tests.fakes.saxo import FakeSaxoTokenServer, OAuthError
 
 from .conftest import write_cache
@@ -124,5 +124,5 @@ def test_bad_token_url_exits_2(
 
 
 def test_the_module_does_not_import_dagster() -> None:
-    code = "import sys, aegis_pipelines.cli_token; sys.exit('dagster' in sys.modules)"
+    code = "import sys, aegis_pipelines.cli.token; sys.exit('dagster' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60).returncode == 0

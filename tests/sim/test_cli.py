@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aegis_pipelines.cli_sim import build_server, handler, read_universe, register
+from aegis_pipelines.cli.sim import build_server, handler, read_universe, register
 
 # The lead's top-level parser is not ours to write; this stand-in mounts our subcommand the same way.
 RUN = """
 import argparse, sys
-from aegis_pipelines.cli_sim import register
+from aegis_pipelines.cli.sim import register
 parser = argparse.ArgumentParser(prog="aegis")
 register(parser.add_subparsers(dest="command", required=True))
 args = parser.parse_args(sys.argv[1:])

@@ -101,7 +101,7 @@ def run_job(
     partition: str | None = SESSION_KEY,
     tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """A check-only job for one session: the partition is a run tag (see aegis_pipelines.quality)."""
+    """A check-only job for one session: the partition is a run tag (see aegis_pipelines.ldas.quality)."""
     all_tags = {**({PARTITION_TAG: partition} if partition else {}), **(tags or {})}
     return defs.resolve_job_def(job).execute_in_process(
         instance=instance, tags=all_tags, raise_on_error=False

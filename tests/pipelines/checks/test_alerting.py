@@ -19,8 +19,8 @@ from aegis_assets.ldas.checks import (
 )
 from aegis_core.calendar import NY
 from aegis_core.settings import SettingsError, load_settings
-from aegis_pipelines.alerting import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
-from aegis_pipelines.quality import FRESHNESS_SCHEDULE
+from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
+from aegis_pipelines.ldas.quality import FRESHNESS_SCHEDULE
 from tests.conftest import PROJECT
 from tests.fakes.slack import FakeSlack
 from tests.parity.archive_builder import daily_path, make_gex_levels_nullable, set_column, stock_path

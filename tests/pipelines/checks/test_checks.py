@@ -26,9 +26,9 @@ from aegis_assets.ldas.checks import (
     parity_check_names,
 )
 from aegis_core.quality import FRESHNESS_ARTEFACTS
-from aegis_pipelines.alerting import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
+from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.cli import main as aegis
-from aegis_pipelines.quality import CHECKS_JOB, FRESHNESS_JOB, FRESHNESS_SCHEDULE
+from aegis_pipelines.ldas.quality import CHECKS_JOB, FRESHNESS_JOB, FRESHNESS_SCHEDULE
 from tests.parity.archive_builder import (
     chain_path,
     daily_path,

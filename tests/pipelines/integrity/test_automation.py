@@ -4,8 +4,8 @@ import dagster as dg
 import pytest
 
 from aegis_core.settings import load_settings
-from aegis_pipelines.automation import DERIVED_AUTOMATION_SENSOR
 from aegis_pipelines.definitions import build_definitions
+from aegis_pipelines.ldas.automation import DERIVED_AUTOMATION_SENSOR
 
 SESSIONS = ["2026-11-18", "2026-11-19", "2026-11-20"]
 DERIVED = ("ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank")

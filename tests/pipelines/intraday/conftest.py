@@ -8,8 +8,8 @@ import pytest
 
 from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import archive_definitions
-from aegis_pipelines.intraday import intraday_definitions
-from aegis_pipelines.quality import quality_definitions
+from aegis_pipelines.ldas.intraday import intraday_definitions
+from aegis_pipelines.ldas.quality import quality_definitions
 
 SLOT = "2026-11-20-10:05"  # a past slot of a full session (partition keys are checked against the real clock)
 

@@ -10,9 +10,9 @@ from aegis_assets.ldas.intraday import INTRADAY_CADENCE_CHECK
 from aegis_core.calendar import NY
 from aegis_core.settings import load_settings
 from aegis_pipelines.cli import main
-from aegis_pipelines.cli_intraday import resolve_slot
+from aegis_pipelines.cli.intraday import resolve_slot
 from aegis_pipelines.definitions import build_definitions
-from aegis_pipelines.intraday import INTRADAY_CRONS
+from aegis_pipelines.ldas.intraday import INTRADAY_CRONS
 
 NOW = dt.datetime(2026, 11, 20, 10, 12, tzinfo=NY)
 

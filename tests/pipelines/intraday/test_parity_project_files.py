@@ -15,8 +15,8 @@ from aegis_core.archive import layout
 from aegis_core.settings import load_settings
 from aegis_pipelines.cli import main
 from aegis_pipelines.definitions import archive_definitions
-from aegis_pipelines.intraday import intraday_definitions
-from aegis_pipelines.quality import quality_definitions
+from aegis_pipelines.ldas.intraday import intraday_definitions
+from aegis_pipelines.ldas.quality import quality_definitions
 from tests.pipelines.intraday.conftest import run_job
 
 SESSION = "2026-11-20"

@@ -9,7 +9,7 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator  # the daemon's own tick generator
 
 from aegis_core.calendar import NY, nyse, slot_key
-from aegis_pipelines.intraday import INTRADAY_CRONS, slot_at
+from aegis_pipelines.ldas.intraday import INTRADAY_CRONS, slot_at
 
 # Every weekday tick of the intraday crons (09:35 … 15:50).
 TICKS = [dt.time(9, 35), dt.time(9, 50)] + [dt.time(h, m) for h in range(10, 16) for m in (5, 20, 35, 50)]

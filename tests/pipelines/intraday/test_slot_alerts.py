@@ -16,11 +16,11 @@ import yaml
 
 from aegis_core.calendar import NY
 from aegis_core.settings import load_settings
-from aegis_pipelines.alerting import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
+from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
+from aegis_pipelines.alerting.timing import EOD_DURATION_SENSOR, SLOT_WATCHDOG_SENSOR
 from aegis_pipelines.definitions import archive_definitions
-from aegis_pipelines.intraday import intraday_definitions
-from aegis_pipelines.quality import quality_definitions
-from aegis_pipelines.slot_alerts import EOD_DURATION_SENSOR, SLOT_WATCHDOG_SENSOR
+from aegis_pipelines.ldas.intraday import intraday_definitions
+from aegis_pipelines.ldas.quality import quality_definitions
 from tests.conftest import PROJECT
 from tests.fakes.slack import FakeSlack
 
@@ -218,7 +218,7 @@ def test_eod_run_over_its_budget_alerts_once_and_is_left_running(slack, instance
 
 def test_what_counts_as_a_capture_of_the_slot():
     from aegis_assets.ldas.intraday import PT_SNAPSHOTS
-    from aegis_pipelines.slot_alerts import captures_snapshots
+    from aegis_pipelines.alerting.timing import captures_snapshots
 
     def run(job: str, selection=None) -> dg.DagsterRun:
         return dg.DagsterRun(job_name=job, run_id=str(uuid.uuid4()), asset_selection=selection)

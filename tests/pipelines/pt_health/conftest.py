@@ -21,7 +21,7 @@ from aegis_assets.ops.pt_health import PT_HEALTH_KEY, WINDOW_TAG
 from aegis_assets.resources import AlertsResource
 from aegis_core.pt_health import ENV_NAMES
 from aegis_core.settings import PtHealthSettings, Settings
-from aegis_pipelines.pt_health import pt_health_definitions
+from aegis_pipelines.ops.pt_health import pt_health_definitions
 from tests.fakes.dashboard import FakeDashboard
 from tests.fakes.slack import FakeSlack
 from tests.pt_health.statuses import status_doc

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from aegis_assets.ops.pt_health import PT_HEALTH_KEY, DashboardResource
 from aegis_assets.resources import AlertsResource
 from aegis_core.settings import PtHealthSettings, Settings
-from aegis_pipelines.pt_health import pt_health_definitions
+from aegis_pipelines.ops.pt_health import pt_health_definitions
 
 
 def test_definitions_hold_the_asset_job_sensors_and_the_dashboard_resource() -> None:

@@ -10,7 +10,7 @@ from aegis_core.calendar import NY, SLOT_LENGTH, CalendarRangeError, nyse, parse
 from aegis_core.capture import CaptureWindowError, slot_capture_time
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.universe import UniverseError, load_universe, select_symbols
-from aegis_pipelines.local_run import ensure_dagster_home, run_partition
+from aegis_pipelines.cli.local_run import ensure_dagster_home, run_partition
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -19,9 +19,9 @@ from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, Clock, build_intra
 from aegis_assets.ldas.intraday_checks import intraday_parity_checks, slot_checks
 from aegis_core.calendar import NY, nyse, slot_key
 from aegis_core.settings import Settings
-from aegis_pipelines.jobs import VENDOR_TAG
-from aegis_pipelines.schedules import TIMEZONE, TRIGGER_TAG, session_key_or_skip
-from aegis_pipelines.slot_alerts import timing_sensors
+from aegis_pipelines.alerting.timing import timing_sensors
+from aegis_pipelines.ldas.eod import VENDOR_TAG
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
 
 # Every slot start of a full session; holidays and early closes are decided in the function
 # (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.

@@ -1,6 +1,6 @@
 """Alerts on time: a slot whose snapshot run never started, an end-of-day run over its budget.
 
-Together with the alerts of ``aegis_pipelines.alerting`` this covers an intraday slot within five
+Together with the alerts of ``aegis_pipelines.alerting.sensors`` this covers an intraday slot within five
 minutes (SPEC §7, runbook monitoring):
 
 - failed: ``run_failure_alert_sensor`` (every 30 s) alerts the failed ``ldas_intraday_job`` run,
@@ -37,8 +37,8 @@ from aegis_core.run_watch import (
     missed_summary,
     over_budget,
 )
-from aegis_pipelines.alerting import PARTITION_TAG
-from aegis_pipelines.pt_health import WatchdogState
+from aegis_pipelines.alerting.sensors import PARTITION_TAG
+from aegis_pipelines.ops.pt_health import WatchdogState
 
 Clock = Callable[[], dt.datetime]
 

@@ -7,7 +7,7 @@ import datetime as dt
 import dagster as dg
 
 from aegis_core.calendar import NY, nyse
-from aegis_pipelines.jobs import ldas_eod_job
+from aegis_pipelines.ldas.eod import ldas_eod_job
 
 TIMEZONE = "America/New_York"
 TRIGGER_TAG = "aegis/trigger"

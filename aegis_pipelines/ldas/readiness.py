@@ -10,7 +10,7 @@ import dagster as dg
 
 from aegis_assets.ldas.readiness import PARITY_READINESS, parity_readiness_asset
 from aegis_core.settings import Settings
-from aegis_pipelines.schedules import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
 
 READINESS_JOB = "ldas_parity_readiness_job"
 READINESS_SCHEDULE = "ldas_parity_readiness_schedule"

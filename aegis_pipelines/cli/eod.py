@@ -12,7 +12,7 @@ from aegis_core.archive.lake import Lake
 from aegis_core.calendar import NY, CalendarRangeError, nyse, parse_session_date
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.universe import UniverseError, load_universe, select_symbols
-from aegis_pipelines.local_run import ensure_dagster_home, run_partition
+from aegis_pipelines.cli.local_run import ensure_dagster_home, run_partition
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,5 @@
-"""The ``aegis`` command line. Each sub-command lives in its own module with a ``register`` function."""
+"""The ``aegis`` command line. Each sub-command lives in a module of this package with a ``register``
+function; ``python -m aegis_pipelines.cli`` is the same as ``aegis``."""
 
 from __future__ import annotations
 
@@ -7,22 +8,12 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from aegis_pipelines import cli_eod
-
 
 def _modules():
     # Imported here so a broken optional module cannot break `aegis --help` for the others.
-    from aegis_pipelines import (
-        cli_doctor,
-        cli_intraday,
-        cli_parity,
-        cli_pt_health,
-        cli_sim,
-        cli_token,
-        cli_watchdog,
-    )
+    from aegis_pipelines.cli import doctor, eod, intraday, parity, pt_health, sim, token, watchdog
 
-    return [cli_eod, cli_sim, cli_parity, cli_token, cli_pt_health, cli_intraday, cli_doctor, cli_watchdog]
+    return [eod, sim, parity, token, pt_health, intraday, doctor, watchdog]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,8 +24,8 @@ from aegis_assets.ldas.checks import (
     quality_checks,
 )
 from aegis_core.settings import Settings
-from aegis_pipelines.alerting import ALERT_SENSORS, PARTITION_TAG
-from aegis_pipelines.schedules import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.alerting.sensors import ALERT_SENSORS, PARTITION_TAG
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
 
 CHECKS_JOB = "ldas_checks_job"
 FRESHNESS_JOB = "ldas_freshness_job"

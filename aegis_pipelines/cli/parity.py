@@ -202,7 +202,7 @@ def readiness_handler(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point: ``python -m aegis_pipelines.cli_parity parity --python-archive …``."""
+    """Stand-alone entry point: ``python -m aegis_pipelines.cli.parity parity --python-archive …``."""
     parser = argparse.ArgumentParser(prog="aegis")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from aegis_core.doctor import DEFAULT_TIMEOUT_S, Check, failed, passed, run_checks, skipped
 from aegis_core.settings import Settings
-from aegis_pipelines.local_run import ensure_dagster_home
+from aegis_pipelines.cli.local_run import ensure_dagster_home
 
 
 def register(sub: argparse._SubParsersAction) -> None:

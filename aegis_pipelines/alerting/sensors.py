@@ -28,7 +28,7 @@ from aegis_assets.alert_tags import alerts_for_itself
 from aegis_assets.resources import AlertsResource
 from aegis_core.alerts import Alert, AlertError, AlertLedger, send_new
 from aegis_core.quality import FRESHNESS
-from aegis_pipelines.root_cause import step_failure_cause
+from aegis_pipelines.alerting.root_cause import step_failure_cause
 
 ET = dg.DagsterEventType
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from aegis_core.settings import Settings
-from aegis_pipelines.root_cause import failure_lines
+from aegis_pipelines.alerting.root_cause import failure_lines
 
 _ORDER = ["ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank"]
 
@@ -37,7 +37,7 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
 
     from aegis_assets.runs import SYMBOLS_TAG
     from aegis_pipelines.definitions import build_definitions
-    from aegis_pipelines.orphans import fail_orphaned_runs, process_tags
+    from aegis_pipelines.instance.orphans import fail_orphaned_runs, process_tags
 
     job = build_definitions(settings).resolve_job_def(job_name)
     tags = {"aegis/trigger": "cli", **process_tags(os.getpid())}

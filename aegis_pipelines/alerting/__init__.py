@@ -1,0 +1,1 @@
+"""Slack alerts: failed runs and checks, slot and run-duration timing, the root cause of a failure."""

@@ -1,0 +1,1 @@
+"""The Dagster instance itself: orphaned runs, the production run launcher, the watchdog."""

@@ -1,0 +1,1 @@
+"""The market-data archive at runtime: jobs, schedules, automation, checks' jobs, readiness."""
