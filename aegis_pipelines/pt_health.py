@@ -27,7 +27,7 @@ from aegis_assets.ops.pt_health import WINDOW_TAG, DashboardResource, pt_health
 from aegis_assets.resources import AlertsResource
 from aegis_core.alert_ledger import AlertLedger
 from aegis_core.alerts import Alert
-from aegis_core.calendar import NY, Session, nyse
+from aegis_core.calendar import NY, Session, not_a_session, nyse
 from aegis_core.pt_health import Window, WindowPolicy, missed_windows, session_windows, window_at
 from aegis_core.settings import Settings, secret_variable
 from aegis_pipelines.alerting import send_once
@@ -35,9 +35,6 @@ from aegis_pipelines.alerting import send_once
 SENSOR_INTERVAL_S = 60
 WATCHDOG_INTERVAL_S = 120
 GAPS_SHOWN = 12  # per Slack message; a block holds a few thousand characters
-
-
-utc_now = wall_clock
 
 
 pt_health_job = dg.define_asset_job(
@@ -58,7 +55,7 @@ def window_request(now: dt.datetime, policy: WindowPolicy, last_requested: str |
     local = now.astimezone(NY)
     session = nyse().session(local.date())
     if session is None:
-        return f"{local:%Y-%m-%d} is not an NYSE session (weekend or holiday)"
+        return not_a_session(local.date())
     windows = session_windows(session, policy)
     return (
         f"{local:%H:%M} ET is outside the monitored span {windows[0].start:%H:%M}–{windows[-1].end:%H:%M} ET "
@@ -67,7 +64,7 @@ def window_request(now: dt.datetime, policy: WindowPolicy, last_requested: str |
 
 
 def build_pt_health_sensor(
-    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = utc_now
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = wall_clock
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="pt_health_sensor",
@@ -199,7 +196,7 @@ def missed_alert(gaps: Sequence[Gap], grace: dt.timedelta, link: str | None) -> 
 
 
 def build_pt_health_watchdog_sensor(
-    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = utc_now
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = wall_clock
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="pt_health_watchdog_sensor",
@@ -254,7 +251,7 @@ def dashboard_resource(settings: Settings) -> DashboardResource:
     )
 
 
-def pt_health_definitions(settings: Settings, clock: Clock = utc_now) -> dg.Definitions:
+def pt_health_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
     """The monitor's asset, job, sensors and "dashboard" resource (the "alerts" resource is global)."""
     status = dg.DefaultSensorStatus.RUNNING if settings.pt_health.enabled else dg.DefaultSensorStatus.STOPPED
     return dg.Definitions(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -28,6 +28,7 @@ from aegis_assets.ldas.intraday import PT_SNAPSHOTS
 from aegis_assets.resources import AlertsResource, MarketDataResource
 from aegis_core.alerts import Alert
 from aegis_core.calendar import NY
+from aegis_core.clock import Clock, wall_clock
 from aegis_core.run_watch import (
     EOD_BUDGET,
     SLOT_GRACE,
@@ -41,18 +42,12 @@ from aegis_core.run_watch import (
 from aegis_pipelines.alerting import PARTITION_TAG, send_once
 from aegis_pipelines.pt_health import WatchdogState
 
-Clock = Callable[[], dt.datetime]
-
 SLOT_WATCHDOG_SENSOR = "intraday_slot_watchdog_sensor"
 EOD_DURATION_SENSOR = "eod_run_duration_sensor"
 INTRADAY_JOB = "ldas_intraday_job"
 EOD_JOB = "ldas_eod_job"
 WATCH_INTERVAL_S = 60
 BUDGET_MIN = EOD_BUDGET.total_seconds() / 60
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def captures_snapshots(run: dg.DagsterRun) -> bool:
@@ -79,7 +74,7 @@ def missed_alert(m: MissedSlot, universe: Sequence[str], alerts: AlertsResource)
     return Alert(f"slot:missed:{m.key}", f"Intraday slot missed: {m.key}", "critical", reason, fields, link)
 
 
-def build_slot_watchdog_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
+def build_slot_watchdog_sensor(clock: Clock = wall_clock) -> dg.SensorDefinition:
     @dg.sensor(
         name=SLOT_WATCHDOG_SENSOR,
         minimum_interval_seconds=WATCH_INTERVAL_S,
@@ -131,7 +126,7 @@ def overrun_alert(run: dg.DagsterRun, started: dt.datetime, now: dt.datetime, li
     )
 
 
-def build_eod_duration_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
+def build_eod_duration_sensor(clock: Clock = wall_clock) -> dg.SensorDefinition:
     @dg.sensor(
         name=EOD_DURATION_SENSOR,
         minimum_interval_seconds=WATCH_INTERVAL_S,
@@ -170,5 +165,5 @@ def build_eod_duration_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
     return eod_run_duration_sensor
 
 
-def timing_sensors(clock: Clock = utc_now) -> list[dg.SensorDefinition]:
+def timing_sensors(clock: Clock = wall_clock) -> list[dg.SensorDefinition]:
     return [build_slot_watchdog_sensor(clock), build_eod_duration_sensor(clock)]

@@ -20,6 +20,7 @@ from typing import Protocol
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from aegis_core.clock import Clock, wall_clock
 from aegis_core.endpoint_url import check_endpoint_url, is_loopback
 from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
 from aegis_core.retry import Backoff, parse_retry_after, past_deadline
@@ -31,7 +32,6 @@ from aegis_core.saxo.errors import (
     RefreshRejected,
     TransientRefreshError,
 )
-from aegis_core.saxo.freshness import Clock, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class SaxoTokenClient:
         timeout: float = 15.0,
         deadline: float = DEFAULT_DEADLINE_S,
         retry: RetryPolicy | None = None,
-        clock: Clock = system_clock,
+        clock: Clock = wall_clock,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
