@@ -24,7 +24,16 @@ from aegis_core.calendar import NY, CalendarRangeError, nyse
 from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
 from aegis_core.pt_health.fetch import display_url, fetch_status
 from aegis_core.saxo import Freshness, TokenCacheError, assess, load_token_cache
-from aegis_core.settings import SECRET_VARIABLES, Settings, SettingsError, config_path, load_settings
+from aegis_core.settings import (
+    ENV_OVERRIDES,
+    REQUIRED_WHEN,
+    Requirement,
+    Settings,
+    SettingsError,
+    config_path,
+    load_settings,
+    requirements,
+)
 from aegis_core.universe import UniverseError, load_universe
 
 Status = Literal["pass", "fail", "skip"]
@@ -59,46 +68,12 @@ def skipped(name: str, detail: str) -> Check:
     return Check(name, "skip", detail)
 
 
-@dataclass(frozen=True)
-class Requirement:
-    """An environment variable the profile needs (``reason``), or does not (``reason`` is None)."""
-
-    variable: str
-    aliases: tuple[str, ...]
-    reason: str | None
-
-
-def requirements(settings: Settings) -> list[Requirement]:
-    """The variables ``Settings._required`` asks for, given the profile's switches."""
-    return [
-        Requirement(
-            "POLYGON_API_KEY",
-            ("MASSIVE_API_KEY",),
-            "the data source is polygon" if settings.source == "polygon" else None,
-        ),
-        Requirement(
-            "SLACK_BOT_TOKEN",
-            (),
-            "this profile sends alerts to Slack" if settings.alerts.require_slack else None,
-        ),
-        Requirement(
-            "SAXOBANK_APP_KEY_LIVE", (), "the Saxo token keeper is enabled" if settings.saxo.enabled else None
-        ),
-        Requirement(
-            "SAXOBANK_APP_SECRET_LIVE",
-            (),
-            "the Saxo token keeper is enabled" if settings.saxo.enabled else None,
-        ),
-        Requirement(
-            "AEGIS_DASHBOARD_URLS",
-            (),
-            "the health monitor is enabled" if settings.pt_health.enabled else None,
-        ),
-    ]
-
-
 def _set(environ: Mapping[str, str], name: str) -> bool:
     return bool(environ.get(name))
+
+
+# Every variable that supplies a conditionally required setting (``aegis_core.settings.REQUIRED_WHEN``).
+_REQUIRED_VARIABLES = [var for var, path in ENV_OVERRIDES.items() if path in REQUIRED_WHEN]
 
 
 def _probe(environ: Mapping[str, str], fill: Iterable[str]) -> Settings | None:
@@ -106,18 +81,22 @@ def _probe(environ: Mapping[str, str], fill: Iterable[str]) -> Settings | None:
     filled = dict(environ)
     for name in fill:
         if not filled.get(name):
-            # A URL where the settings expect one, so the placeholder passes the URL check.
-            filled[name] = _PLACEHOLDER_URL if name == "AEGIS_DASHBOARD_URLS" else _PLACEHOLDER
+            # A URL where the settings expect URLs, so the placeholder passes the URL check.
+            filled[name] = _PLACEHOLDER_URL if ENV_OVERRIDES.get(name, "").endswith("_urls") else _PLACEHOLDER
     try:
         return load_settings(filled)
     except SettingsError:
         return None
 
 
-def _profile_has_dashboards(environ: Mapping[str, str]) -> bool:
-    """Whether the profile file itself lists dashboard URLs (so AEGIS_DASHBOARD_URLS may stay unset)."""
-    probe = _probe({k: v for k, v in environ.items() if k != "AEGIS_DASHBOARD_URLS"}, SECRET_VARIABLES)
-    return probe is not None and bool(probe.pt_health.dashboard_urls)
+def _profile_sets(environ: Mapping[str, str], req: Requirement) -> bool:
+    """Whether the profile file itself supplies ``req`` (a non-secret setting may come from it)."""
+    if req.secret:
+        return False
+    unset = {req.variable, *req.aliases}
+    others = [v for v in _REQUIRED_VARIABLES if v not in unset]
+    probe = _probe({k: v for k, v in environ.items() if k not in unset}, others)
+    return probe is not None and req.is_set(probe)
 
 
 def check_environment(environ: Mapping[str, str], probe: Settings) -> list[Check]:
@@ -128,8 +107,8 @@ def check_environment(environ: Mapping[str, str], probe: Settings) -> list[Check
         via = f" (as {present})" if present and present != req.variable else ""
         if present:
             checks.append(passed(name, f"set{via}" + (f"; required: {req.reason}" if req.reason else "")))
-        elif req.variable == "AEGIS_DASHBOARD_URLS" and _profile_has_dashboards(environ):
-            checks.append(passed(name, "not set; the profile lists pt_health.dashboard_urls"))
+        elif _profile_sets(environ, req):
+            checks.append(passed(name, f"not set; the profile sets {req.setting}"))
         elif req.reason:
             checks.append(failed(name, f"missing; required: {req.reason}"))
         else:
@@ -342,7 +321,7 @@ def run_checks(
         checks.append(
             passed("settings", f"profile {settings.profile} from {path} (source {settings.source})")
         )
-    probe = settings or _probe(environ, [*SECRET_VARIABLES, "AEGIS_DASHBOARD_URLS"])
+    probe = settings or _probe(environ, _REQUIRED_VARIABLES)
     if probe is None:
         return checks, None
     checks += check_environment(environ, probe)

@@ -382,7 +382,7 @@ class PolygonClient:
                 break
             stats.retries[reason] += 1
             delay = self._backoff.delay(attempt, retry_after)
-            if past_deadline(delay, self._budget):
+            if self._budget is not None and past_deadline(delay, self._budget):
                 raise PolygonDeadlineError(self._budget.budget_s, last, symbol=symbol, endpoint=endpoint)
             log.info(
                 "retrying %s%s in %.2fs after %s (retry %d of %d)",
