@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+from pydantic import SecretStr
 
 from aegis_core.calendar import NY, CalendarRangeError, nyse
 from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
@@ -194,6 +195,11 @@ def check_universe(settings: Settings) -> Check:
     return passed("universe", f"{len(symbols)} symbols from {settings.universe_file}")
 
 
+def _secret(value: SecretStr | None) -> str:
+    """A secret setting's value, to be sent where it belongs and nowhere else ("" when unset)."""
+    return value.get_secret_value() if value is not None else ""
+
+
 def _redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
@@ -233,7 +239,7 @@ def check_polygon(
     name = "polygon"
     if settings.source != "polygon":
         return skipped(name, "the source is the simulated market (runs in-process)")
-    key = environ.get("POLYGON_API_KEY") or environ.get("MASSIVE_API_KEY") or ""
+    key = _secret(settings.polygon.api_key)
     try:
         day = nyse().latest_completed_session(now).key
     except CalendarRangeError as exc:
@@ -257,7 +263,7 @@ def check_polygon(
 
 def check_slack(settings: Settings, environ: Mapping[str, str], timeout_s: float) -> Check:
     name = "slack"
-    token = environ.get("SLACK_BOT_TOKEN", "")
+    token = _secret(settings.alerts.slack_token)
     channel = settings.alerts.slack_channel
     if not token:
         return skipped(name, "SLACK_BOT_TOKEN not set; alerts go to the log")
@@ -287,7 +293,7 @@ def check_dashboards(settings: Settings, environ: Mapping[str, str], timeout_s: 
                 "dashboard", "no dashboard URL configured" + ("" if monitor.enabled else "; monitor disabled")
             )
         ]
-    token = environ.get("AEGIS_DASHBOARD_TOKEN") or None
+    token = _secret(monitor.dashboard_token) or None
     checks = []
     for url in monitor.dashboard_urls:
         name = f"dashboard {display_url(url)}"
