@@ -23,6 +23,7 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, ClockParam, wall_clock
 from aegis_assets.ops.saxo import (
     TOKEN_TAG,
+    RecordedFailure,
     SaxoResource,
     alert_sent_for,
     reauth_alert_key,
@@ -148,7 +149,14 @@ def _decide(
             f"Access token valid until {report.expires_at.isoformat()}; "
             f"refresh due at {report.refresh_due_at.isoformat()}"
         )
-    failures = recorded_failures(context.instance, tid)
+    return _refresh_decision(report, recorded_failures(context.instance, tid), retry_after, saxo.cache_path)
+
+
+def _refresh_decision(
+    report: FreshnessReport, failures: list[RecordedFailure], retry_after: dt.timedelta, cache_path: str
+) -> dg.RunRequest | str:
+    """A token that needs a refresh: a run, unless its last refresh failed (for good, or too recently)."""
+    tid = token_id(report.issued_at)
     if not failures:
         return dg.RunRequest(run_key=f"saxo_token:{tid}", tags={TOKEN_TAG: tid})
     last = failures[0]
@@ -156,7 +164,7 @@ def _decide(
         return (
             f"The refresh of the token issued at {report.issued_at.isoformat()} failed "
             f"({last.outcome.value}) at {last.checked_at.isoformat()}: "
-            f"waiting for a new token in {saxo.cache_path} "
+            f"waiting for a new token in {cache_path} "
             "(re-authorise, or fix the configuration and materialize ops/saxo_token)"
         )
     next_try = last.checked_at + retry_after
