@@ -90,7 +90,7 @@ def _probe(environ: Mapping[str, str], fill: Iterable[str]) -> Settings | None:
         return None
 
 
-def _profile_sets(environ: Mapping[str, str], req: Requirement) -> bool:
+def profile_supplies(environ: Mapping[str, str], req: Requirement) -> bool:
     """Whether the profile file itself supplies ``req`` (a non-secret setting may come from it)."""
     if req.secret:
         return False
@@ -108,7 +108,7 @@ def check_environment(environ: Mapping[str, str], probe: Settings) -> list[Check
         via = f" (as {present})" if present and present != req.variable else ""
         if present:
             checks.append(passed(name, f"set{via}" + (f"; required: {req.reason}" if req.reason else "")))
-        elif _profile_sets(environ, req):
+        elif profile_supplies(environ, req):
             checks.append(passed(name, f"not set; the profile sets {req.setting}"))
         elif req.reason:
             checks.append(failed(name, f"missing; required: {req.reason}"))
