@@ -105,11 +105,20 @@ def _target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
-def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | None = None) -> int:
+def replace_file(
+    path: Path,
+    write: Callable[[BinaryIO], object],
+    mode: int | None = None,
+    *,
+    folder_sync_best_effort: bool = False,
+) -> int:
     """Write ``path`` atomically and durably through ``write(fh)``; return the new file's size.
 
     ``mode`` sets the permissions before any byte is written (e.g. 0o600 for secrets). A symlink at
-    ``path`` is written through: its target is replaced and the link stays.
+    ``path`` is written through: its target is replaced and the link stays. With
+    ``folder_sync_best_effort`` a folder that refuses fsync after the rename (some network
+    filesystems) is not an error: the new file is already in place, and a caller for whom "not
+    saved" would be a false alarm (the token cache) must not report it.
     """
     target = _target(path)
     tmp, size = _write_temp(target, write, mode)
@@ -118,12 +127,19 @@ def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | No
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(target.parent)
+    try:
+        fsync_dir(target.parent)
+    except OSError:
+        if not folder_sync_best_effort:
+            raise
     return size
 
 
-def replace_bytes(path: Path, data: bytes, mode: int | None = None) -> int:
-    return replace_file(path, lambda fh: fh.write(data), mode)
+def replace_bytes(
+    path: Path, data: bytes, mode: int | None = None, *, folder_sync_best_effort: bool = False
+) -> int:
+    best_effort = folder_sync_best_effort
+    return replace_file(path, lambda fh: fh.write(data), mode, folder_sync_best_effort=best_effort)
 
 
 def create_bytes(path: Path, data: bytes, mode: int | None = None) -> bool:

@@ -164,7 +164,9 @@ def save_token_cache(path: Path | str, token: TokenCache) -> None:
     the old one intact. A symbolic link is written through: its target is replaced (atomically, in
     the target's folder) and the link stays, so keepers reading the target see the new refresh token.
     """
-    replace_bytes(Path(path), token.to_json_bytes(), mode=CACHE_MODE)
+    # Best effort for the folder's fsync only: once renamed, the token is saved, and reporting it as
+    # not saved would call for a needless re-authorisation.
+    replace_bytes(Path(path), token.to_json_bytes(), mode=CACHE_MODE, folder_sync_best_effort=True)
 
 
 def remove_stale_temp_files(path: Path | str) -> int:
