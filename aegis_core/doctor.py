@@ -233,9 +233,7 @@ def _answer(response: Answer) -> str:
     return f"HTTP {response.status_code}" + (f" {words}" if words else "")
 
 
-def check_polygon(
-    settings: Settings, environ: Mapping[str, str], now: dt.datetime, timeout_s: float
-) -> Check:
+def check_polygon(settings: Settings, now: dt.datetime, timeout_s: float) -> Check:
     name = "polygon"
     if settings.source != "polygon":
         return skipped(name, "the source is the simulated market (runs in-process)")
@@ -261,7 +259,7 @@ def check_polygon(
     return passed(name, f"{base} reachable, key accepted (VIX bar of {day}, {ms:.0f} ms)")
 
 
-def check_slack(settings: Settings, environ: Mapping[str, str], timeout_s: float) -> Check:
+def check_slack(settings: Settings, timeout_s: float) -> Check:
     name = "slack"
     token = _secret(settings.alerts.slack_token)
     channel = settings.alerts.slack_channel
@@ -285,7 +283,7 @@ def check_slack(settings: Settings, environ: Mapping[str, str], timeout_s: float
     return passed(name, f"token accepted ({who or 'auth.test ok'}); alerts to {channel}")
 
 
-def check_dashboards(settings: Settings, environ: Mapping[str, str], timeout_s: float) -> list[Check]:
+def check_dashboards(settings: Settings, timeout_s: float) -> list[Check]:
     monitor = settings.pt_health
     if not monitor.dashboard_urls:
         return [
@@ -336,7 +334,7 @@ def run_checks(
     if settings is None:
         checks.append(skipped("external services", "not contacted while the settings are invalid"))
         return checks, None
-    checks.append(check_polygon(settings, environ, now, timeout_s))
-    checks.append(check_slack(settings, environ, timeout_s))
-    checks += check_dashboards(settings, environ, timeout_s)
+    checks.append(check_polygon(settings, now, timeout_s))
+    checks.append(check_slack(settings, timeout_s))
+    checks += check_dashboards(settings, timeout_s)
     return checks, settings
