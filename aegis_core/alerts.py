@@ -1,14 +1,12 @@
 """Alerts: what an operator is told, how it is worded for Slack, and how it is sent.
 
-An ``Alert`` carries a stable ``key`` naming the problem; an ``AlertLedger`` remembers the keys
-already sent so the same problem never alerts twice. Without Slack configured, alerts go to the log.
+An ``Alert`` carries a stable ``key`` naming the problem; ``aegis_core.alert_ledger`` remembers the
+keys already sent so the same problem never alerts twice. Without Slack configured, alerts go to the log.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -99,38 +97,3 @@ class SlackSender:
             raise AlertError(f"Slack refused the alert {alert.key!r}: {exc.response.get('error')}") from None
         except Exception as exc:  # network errors: say what failed without the client's internals
             raise AlertError(f"Slack unreachable for alert {alert.key!r}: {type(exc).__name__}") from None
-
-
-class AlertLedger:
-    """The keys already alerted, oldest first, bounded; JSON round-trips through a sensor cursor."""
-
-    def __init__(self, keys: Iterable[str] = (), limit: int = 2000):
-        self._keys: dict[str, None] = dict.fromkeys(keys)
-        self._limit = limit
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._keys
-
-    def add(self, key: str) -> None:
-        self._keys[key] = None
-        while len(self._keys) > self._limit:
-            del self._keys[next(iter(self._keys))]
-
-    def dumps(self) -> str:
-        return json.dumps(list(self._keys))
-
-    @classmethod
-    def loads(cls, text: str | None, limit: int = 2000) -> AlertLedger:
-        return cls(json.loads(text) if text else (), limit)
-
-
-def send_new(alerts: Iterable[Alert], sender: AlertSender, ledger: AlertLedger) -> list[Alert]:
-    """Send the alerts whose key the ledger has not seen; return those sent."""
-    sent = []
-    for alert in alerts:
-        if alert.key in ledger:
-            continue
-        sender.send(alert)
-        ledger.add(alert.key)
-        sent.append(alert)
-    return sent

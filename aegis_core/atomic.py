@@ -81,13 +81,8 @@ def sweep_temps(path: Path, now: float | None = None) -> int:
     return removed
 
 
-def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | None = None) -> int:
-    """Write ``path`` atomically and durably through ``write(fh)``; return the new file's size.
-
-    ``mode`` sets the permissions before any byte is written (e.g. 0o600 for secrets). A symlink at
-    ``path`` is written through: its target is replaced and the link stays.
-    """
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+def _write_temp(target: Path, write: Callable[[BinaryIO], object], mode: int | None) -> tuple[Path, int]:
+    """A fsynced temporary of ``target`` in its folder holding what ``write`` wrote; its size."""
     make_dirs(target.parent)
     sweep_temps(target)
     tmp = temp_path(target)
@@ -100,14 +95,68 @@ def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | No
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-            size = fh.tell()
+            return tmp, fh.tell()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _target(path: Path) -> Path:
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def replace_file(
+    path: Path,
+    write: Callable[[BinaryIO], object],
+    mode: int | None = None,
+    *,
+    folder_sync_best_effort: bool = False,
+) -> int:
+    """Write ``path`` atomically and durably through ``write(fh)``; return the new file's size.
+
+    ``mode`` sets the permissions before any byte is written (e.g. 0o600 for secrets). A symlink at
+    ``path`` is written through: its target is replaced and the link stays. With
+    ``folder_sync_best_effort`` a folder that refuses fsync after the rename (some network
+    filesystems) is not an error: the new file is already in place, and a caller for whom "not
+    saved" would be a false alarm (the token cache) must not report it.
+    """
+    target = _target(path)
+    tmp, size = _write_temp(target, write, mode)
+    try:
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(target.parent)
+    try:
+        fsync_dir(target.parent)
+    except OSError:
+        if not folder_sync_best_effort:
+            raise
     return size
 
 
-def replace_bytes(path: Path, data: bytes, mode: int | None = None) -> int:
-    return replace_file(path, lambda fh: fh.write(data), mode)
+def replace_bytes(
+    path: Path, data: bytes, mode: int | None = None, *, folder_sync_best_effort: bool = False
+) -> int:
+    best_effort = folder_sync_best_effort
+    return replace_file(path, lambda fh: fh.write(data), mode, folder_sync_best_effort=best_effort)
+
+
+def create_bytes(path: Path, data: bytes, mode: int | None = None) -> bool:
+    """Create ``path`` holding ``data`` atomically and durably, unless it exists: never replaces a file.
+
+    The complete, fsynced temporary is hard-linked into place (a link fails where a rename would
+    replace). Return False, leaving the existing file alone, when ``path`` exists (a dangling
+    symlink included) or appears while the data is being written.
+    """
+    if path.exists() or path.is_symlink():
+        return False
+    tmp, _ = _write_temp(path, lambda fh: fh.write(data), mode)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return True

@@ -19,12 +19,22 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+from pydantic import SecretStr
 
 from aegis_core.calendar import NY, CalendarRangeError, nyse
 from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
 from aegis_core.pt_health.fetch import display_url, fetch_status
 from aegis_core.saxo import Freshness, TokenCacheError, assess, load_token_cache
-from aegis_core.settings import SECRET_VARIABLES, Settings, SettingsError, config_path, load_settings
+from aegis_core.settings import (
+    ENV_OVERRIDES,
+    REQUIRED_WHEN,
+    Requirement,
+    Settings,
+    SettingsError,
+    config_path,
+    load_settings,
+    requirements,
+)
 from aegis_core.universe import UniverseError, load_universe
 
 Status = Literal["pass", "fail", "skip"]
@@ -59,46 +69,12 @@ def skipped(name: str, detail: str) -> Check:
     return Check(name, "skip", detail)
 
 
-@dataclass(frozen=True)
-class Requirement:
-    """An environment variable the profile needs (``reason``), or does not (``reason`` is None)."""
-
-    variable: str
-    aliases: tuple[str, ...]
-    reason: str | None
-
-
-def requirements(settings: Settings) -> list[Requirement]:
-    """The variables ``Settings._required`` asks for, given the profile's switches."""
-    return [
-        Requirement(
-            "POLYGON_API_KEY",
-            ("MASSIVE_API_KEY",),
-            "the data source is polygon" if settings.source == "polygon" else None,
-        ),
-        Requirement(
-            "SLACK_BOT_TOKEN",
-            (),
-            "this profile sends alerts to Slack" if settings.alerts.require_slack else None,
-        ),
-        Requirement(
-            "SAXOBANK_APP_KEY_LIVE", (), "the Saxo token keeper is enabled" if settings.saxo.enabled else None
-        ),
-        Requirement(
-            "SAXOBANK_APP_SECRET_LIVE",
-            (),
-            "the Saxo token keeper is enabled" if settings.saxo.enabled else None,
-        ),
-        Requirement(
-            "AEGIS_DASHBOARD_URLS",
-            (),
-            "the health monitor is enabled" if settings.pt_health.enabled else None,
-        ),
-    ]
-
-
 def _set(environ: Mapping[str, str], name: str) -> bool:
     return bool(environ.get(name))
+
+
+# Every variable that supplies a conditionally required setting (``aegis_core.settings.REQUIRED_WHEN``).
+_REQUIRED_VARIABLES = [var for var, path in ENV_OVERRIDES.items() if path in REQUIRED_WHEN]
 
 
 def _probe(environ: Mapping[str, str], fill: Iterable[str]) -> Settings | None:
@@ -106,18 +82,22 @@ def _probe(environ: Mapping[str, str], fill: Iterable[str]) -> Settings | None:
     filled = dict(environ)
     for name in fill:
         if not filled.get(name):
-            # A URL where the settings expect one, so the placeholder passes the URL check.
-            filled[name] = _PLACEHOLDER_URL if name == "AEGIS_DASHBOARD_URLS" else _PLACEHOLDER
+            # A URL where the settings expect URLs, so the placeholder passes the URL check.
+            filled[name] = _PLACEHOLDER_URL if ENV_OVERRIDES.get(name, "").endswith("_urls") else _PLACEHOLDER
     try:
         return load_settings(filled)
     except SettingsError:
         return None
 
 
-def _profile_has_dashboards(environ: Mapping[str, str]) -> bool:
-    """Whether the profile file itself lists dashboard URLs (so AEGIS_DASHBOARD_URLS may stay unset)."""
-    probe = _probe({k: v for k, v in environ.items() if k != "AEGIS_DASHBOARD_URLS"}, SECRET_VARIABLES)
-    return probe is not None and bool(probe.pt_health.dashboard_urls)
+def profile_supplies(environ: Mapping[str, str], req: Requirement) -> bool:
+    """Whether the profile file itself supplies ``req`` (a non-secret setting may come from it)."""
+    if req.secret:
+        return False
+    unset = {req.variable, *req.aliases}
+    others = [v for v in _REQUIRED_VARIABLES if v not in unset]
+    probe = _probe({k: v for k, v in environ.items() if k not in unset}, others)
+    return probe is not None and req.is_set(probe)
 
 
 def check_environment(environ: Mapping[str, str], probe: Settings) -> list[Check]:
@@ -128,8 +108,8 @@ def check_environment(environ: Mapping[str, str], probe: Settings) -> list[Check
         via = f" (as {present})" if present and present != req.variable else ""
         if present:
             checks.append(passed(name, f"set{via}" + (f"; required: {req.reason}" if req.reason else "")))
-        elif req.variable == "AEGIS_DASHBOARD_URLS" and _profile_has_dashboards(environ):
-            checks.append(passed(name, "not set; the profile lists pt_health.dashboard_urls"))
+        elif profile_supplies(environ, req):
+            checks.append(passed(name, f"not set; the profile sets {req.setting}"))
         elif req.reason:
             checks.append(failed(name, f"missing; required: {req.reason}"))
         else:
@@ -215,6 +195,11 @@ def check_universe(settings: Settings) -> Check:
     return passed("universe", f"{len(symbols)} symbols from {settings.universe_file}")
 
 
+def _secret(value: SecretStr | None) -> str:
+    """A secret setting's value, to be sent where it belongs and nowhere else ("" when unset)."""
+    return value.get_secret_value() if value is not None else ""
+
+
 def _redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
@@ -248,13 +233,11 @@ def _answer(response: Answer) -> str:
     return f"HTTP {response.status_code}" + (f" {words}" if words else "")
 
 
-def check_polygon(
-    settings: Settings, environ: Mapping[str, str], now: dt.datetime, timeout_s: float
-) -> Check:
+def check_polygon(settings: Settings, now: dt.datetime, timeout_s: float) -> Check:
     name = "polygon"
     if settings.source != "polygon":
         return skipped(name, "the source is the simulated market (runs in-process)")
-    key = environ.get("POLYGON_API_KEY") or environ.get("MASSIVE_API_KEY") or ""
+    key = _secret(settings.polygon.api_key)
     try:
         day = nyse().latest_completed_session(now).key
     except CalendarRangeError as exc:
@@ -276,9 +259,9 @@ def check_polygon(
     return passed(name, f"{base} reachable, key accepted (VIX bar of {day}, {ms:.0f} ms)")
 
 
-def check_slack(settings: Settings, environ: Mapping[str, str], timeout_s: float) -> Check:
+def check_slack(settings: Settings, timeout_s: float) -> Check:
     name = "slack"
-    token = environ.get("SLACK_BOT_TOKEN", "")
+    token = _secret(settings.alerts.slack_token)
     channel = settings.alerts.slack_channel
     if not token:
         return skipped(name, "SLACK_BOT_TOKEN not set; alerts go to the log")
@@ -300,7 +283,7 @@ def check_slack(settings: Settings, environ: Mapping[str, str], timeout_s: float
     return passed(name, f"token accepted ({who or 'auth.test ok'}); alerts to {channel}")
 
 
-def check_dashboards(settings: Settings, environ: Mapping[str, str], timeout_s: float) -> list[Check]:
+def check_dashboards(settings: Settings, timeout_s: float) -> list[Check]:
     monitor = settings.pt_health
     if not monitor.dashboard_urls:
         return [
@@ -308,7 +291,7 @@ def check_dashboards(settings: Settings, environ: Mapping[str, str], timeout_s: 
                 "dashboard", "no dashboard URL configured" + ("" if monitor.enabled else "; monitor disabled")
             )
         ]
-    token = environ.get("AEGIS_DASHBOARD_TOKEN") or None
+    token = _secret(monitor.dashboard_token) or None
     checks = []
     for url in monitor.dashboard_urls:
         name = f"dashboard {display_url(url)}"
@@ -342,7 +325,7 @@ def run_checks(
         checks.append(
             passed("settings", f"profile {settings.profile} from {path} (source {settings.source})")
         )
-    probe = settings or _probe(environ, [*SECRET_VARIABLES, "AEGIS_DASHBOARD_URLS"])
+    probe = settings or _probe(environ, _REQUIRED_VARIABLES)
     if probe is None:
         return checks, None
     checks += check_environment(environ, probe)
@@ -351,7 +334,7 @@ def run_checks(
     if settings is None:
         checks.append(skipped("external services", "not contacted while the settings are invalid"))
         return checks, None
-    checks.append(check_polygon(settings, environ, now, timeout_s))
-    checks.append(check_slack(settings, environ, timeout_s))
-    checks += check_dashboards(settings, environ, timeout_s)
+    checks.append(check_polygon(settings, now, timeout_s))
+    checks.append(check_slack(settings, timeout_s))
+    checks += check_dashboards(settings, timeout_s)
     return checks, settings

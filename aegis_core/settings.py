@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -223,23 +224,7 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _required(self) -> Settings:
         """Settings that become required by others, all reported at once."""
-        missing = []
-        if self.source == "polygon" and self.polygon.api_key is None:
-            missing.append("POLYGON_API_KEY (or MASSIVE_API_KEY): the data source is polygon")
-        if self.alerts.require_slack and self.alerts.slack_token is None:
-            missing.append("SLACK_BOT_TOKEN: this profile sends alerts to Slack")
-        if self.alerts.require_slack and not self.alerts.slack_channel:
-            missing.append(
-                "alerts.slack_channel (or AEGIS_SLACK_CHANNEL): this profile sends alerts to Slack"
-            )
-        if self.saxo.enabled and self.saxo.app_key is None:
-            missing.append("SAXOBANK_APP_KEY_LIVE: the Saxo token keeper is enabled")
-        if self.saxo.enabled and self.saxo.app_secret is None:
-            missing.append("SAXOBANK_APP_SECRET_LIVE: the Saxo token keeper is enabled")
-        if self.pt_health.enabled and not self.pt_health.dashboard_urls:
-            missing.append(
-                "AEGIS_DASHBOARD_URLS (or pt_health.dashboard_urls): the health monitor is enabled"
-            )
+        missing = [f"{r.label}: {r.reason}" for r in requirements(self) if r.reason and not r.is_set(self)]
         if missing:
             raise ValueError("required settings are missing: " + "; ".join(missing))
         return self
@@ -288,6 +273,57 @@ def settings_variables() -> list[str]:
     launcher forwards exactly these to every run container (``aegis_pipelines.instance.launcher``).
     """
     return list(dict.fromkeys(["AEGIS_CONFIG", *ENV_OVERRIDES]))
+
+
+# Setting -> why a profile needs it (None: this profile does not). The one list of conditionally
+# required settings: the settings validation enforces it, ``aegis doctor`` reports it.
+REQUIRED_WHEN: dict[str, Callable[[Settings], str | None]] = {
+    "polygon.api_key": lambda s: "the data source is polygon" if s.source == "polygon" else None,
+    "alerts.slack_token": lambda s: "this profile sends alerts to Slack" if s.alerts.require_slack else None,
+    "alerts.slack_channel": lambda s: (
+        "this profile sends alerts to Slack" if s.alerts.require_slack else None
+    ),
+    "saxo.app_key": lambda s: "the Saxo token keeper is enabled" if s.saxo.enabled else None,
+    "saxo.app_secret": lambda s: "the Saxo token keeper is enabled" if s.saxo.enabled else None,
+    "pt_health.dashboard_urls": lambda s: "the health monitor is enabled" if s.pt_health.enabled else None,
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A setting a profile may require, the environment variable(s) that supply it, and why this
+    profile needs it (``reason``; None when it does not)."""
+
+    setting: str
+    variable: str
+    aliases: tuple[str, ...]
+    reason: str | None
+
+    @property
+    def secret(self) -> bool:
+        """Supplied only by the environment (a profile file may not hold it)."""
+        return self.variable in SECRET_VARIABLES
+
+    @property
+    def label(self) -> str:
+        """How an error names it: the variable, then where else it may come from."""
+        others = self.aliases if self.secret else (*self.aliases, self.setting)
+        return self.variable + (f" (or {', '.join(others)})" if others else "")
+
+    def is_set(self, settings: Settings) -> bool:
+        value: Any = settings
+        for part in self.setting.split("."):
+            value = getattr(value, part)
+        return bool(value.get_secret_value() if isinstance(value, SecretStr) else value)
+
+
+def requirements(settings: Settings) -> list[Requirement]:
+    """Every conditionally required setting, with the reason this profile needs it (or None)."""
+    out = []
+    for dotted, why in REQUIRED_WHEN.items():
+        variable, *aliases = [var for var, path in ENV_OVERRIDES.items() if path == dotted]
+        out.append(Requirement(dotted, variable, tuple(aliases), why(settings)))
+    return out
 
 
 def secret_variable(dotted: str, environ: Mapping[str, str] | None = None) -> str:

@@ -19,6 +19,7 @@ import pyarrow as pa
 from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake, lake_columns
 from aegis_core.archive.schemas import ARTEFACTS, Artefact
+from aegis_core.atomic import replace_bytes
 
 MARKER = ".aegis-archive.json"
 SIM, REAL = "sim", "real"
@@ -92,10 +93,7 @@ def claim(root: Path, source: str) -> str:
     _refuse_other_kind(root, kind, recorded_kind(root))
     marker = root / MARKER
     if not marker.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f".{MARKER}.tmp"
-        tmp.write_text(json.dumps({"kind": kind}) + "\n")
-        os.replace(tmp, marker)
+        replace_bytes(marker, (json.dumps({"kind": kind}) + "\n").encode())
     return kind
 
 

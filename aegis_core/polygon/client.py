@@ -52,14 +52,10 @@ from aegis_core.polygon.parse import (
 from aegis_core.polygon.pool import ConnectionPool
 from aegis_core.polygon.ratelimit import TokenBucket
 from aegis_core.polygon.results import ChainsResult, StocksResult
-from aegis_core.polygon.retry import (
-    Backoff,
-    parse_retry_after,
-    retry_reason_for_exception,
-    retry_reason_for_status,
-)
+from aegis_core.polygon.retry import retry_reason_for_exception, retry_reason_for_status
 from aegis_core.polygon.stats import RequestStats
 from aegis_core.polygon.urls import origin, path_segment
+from aegis_core.retry import Backoff, parse_retry_after, past_deadline
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -386,7 +382,7 @@ class PolygonClient:
                 break
             stats.retries[reason] += 1
             delay = self._backoff.delay(attempt, retry_after)
-            if self._budget is not None and delay >= self._budget.remaining():
+            if self._budget is not None and past_deadline(delay, self._budget):
                 raise PolygonDeadlineError(self._budget.budget_s, last, symbol=symbol, endpoint=endpoint)
             log.info(
                 "retrying %s%s in %.2fs after %s (retry %d of %d)",

@@ -26,12 +26,10 @@ from aegis_core.saxo.errors import (
 )
 from aegis_core.saxo.freshness import (
     DEFAULT_MARGIN,
-    Clock,
     Freshness,
     FreshnessReport,
     assess,
     classify,
-    system_clock,
 )
 from aegis_core.saxo.keeper import OutcomeKind, RefreshOutcome, check_token, refresh_if_needed
 from aegis_core.saxo.lock import CacheLockTimeout, CacheLockUnavailable, cache_lock, lock_path_for
@@ -44,7 +42,6 @@ __all__ = [
     "SIM_TOKEN_URL",
     "CacheLockTimeout",
     "CacheLockUnavailable",
-    "Clock",
     "Freshness",
     "FreshnessReport",
     "MalformedTokenResponse",
@@ -69,5 +66,4 @@ __all__ = [
     "parse_token_cache",
     "refresh_if_needed",
     "save_token_cache",
-    "system_clock",
 ]

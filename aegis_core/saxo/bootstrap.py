@@ -2,18 +2,18 @@
 
 The runbook's deploy workflow bootstraps a new keeper's cache "by copying the canonical file once".
 ``bootstrap_cache`` does that, and only that: when the cache is missing it copies the canonical file
-byte for byte (after checking it is a readable token cache), owner-only, atomically (temporary file
-in the cache's folder, fsync, then a hard link, which fails instead of replacing anything). An
-existing cache — even one created by someone else a moment earlier — is never overwritten.
+byte for byte (after checking it is a readable token cache), owner-only, atomically
+(``aegis_core.atomic.create_bytes``: a fsynced temporary in the cache's folder, then a hard link,
+which fails instead of replacing anything). An existing cache — even one created by someone else a
+moment earlier — is never overwritten.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from enum import StrEnum
 from pathlib import Path
 
+from aegis_core.atomic import create_bytes
 from aegis_core.saxo.cache import CACHE_MODE, TokenCacheError, parse_token_cache
 
 
@@ -42,27 +42,8 @@ def bootstrap_cache(cache_path: Path | str, canonical_path: Path | str) -> Boots
     except OSError as exc:
         raise TokenCacheError(f"Bootstrap source {canonical} cannot be read: {exc.strerror}") from None
     parse_token_cache(data, f"{canonical} (bootstrap source)")  # a bad source is refused, named
-    tmp = cache.parent / f".{cache.name}.bootstrap.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-            os.fchmod(fh.fileno(), CACHE_MODE)
-        try:
-            os.link(tmp, cache)  # atomic, and never replaces an existing file
-        except FileExistsError:
-            return Bootstrap.EXISTS  # created by someone else meanwhile: theirs stays
+        created = create_bytes(cache, data, mode=CACHE_MODE)
     except OSError as exc:
         raise TokenCacheError(f"Token cache {cache} cannot be bootstrapped: {exc.strerror}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(cache.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return Bootstrap.COPIED
+    return Bootstrap.COPIED if created else Bootstrap.EXISTS

@@ -11,12 +11,17 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from aegis_core.atomic import replace_bytes, sweep_temps
+
 UTC = dt.UTC
+# A temporary of the pre-shared-writer saves: .NAME.PID.HEX.tmp
+_LEGACY_TEMP = re.compile(r"\.\d+\.[0-9a-f]+\.tmp")
 CACHE_MODE = 0o600
 # The order the file is written in: exactly the SPEC fields, nothing else.
 CACHE_FIELDS = (
@@ -145,10 +150,6 @@ def load_token_cache(path: Path | str) -> TokenCache:
     return parse_token_cache(data, str(path))
 
 
-def _temp_prefix(path: Path) -> str:
-    return f".{path.name}."
-
-
 def resolve_cache_path(path: Path | str) -> Path:
     """The file a cache path stands for: a symbolic link's final target (the link itself stays)."""
     path = Path(path)
@@ -156,50 +157,31 @@ def resolve_cache_path(path: Path | str) -> Path:
 
 
 def save_token_cache(path: Path | str, token: TokenCache) -> None:
-    """Replace the cache atomically with owner-only permissions.
+    """Replace the cache atomically with owner-only permissions (``aegis_core.atomic``).
 
-    Temporary file in the same folder, write, flush, fsync, chmod 0600, rename, fsync the folder: a
-    reader sees the old file or the new one, and a crash before the rename leaves the old one intact.
-    A symbolic link is written through: its target is replaced (atomically, in the target's folder)
-    and the link stays, so keepers reading the target see the new refresh token too.
+    The temporary is created 0600 before a byte is written, fsynced, renamed over the cache and the
+    folder fsynced: a reader sees the old file or the new one, and a crash before the rename leaves
+    the old one intact. A symbolic link is written through: its target is replaced (atomically, in
+    the target's folder) and the link stays, so keepers reading the target see the new refresh token.
     """
-    path = resolve_cache_path(path)
-    folder = path.parent
-    # Created 0600 from the start (os.open mode), so the tokens are never readable by others.
-    tmp = folder / f"{_temp_prefix(path)}{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(token.to_json_bytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-            # The umask cannot loosen an explicit chmod; set before the rename makes the file visible.
-            os.fchmod(fh.fileno(), CACHE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable. Best effort: the new file is already in place, and some network
-    filesystems refuse to fsync a directory; that must not turn a saved token into a failure."""
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    # Best effort for the folder's fsync only: once renamed, the token is saved, and reporting it as
+    # not saved would call for a needless re-authorisation.
+    replace_bytes(Path(path), token.to_json_bytes(), mode=CACHE_MODE, folder_sync_best_effort=True)
 
 
 def remove_stale_temp_files(path: Path | str) -> int:
-    """Delete temporary files a crashed save left behind. Call only while holding the cache lock."""
+    """Delete the temporary files a crashed save left behind; return how many. Call only while holding
+    the cache lock.
+
+    The shared writer's temporaries are swept unless their writer is alive. Those named the way this
+    module named them before it used the shared writer (``.NAME.PID.HEX.tmp``) are removed outright:
+    only a save holds the lock, so none of them belongs to a live save.
+    """
     path = resolve_cache_path(path)
-    removed = 0
-    for leftover in path.parent.glob(f"{_temp_prefix(path)}*.tmp"):
-        with contextlib.suppress(OSError):  # best effort: a leftover must never block a refresh
-            leftover.unlink()
-            removed += 1
+    removed = sweep_temps(path)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        if _LEGACY_TEMP.fullmatch(leftover.name[len(path.name) + 1 :]):
+            with contextlib.suppress(OSError):  # best effort: a leftover must never block a refresh
+                leftover.unlink()
+                removed += 1
     return removed

@@ -1,9 +1,9 @@
 """The Saxo OAuth2 refresh call (SPEC §8): one form POST with HTTP Basic client auth, bounded retries.
 
 Any 2xx is success (Saxo answers 201 at times). 400/401 with an OAuth error body is terminal
-(``ReauthorizationRequired``); 408, 429, 5xx, timeouts and connection errors are retried with
-exponential backoff and jitter a bounded number of times. Secrets travel only in the Basic header
-and the form body, never in the URL, and are never logged.
+(``ReauthorizationRequired``); 408, 429, 5xx, timeouts and connection errors are retried a bounded
+number of times within one deadline, waiting as the shared policy says (``aegis_core.retry``).
+Secrets travel only in the Basic header and the form body, never in the URL, and are never logged.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from typing import Protocol
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from aegis_core.clock import Clock, wall_clock
 from aegis_core.endpoint_url import check_endpoint_url, is_loopback
 from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
+from aegis_core.retry import Backoff, parse_retry_after, past_deadline
 from aegis_core.saxo.cache import TokenCache, describe_validation_error
 from aegis_core.saxo.errors import (
     REAUTH_MESSAGE,
@@ -30,7 +32,6 @@ from aegis_core.saxo.errors import (
     RefreshRejected,
     TransientRefreshError,
 )
-from aegis_core.saxo.freshness import Clock, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +49,21 @@ _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Attempts in total (not retries) and the backoff between them, in seconds."""
+    """How many attempts a refresh makes in total (not retries), and the shared backoff between them
+    (``aegis_core.retry``), in seconds."""
 
     max_attempts: int = 4
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
-    jitter: float = 0.25  # ± this fraction of each delay, so two keepers never retry in lock-step
+    jitter: float = 0.25  # a pause is drawn from [d * (1 - jitter), d], so keepers never retry in lock-step
     retry_after_max: float = 30.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1 (got {self.max_attempts})")
 
-    def delay(self, attempt: int, rng: Callable[[], float], retry_after: float | None = None) -> float:
-        """The pause after failed attempt number ``attempt`` (1-based)."""
-        base = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
-        base *= 1 + self.jitter * (2 * rng() - 1)
-        if retry_after is not None:
-            base = max(base, min(retry_after, self.retry_after_max))
-        return max(0.0, base)
+    def backoff(self, rng: random.Random | None = None) -> Backoff:
+        return Backoff(self.backoff_initial, self.backoff_max, self.jitter, rng or random.Random())
 
 
 @dataclass(frozen=True)
@@ -94,14 +91,6 @@ def _check_url(url: str) -> str:
     return check_endpoint_url(url, "Saxo token URL")
 
 
-def _retry_after(response: Answer) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
 def _oauth_error_code(response: Answer) -> str | None:
     """The OAuth ``error`` field if the body is an OAuth error document; only a safe token-like code."""
     try:
@@ -126,10 +115,10 @@ class SaxoTokenClient:
         timeout: float = 15.0,
         deadline: float = DEFAULT_DEADLINE_S,
         retry: RetryPolicy | None = None,
-        clock: Clock = system_clock,
+        clock: Clock = wall_clock,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
-        rng: Callable[[], float] = random.random,
+        rng: random.Random | None = None,
     ) -> None:
         self.token_url = _check_url(token_url)
         self._app_key = _secret(app_key, "app_key")
@@ -155,6 +144,7 @@ class SaxoTokenClient:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token.get_secret_value()}
         auth = httpx.BasicAuth(self._app_key.get_secret_value(), self._app_secret.get_secret_value())
         policy = self._retry
+        backoff = policy.backoff(self._rng)
         # A loopback endpoint (a fake, a local relay) never goes through an environment proxy.
         trust_env = not is_loopback(httpx.URL(self.token_url).host)
         deadline = Deadline(self._deadline_s)
@@ -191,9 +181,13 @@ class SaxoTokenClient:
                     if 200 <= status < 300:
                         return self._success(response, issued_at, attempt)
                     reason = self._failure_reason(response, attempt)
-                    retry_after = _retry_after(response)
-                pause = policy.delay(attempt, self._rng, retry_after)
-                out_of_time = pause >= deadline.remaining()
+                    retry_after = parse_retry_after(
+                        response.headers.get("Retry-After"),
+                        now=lambda: self._clock().timestamp(),
+                        cap=policy.retry_after_max,
+                    )
+                pause = backoff.delay(attempt - 1, retry_after)
+                out_of_time = past_deadline(pause, deadline)
                 if attempt == policy.max_attempts or out_of_time:
                     budget = f" (the {self._deadline_s:g} s refresh deadline is spent)" if out_of_time else ""
                     raise TransientRefreshError(

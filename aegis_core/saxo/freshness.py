@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,15 +10,8 @@ from aegis_core.saxo.cache import TokenCache
 
 UTC = dt.UTC
 
-Clock = Callable[[], dt.datetime]
-"""Returns the current time as an aware datetime; injected so tests can simulate a day."""
-
 # Saxo access tokens live 20 minutes; refreshing 5 minutes early leaves room for a slow sensor tick.
 DEFAULT_MARGIN = dt.timedelta(minutes=5)
-
-
-def system_clock() -> dt.datetime:
-    return dt.datetime.now(UTC)
 
 
 class Freshness(StrEnum):

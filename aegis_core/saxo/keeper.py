@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from aegis_core.clock import Clock, wall_clock
 from aegis_core.saxo.cache import (
     TokenCache,
     TokenCacheError,
@@ -22,7 +23,7 @@ from aegis_core.saxo.cache import (
 )
 from aegis_core.saxo.client import TokenRefresher
 from aegis_core.saxo.errors import REAUTH_MESSAGE, TokenRefreshError
-from aegis_core.saxo.freshness import DEFAULT_MARGIN, Clock, Freshness, FreshnessReport, assess, system_clock
+from aegis_core.saxo.freshness import DEFAULT_MARGIN, Freshness, FreshnessReport, assess
 from aegis_core.saxo.lock import CacheLockTimeout, CacheLockUnavailable, cache_lock
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class RefreshOutcome:
 
 
 def check_token(
-    cache_path: Path | str, *, clock: Clock = system_clock, margin: dt.timedelta = DEFAULT_MARGIN
+    cache_path: Path | str, *, clock: Clock = wall_clock, margin: dt.timedelta = DEFAULT_MARGIN
 ) -> FreshnessReport:
     """Read and classify the cache without locking or network: cheap enough for every sensor tick.
 
@@ -109,7 +110,7 @@ def refresh_if_needed(
     cache_path: Path | str,
     client: TokenRefresher,
     *,
-    clock: Clock = system_clock,
+    clock: Clock = wall_clock,
     margin: dt.timedelta = DEFAULT_MARGIN,
     force: bool = False,
     lock_timeout: float = 60.0,

@@ -13,8 +13,11 @@ Two sensors read the run-status events (RUN_SUCCESS, RUN_FAILURE) recorded after
 They are plain sensors, not ``run_status_sensor``s: a run-status sensor's cursor belongs to Dagster
 (returning one raises), and these keep an ``AlertLedger`` in theirs so a problem alerts once. A check
 failing for the same asset, check and partition run after run alerts once, and again only after it
-has passed in between. A Slack error leaves the run unprocessed; the next tick tries again, and the
-alerts already sent are in the ledger. Without Slack configured, ``AlertsResource`` logs the alerts.
+has passed in between. Every alerting sensor sends through ``send_once`` (the ledger's one rule): a
+failed send is not recorded as sent and leaves the run unprocessed, so the next tick tries again,
+with the alerts already sent in the ledger; after ``MAX_FAILED_SENDS`` failed sends of one alert it
+is given up (logged in full) so it cannot block later runs. Without Slack configured,
+``AlertsResource`` logs the alerts.
 """
 
 import json
@@ -26,7 +29,8 @@ import dagster as dg
 
 from aegis_assets.alert_tags import alerts_for_itself
 from aegis_assets.resources import AlertsResource
-from aegis_core.alerts import Alert, AlertError, AlertLedger, send_new
+from aegis_core.alert_ledger import AlertLedger, Delivery, deliver
+from aegis_core.alerts import Alert
 from aegis_core.quality import FRESHNESS
 from aegis_pipelines.alerting.root_cause import step_failure_cause
 
@@ -193,6 +197,25 @@ def _step_targets(events: Sequence[dg.DagsterEvent]) -> tuple[dict[str, list[str
 # --- the sensors' bookkeeping -----------------------------------------------------------------------
 
 
+def send_once(
+    context: dg.SensorEvaluationContext,
+    alerts: AlertsResource,
+    ledger: AlertLedger,
+    to_send: Sequence[Alert],
+    keys_of: Callable[[Alert], Sequence[str]] | None = None,
+) -> Delivery:
+    """Every alerting sensor's way to send: ``aegis_core.alert_ledger.deliver`` (a failed send is not
+    recorded as sent and is retried next tick, a bounded number of times), with what did not go out
+    in the tick's log; an alert given up on is logged in full, so its words are not lost."""
+    delivery = deliver(to_send, alerts.sender(context.log), ledger, keys_of=keys_of)
+    for _, exc in delivery.failed:
+        context.log.error(f"{exc}; retrying on the next tick")
+    for alert, exc in delivery.given_up:
+        tries = ledger.max_failed_sends
+        context.log.error(f"{exc}; giving up on alert {alert.key} after {tries} failed sends: {alert.text}")
+    return delivery
+
+
 @dataclass
 class AlertCursor:
     """Per run-status event type, the last event handled; and the ledger of alerts sent."""
@@ -203,16 +226,10 @@ class AlertCursor:
     @classmethod
     def loads(cls, text: str | None) -> "AlertCursor":
         doc = json.loads(text) if text else {}
-        return cls(doc.get("after"), AlertLedger(doc.get("alerted", ())))
+        return cls(doc.get("after"), AlertLedger.from_doc(doc))
 
     def dumps(self) -> str:
-        return json.dumps({"after": self.after, "alerted": json.loads(self.ledger.dumps())})
-
-    def forget(self, keys: Sequence[str]) -> None:
-        """The problems behind ``keys`` are resolved: a new failure alerts again."""
-        gone = {k for k in keys if k in self.ledger}
-        if gone:
-            self.ledger = AlertLedger(k for k in json.loads(self.ledger.dumps()) if k not in gone)
+        return json.dumps({"after": self.after, **self.ledger.to_doc()})
 
 
 def _latest_event_id(instance: dg.DagsterInstance, event_type: dg.DagsterEventType) -> int:
@@ -249,19 +266,17 @@ def evaluate_alerts(
         return dg.SensorResult(
             skip_reason="Initialised: alerting on runs that finish from now on", cursor=cursor.dumps()
         )
-    sender = alerts.sender(context.log)
     sent: list[Alert] = []
     notes: list[str] = []
     for storage_id, event_type, run_id in _finished_runs(instance, cursor.after, event_types):
         run = instance.get_run_by_id(run_id)
         if run is not None:
             outcome = outcome_for(instance, run, alerts.run_link(run_id))
-            cursor.forget(outcome.resolved)
-            try:
-                sent += send_new(outcome.alerts, sender, cursor.ledger)
-            except AlertError as exc:
-                context.log.error(f"{exc}; run {run_id} will be looked at again on the next tick")
-                notes.append(f"alert for run {run_id[:8]} not sent ({exc}); retrying on the next tick")
+            cursor.ledger.forget(outcome.resolved)
+            delivery = send_once(context, alerts, cursor.ledger, outcome.alerts)
+            sent += delivery.sent
+            notes += delivery.notes()
+            if not delivery.complete:  # the run is looked at again next tick; what was sent is recorded
                 break
             if outcome.note:
                 notes.append(outcome.note)

@@ -12,15 +12,15 @@ minutes (SPEC §7, runbook monitoring):
 
 ``eod_run_duration_sensor`` alerts once per run when ``ldas_eod_job`` is still running 45 minutes
 after it started; it never stops the run. Both read the clock through ``clock`` (tests walk a
-simulated clock) and keep what they alerted in their cursor (``WatchdogState``), so an alert goes
-out once.
+simulated clock) and keep what they alerted in their cursor (``WatchdogState``); they send through
+``alerting.send_once`` (the one ledger rule), so an alert goes out once and a failed send is retried.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -28,19 +28,19 @@ from aegis_assets.ldas.intraday import PT_SNAPSHOTS
 from aegis_assets.resources import AlertsResource, MarketDataResource
 from aegis_core.alerts import Alert
 from aegis_core.calendar import NY
+from aegis_core.clock import Clock, wall_clock
 from aegis_core.run_watch import (
     EOD_BUDGET,
     SLOT_GRACE,
+    MissedSlot,
     SlotRun,
     due_slots,
     missed_slots,
     missed_summary,
     over_budget,
 )
-from aegis_pipelines.alerting.sensors import PARTITION_TAG
+from aegis_pipelines.alerting.sensors import PARTITION_TAG, send_once
 from aegis_pipelines.ops.pt_health import WatchdogState
-
-Clock = Callable[[], dt.datetime]
 
 SLOT_WATCHDOG_SENSOR = "intraday_slot_watchdog_sensor"
 EOD_DURATION_SENSOR = "eod_run_duration_sensor"
@@ -48,18 +48,6 @@ INTRADAY_JOB = "ldas_intraday_job"
 EOD_JOB = "ldas_eod_job"
 WATCH_INTERVAL_S = 60
 BUDGET_MIN = EOD_BUDGET.total_seconds() / 60
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _state(context: dg.SensorEvaluationContext, now: dt.datetime) -> WatchdogState:
-    try:
-        return WatchdogState.loads(context.cursor, now)
-    except (ValueError, KeyError, TypeError) as exc:
-        context.log.warning(f"unreadable cursor ({exc}); watching afresh from now")
-        return WatchdogState.loads(None, now)
 
 
 def captures_snapshots(run: dg.DagsterRun) -> bool:
@@ -79,7 +67,14 @@ def slot_runs(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[S
     return out
 
 
-def build_slot_watchdog_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
+def missed_alert(m: MissedSlot, universe: Sequence[str], alerts: AlertsResource) -> Alert:
+    link = alerts.run_link(m.runs[0].run_id) if m.runs else None
+    fields = {"slot": m.key, "job": INTRADAY_JOB, "symbols": str(len(universe))}
+    reason = missed_summary(m, universe)
+    return Alert(f"slot:missed:{m.key}", f"Intraday slot missed: {m.key}", "critical", reason, fields, link)
+
+
+def build_slot_watchdog_sensor(clock: Clock = wall_clock) -> dg.SensorDefinition:
     @dg.sensor(
         name=SLOT_WATCHDOG_SENSOR,
         minimum_interval_seconds=WATCH_INTERVAL_S,
@@ -91,35 +86,24 @@ def build_slot_watchdog_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         context: dg.SensorEvaluationContext, alerts: AlertsResource, market: MarketDataResource
     ) -> dg.SensorResult:
         now = clock()
-        state = _state(context, now)
+        state = WatchdogState.of(context, now)
         due = due_slots(now, state.since, SLOT_GRACE)
         runs = slot_runs(context.instance, [f"{s.astimezone(NY):%Y-%m-%d-%H:%M}" for s in due])
         missed = missed_slots(due, runs)
         fresh = [m for m in missed if f"slot:missed:{m.key}" not in state.alerted]
-        if fresh:
-            universe, sender = market.universe(), alerts.sender(context.log)
-            for m in fresh:
-                link = alerts.run_link(m.runs[0].run_id) if m.runs else None
-                fields = {"slot": m.key, "job": INTRADAY_JOB, "symbols": str(len(universe))}
-                sender.send(
-                    Alert(
-                        f"slot:missed:{m.key}",
-                        f"Intraday slot missed: {m.key}",
-                        "critical",
-                        missed_summary(m, universe),
-                        fields,
-                        link,
-                    )
-                )
-                state.alerted.add(f"slot:missed:{m.key}")
+        universe = market.universe() if fresh else []
+        delivery = send_once(
+            context, alerts, state.alerted, [missed_alert(m, universe, alerts) for m in fresh]
+        )
+        sent = [a.fields["slot"] for a in delivery.sent]
         message = (
-            f"alerted missed slot(s): {', '.join(m.key for m in fresh)}"
-            if fresh
-            else f"{len(due)} slot(s) due, {len(missed)} missed (already alerted)"
+            f"alerted missed slot(s): {', '.join(sent)}"
+            if sent
+            else f"{len(due)} slot(s) due, {len(missed)} missed" + ("" if fresh else " (already alerted)")
             if missed
             else f"{len(due)} slot(s) due since {state.since.astimezone(NY):%Y-%m-%d %H:%M} ET, none missed"
         )
-        return dg.SensorResult(skip_reason=message, cursor=state.dumps())
+        return dg.SensorResult(skip_reason="; ".join([message, *delivery.notes()]), cursor=state.dumps())
 
     return intraday_slot_watchdog_sensor
 
@@ -142,7 +126,7 @@ def overrun_alert(run: dg.DagsterRun, started: dt.datetime, now: dt.datetime, li
     )
 
 
-def build_eod_duration_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
+def build_eod_duration_sensor(clock: Clock = wall_clock) -> dg.SensorDefinition:
     @dg.sensor(
         name=EOD_DURATION_SENSOR,
         minimum_interval_seconds=WATCH_INTERVAL_S,
@@ -154,7 +138,7 @@ def build_eod_duration_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         context: dg.SensorEvaluationContext, alerts: AlertsResource
     ) -> dg.SensorResult:
         now = clock()
-        state = _state(context, now)
+        state = WatchdogState.of(context, now)
         running = context.instance.get_run_records(
             filters=dg.RunsFilter(job_name=EOD_JOB, statuses=[dg.DagsterRunStatus.STARTED])
         )
@@ -165,20 +149,21 @@ def build_eod_duration_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
             and over_budget(dt.datetime.fromtimestamp(r.start_time, dt.UTC), now, EOD_BUDGET)
         ]
         fresh = [(run, t) for run, t in late if f"eod:overrun:{run.run_id}" not in state.alerted]
-        for run, started in fresh:
-            alerts.sender(context.log).send(overrun_alert(run, started, now, alerts.run_link(run.run_id)))
-            state.alerted.add(f"eod:overrun:{run.run_id}")
+        to_send = [overrun_alert(run, started, now, alerts.run_link(run.run_id)) for run, started in fresh]
+        delivery = send_once(context, alerts, state.alerted, to_send)
+        sent = [a.fields["run"] for a in delivery.sent]
         message = (
-            f"alerted over-budget run(s): {', '.join(r.run_id[:8] for r, _ in fresh)}"
-            if fresh
-            else f"{len(running)} end-of-day run(s) running, {len(late)} over budget (already alerted)"
+            f"alerted over-budget run(s): {', '.join(sent)}"
+            if sent
+            else f"{len(running)} end-of-day run(s) running, {len(late)} over budget"
+            + ("" if fresh else " (already alerted)")
             if late
             else f"{len(running)} end-of-day run(s) running, none over the {BUDGET_MIN:g}-min budget"
         )
-        return dg.SensorResult(skip_reason=message, cursor=state.dumps())
+        return dg.SensorResult(skip_reason="; ".join([message, *delivery.notes()]), cursor=state.dumps())
 
     return eod_run_duration_sensor
 
 
-def timing_sensors(clock: Clock = utc_now) -> list[dg.SensorDefinition]:
+def timing_sensors(clock: Clock = wall_clock) -> list[dg.SensorDefinition]:
     return [build_slot_watchdog_sensor(clock), build_eod_duration_sensor(clock)]

@@ -15,7 +15,8 @@ as ``--previous`` gets the same decisions as the Dagster job.
 Exit status: 0 whenever a result is printed, whatever the decision — the decision is in the output,
 so a wrapper alerts on ``new_events`` and acts on ``decision``. A status document that cannot be read
 is itself a critical event (``status_invalid`` / ``dashboard_unreachable``), not a crash. Exit 2 only
-for usage errors (bad arguments, a bad ``AEGIS_PT_*`` threshold variable). A missing ``--previous``
+for usage errors (bad arguments, a bad ``AEGIS_PT_*`` threshold variable or profile: thresholds
+and token are read through ``load_settings`` like every entry point). A missing ``--previous``
 file is a first run; an unreadable one (or an unreadable ``--history`` file) is reported on stderr
 and skipped, so a corrupt artefact can cause a repeated alert but never a swallowed one.
 """
@@ -25,13 +26,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
+from aegis_core.clock import wall_clock
 from aegis_core.endpoint_url import check_endpoint_url
 from aegis_core.pt_health import (
     Evaluation,
@@ -39,7 +38,6 @@ from aegis_core.pt_health import (
     Observation,
     Severity,
     StatusError,
-    ThresholdError,
     Thresholds,
     display_url,
     evaluate_dashboard,
@@ -49,6 +47,7 @@ from aegis_core.pt_health import (
     previous_signatures,
 )
 from aegis_core.pt_health.history import bounded
+from aegis_core.settings import SettingsError, load_settings
 
 TOKEN_VARIABLE = "AEGIS_DASHBOARD_TOKEN"
 
@@ -98,11 +97,12 @@ def register(subparsers: Any) -> None:
 
 def handler(args: argparse.Namespace) -> int:
     try:
-        thresholds = Thresholds.from_env(os.environ)
-    except ThresholdError as exc:
+        settings = load_settings().pt_health
+    except SettingsError as exc:  # a bad AEGIS_PT_* threshold, a bad profile: named, never a secret
         print(f"pt-health detect: {exc}", file=sys.stderr)
         return 2
-    now = args.now or dt.datetime.now(dt.UTC)
+    thresholds = settings.thresholds
+    now = args.now or wall_clock()
     try:
         check_detect_args(args)
     except ValueError as exc:
@@ -114,12 +114,11 @@ def handler(args: argparse.Namespace) -> int:
     if previous is None and earlier:
         previous = max(earlier, key=_latest)
     if args.urls:
-        token = os.environ.get(TOKEN_VARIABLE)
         evaluation = evaluate_dashboard(
             args.urls,
             now,
             thresholds,
-            token=SecretStr(token) if token else None,
+            token=settings.dashboard_token,
             timeout=args.timeout,
             history=history,
         )

@@ -1,34 +1,35 @@
 """``aegis token status|refresh``: the Saxo token cache from a shell, without Dagster (SPEC §8).
 
-Configuration is read when a command runs, never at import: the cache path from ``--cache`` or
-``AEGIS_SAXO_TOKEN_CACHE_PATH``, the token URL from ``AEGIS_SAXO_TOKEN_URL`` (default: live), the
-client credentials from ``SAXOBANK_APP_KEY_LIVE`` / ``SAXOBANK_APP_SECRET_LIVE``. Output never shows
-a token. Exit codes: 0 fine, 1 the token needs a person or the refresh failed, 2 bad configuration.
+Configuration is read when a command runs, never at import, through the settings model like every
+other entry point (``load_settings``: the profile named by ``AEGIS_CONFIG`` and its environment
+overrides): the cache path from ``--cache``, else ``saxo.cache_path`` (``AEGIS_SAXO_TOKEN_CACHE_PATH``),
+the token URL from ``saxo.token_url`` (``AEGIS_SAXO_TOKEN_URL``, default: live), the client
+credentials from ``SAXOBANK_APP_KEY_LIVE`` / ``SAXOBANK_APP_SECRET_LIVE``, the margin and deadline
+from ``--margin`` / ``--deadline``, else ``saxo.refresh_margin_s`` / ``saxo.refresh_deadline_s``.
+Output never shows a token. Exit codes: 0 fine, 1 the token needs a person or the refresh failed,
+2 bad configuration.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from aegis_core.saxo import (
-    DEFAULT_DEADLINE_S,
-    LIVE_TOKEN_URL,
     Freshness,
     SaxoTokenClient,
     TokenCacheError,
     check_token,
     refresh_if_needed,
 )
+from aegis_core.settings import SaxoSettings, SettingsError, load_settings, secret_variable
 
 ENV_CACHE_PATH = "AEGIS_SAXO_TOKEN_CACHE_PATH"
-ENV_TOKEN_URL = "AEGIS_SAXO_TOKEN_URL"
-ENV_APP_KEY = "SAXOBANK_APP_KEY_LIVE"
-ENV_APP_SECRET = "SAXOBANK_APP_SECRET_LIVE"
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -52,10 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     refresh.add_argument(
         "--deadline",
         type=float,
-        default=DEFAULT_DEADLINE_S,
         metavar="SECONDS",
         help="total time for the refresh, every attempt included; the cache lock is held at most "
-        f"this long (default: {DEFAULT_DEADLINE_S:g})",
+        "this long (default: the setting saxo.refresh_deadline_s)",
     )
     refresh.set_defaults(func=refresh_handler)
 
@@ -65,32 +65,40 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--margin",
         type=float,
-        default=300.0,
         metavar="SECONDS",
-        help="refresh this long before the access token expires (default: 300)",
+        help="refresh this long before the access token expires (default: the setting saxo.refresh_margin_s)",
     )
 
 
-def _cache_path(args: argparse.Namespace) -> Path:
+def _settings() -> SaxoSettings:
+    try:
+        return load_settings().saxo
+    except SettingsError as exc:  # names the file or variable; never a secret's value
+        raise _ConfigError(str(exc)) from None
+
+
+def _cache_path(args: argparse.Namespace, saxo: SaxoSettings) -> Path:
     if args.cache:
         return Path(args.cache)
-    value = os.environ.get(ENV_CACHE_PATH, "").strip()
-    if not value:
-        raise _ConfigError(f"No token cache given: pass --cache or set {ENV_CACHE_PATH}")
-    return Path(value)
+    if "cache_path" not in saxo.model_fields_set:  # neither the profile nor the environment names one
+        raise _ConfigError(f"No token cache given: pass --cache or set {ENV_CACHE_PATH} (or saxo.cache_path)")
+    return saxo.cache_path
 
 
-def _required_env(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise _ConfigError(f"{name} is not set: the Saxo app's client credentials are required to refresh")
+def _credential(value: SecretStr | None, setting: str) -> SecretStr:
+    if value is None:
+        raise _ConfigError(
+            f"{secret_variable(setting)} is not set: the Saxo app's client credentials are required "
+            "to refresh"
+        )
     return value
 
 
-def _margin(args: argparse.Namespace) -> dt.timedelta:
-    if args.margin < 0:
-        raise _ConfigError(f"--margin must not be negative (got {args.margin:g})")
-    return dt.timedelta(seconds=args.margin)
+def _margin(args: argparse.Namespace, saxo: SaxoSettings) -> dt.timedelta:
+    margin = saxo.refresh_margin_s if args.margin is None else args.margin
+    if margin < 0:
+        raise _ConfigError(f"--margin must not be negative (got {margin:g})")
+    return dt.timedelta(seconds=margin)
 
 
 def _print_fields(fields: Mapping[str, object]) -> None:
@@ -102,7 +110,8 @@ def _print_fields(fields: Mapping[str, object]) -> None:
 
 def status_handler(args: argparse.Namespace) -> int:
     try:
-        path, margin = _cache_path(args), _margin(args)
+        saxo = _settings()
+        path, margin = _cache_path(args, saxo), _margin(args, saxo)
     except _ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -123,17 +132,16 @@ def status_handler(args: argparse.Namespace) -> int:
 
 def refresh_handler(args: argparse.Namespace) -> int:
     try:
-        path, margin = _cache_path(args), _margin(args)
-        token_url = os.environ.get(ENV_TOKEN_URL, "").strip() or LIVE_TOKEN_URL
-        app_key, app_secret = _required_env(ENV_APP_KEY), _required_env(ENV_APP_SECRET)
-        if not 0 < args.deadline <= 3600:
-            raise _ConfigError(f"--deadline must be between 0 and 3600 seconds (got {args.deadline:g})")
-        client = SaxoTokenClient(app_key, app_secret, token_url=token_url, deadline=args.deadline)
+        saxo = _settings()
+        path, margin = _cache_path(args, saxo), _margin(args, saxo)
+        app_key = _credential(saxo.app_key, "saxo.app_key")
+        app_secret = _credential(saxo.app_secret, "saxo.app_secret")
+        deadline = saxo.refresh_deadline_s if args.deadline is None else args.deadline
+        if not 0 < deadline <= 3600:
+            raise _ConfigError(f"--deadline must be between 0 and 3600 seconds (got {deadline:g})")
+        client = SaxoTokenClient(app_key, app_secret, token_url=saxo.token_url, deadline=deadline)
     except _ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except ValueError as exc:  # a bad token URL; the message names it
-        print(f"error: {ENV_TOKEN_URL}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     outcome = refresh_if_needed(path, client, margin=margin, force=args.force)
     _print_fields(outcome.metadata())

@@ -25,17 +25,16 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ops.pt_health import WINDOW_TAG, DashboardResource, pt_health
 from aegis_assets.resources import AlertsResource
-from aegis_core.alerts import Alert, AlertLedger
-from aegis_core.calendar import NY, Session, nyse
+from aegis_core.alert_ledger import AlertLedger
+from aegis_core.alerts import Alert
+from aegis_core.calendar import NY, Session, not_a_session, nyse
 from aegis_core.pt_health import Window, WindowPolicy, missed_windows, session_windows, window_at
 from aegis_core.settings import Settings, secret_variable
+from aegis_pipelines.alerting.sensors import send_once
 
 SENSOR_INTERVAL_S = 60
 WATCHDOG_INTERVAL_S = 120
 GAPS_SHOWN = 12  # per Slack message; a block holds a few thousand characters
-
-
-utc_now = wall_clock
 
 
 pt_health_job = dg.define_asset_job(
@@ -56,7 +55,7 @@ def window_request(now: dt.datetime, policy: WindowPolicy, last_requested: str |
     local = now.astimezone(NY)
     session = nyse().session(local.date())
     if session is None:
-        return f"{local:%Y-%m-%d} is not an NYSE session (weekend or holiday)"
+        return not_a_session(local.date())
     windows = session_windows(session, policy)
     return (
         f"{local:%H:%M} ET is outside the monitored span {windows[0].start:%H:%M}–{windows[-1].end:%H:%M} ET "
@@ -65,7 +64,7 @@ def window_request(now: dt.datetime, policy: WindowPolicy, last_requested: str |
 
 
 def build_pt_health_sensor(
-    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = utc_now
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = wall_clock
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="pt_health_sensor",
@@ -103,10 +102,19 @@ class WatchdogState:
         if not cursor:
             return cls(since=now, alerted=AlertLedger())
         data = json.loads(cursor)
-        return cls(since=dt.datetime.fromisoformat(data["since"]), alerted=AlertLedger(data["alerted"]))
+        return cls(since=dt.datetime.fromisoformat(data["since"]), alerted=AlertLedger.from_doc(data))
+
+    @classmethod
+    def of(cls, context: dg.SensorEvaluationContext, now: dt.datetime) -> WatchdogState:
+        """The sensor's state, or a fresh one from ``now`` (logged) when its cursor is unreadable."""
+        try:
+            return cls.loads(context.cursor, now)
+        except (ValueError, KeyError, TypeError) as exc:
+            context.log.warning(f"unreadable watchdog cursor ({exc}); watching afresh from now")
+            return cls.loads(None, now)
 
     def dumps(self) -> str:
-        return json.dumps({"since": self.since.isoformat(), "alerted": json.loads(self.alerted.dumps())})
+        return json.dumps({"since": self.since.isoformat(), **self.alerted.to_doc()})
 
 
 @dataclass(frozen=True)
@@ -188,7 +196,7 @@ def missed_alert(gaps: Sequence[Gap], grace: dt.timedelta, link: str | None) -> 
 
 
 def build_pt_health_watchdog_sensor(
-    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = utc_now
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = wall_clock
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="pt_health_watchdog_sensor",
@@ -202,20 +210,20 @@ def build_pt_health_watchdog_sensor(
         if not dashboard.enabled:
             return dg.SkipReason("the paper-trading health monitor is disabled (pt_health.enabled)")
         now = clock()
-        try:
-            state = WatchdogState.loads(context.cursor, now)
-        except (ValueError, KeyError, TypeError) as exc:
-            context.log.warning(f"unreadable watchdog cursor ({exc}); watching afresh from now")
-            state = WatchdogState.loads(None, now)
+        state = WatchdogState.of(context, now)
         gaps = find_gaps(context.instance, now, dashboard.policy(), dashboard.watchdog_grace, state.since)
         fresh = [g for g in gaps if g.ledger_key not in state.alerted]
         if fresh:
             failed = next((r for g in fresh for r in g.runs), None)
             link = alerts.run_link(failed.run_id) if failed is not None else None
-            alerts.sender(context.log).send(missed_alert(fresh, dashboard.watchdog_grace, link))
-            for gap in fresh:
-                state.alerted.add(gap.ledger_key)
-            message = "alerted missed window(s): " + ", ".join(g.window.key for g in fresh)
+            alert = missed_alert(fresh, dashboard.watchdog_grace, link)
+            delivery = send_once(
+                context, alerts, state.alerted, [alert], lambda _: [g.ledger_key for g in fresh]
+            )
+            windows = ", ".join(g.window.key for g in fresh)
+            message = "; ".join([f"missed window(s): {windows}", *delivery.notes()])
+            if delivery.sent:
+                message = f"alerted missed window(s): {windows}"
         elif gaps:
             message = f"{len(gaps)} missed window(s), all already alerted"
         else:
@@ -243,7 +251,7 @@ def dashboard_resource(settings: Settings) -> DashboardResource:
     )
 
 
-def pt_health_definitions(settings: Settings, clock: Clock = utc_now) -> dg.Definitions:
+def pt_health_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
     """The monitor's asset, job, sensors and "dashboard" resource (the "alerts" resource is global)."""
     status = dg.DefaultSensorStatus.RUNNING if settings.pt_health.enabled else dg.DefaultSensorStatus.STOPPED
     return dg.Definitions(

@@ -7,7 +7,7 @@ Each tick the sensor reads the cache (no lock, no network) and decides:
   re-authorised); after a transient failure it tries again once ``retry_after`` has passed, with a new
   run key ``saxo_token:<issued_at>:retry:<failure>``;
 - unreadable cache, ``Expired24hToken`` (the runbook's name for a lapsed refresh token) → one alert
-  (an ``AlertLedger`` in the cursor), skip.
+  (an ``AlertLedger`` in the cursor, sent through ``alerting.send_once``), skip.
 Refresh failures are alerted by the asset itself (see ``aegis_assets.ops.saxo`` for the contract).
 """
 
@@ -23,6 +23,7 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, ClockParam, wall_clock
 from aegis_assets.ops.saxo import (
     TOKEN_TAG,
+    RecordedFailure,
     SaxoResource,
     alert_sent_for,
     reauth_alert_key,
@@ -32,10 +33,12 @@ from aegis_assets.ops.saxo import (
     token_id,
 )
 from aegis_assets.resources import AlertsResource
-from aegis_core.alerts import Alert, AlertError, AlertLedger
+from aegis_core.alert_ledger import AlertLedger
+from aegis_core.alerts import Alert
 from aegis_core.saxo import REAUTH_MESSAGE, Freshness, FreshnessReport, TokenCacheError
 from aegis_core.saxo.bootstrap import Bootstrap
 from aegis_core.settings import SaxoSettings, Settings, secret_variable
+from aegis_pipelines.alerting.sensors import send_once
 
 JOB_NAME = "saxo_token_refresh_job"
 SENSOR_NAME = "saxo_token_sensor"
@@ -79,10 +82,10 @@ class _Cursor:
     @classmethod
     def loads(cls, text: str | None) -> _Cursor:
         doc = json.loads(text) if text else {}
-        return cls(AlertLedger(doc.get("alerted", ())), doc.get("last_issued_at"))
+        return cls(AlertLedger.from_doc(doc), doc.get("last_issued_at"))
 
     def dumps(self) -> str:
-        return json.dumps({"alerted": json.loads(self.ledger.dumps()), "last_issued_at": self.last_issued_at})
+        return json.dumps({**self.ledger.to_doc(), "last_issued_at": self.last_issued_at})
 
 
 def _alert_once(
@@ -92,19 +95,14 @@ def _alert_once(
     alert: Alert,
     sent_by_run: bool = False,
 ) -> str:
-    """Send ``alert`` unless already sent; return a note for the skip reason."""
+    """Send ``alert`` unless already sent (``send_once``: the one ledger rule); a note for the skip reason."""
     if alert.key in cursor.ledger:
         return "already alerted"
     if sent_by_run:
-        cursor.ledger.add(alert.key)
+        cursor.ledger.mark_sent(alert.key)
         return "already alerted by the refresh run"
-    try:
-        alerts.sender(context.log).send(alert)
-    except AlertError as exc:  # not in the ledger: the next tick tries again
-        context.log.error(str(exc))
-        return f"alert not sent ({exc}); retrying next tick"
-    cursor.ledger.add(alert.key)
-    return "alerted"
+    delivery = send_once(context, alerts, cursor.ledger, [alert])
+    return "alerted" if delivery.sent else "; ".join(delivery.notes())
 
 
 def _cache_alert(exc: TokenCacheError, key: str, cache_path: str) -> Alert:
@@ -151,7 +149,14 @@ def _decide(
             f"Access token valid until {report.expires_at.isoformat()}; "
             f"refresh due at {report.refresh_due_at.isoformat()}"
         )
-    failures = recorded_failures(context.instance, tid)
+    return _refresh_decision(report, recorded_failures(context.instance, tid), retry_after, saxo.cache_path)
+
+
+def _refresh_decision(
+    report: FreshnessReport, failures: list[RecordedFailure], retry_after: dt.timedelta, cache_path: str
+) -> dg.RunRequest | str:
+    """A token that needs a refresh: a run, unless its last refresh failed (for good, or too recently)."""
+    tid = token_id(report.issued_at)
     if not failures:
         return dg.RunRequest(run_key=f"saxo_token:{tid}", tags={TOKEN_TAG: tid})
     last = failures[0]
@@ -159,7 +164,7 @@ def _decide(
         return (
             f"The refresh of the token issued at {report.issued_at.isoformat()} failed "
             f"({last.outcome.value}) at {last.checked_at.isoformat()}: "
-            f"waiting for a new token in {saxo.cache_path} "
+            f"waiting for a new token in {cache_path} "
             "(re-authorise, or fix the configuration and materialize ops/saxo_token)"
         )
     next_try = last.checked_at + retry_after

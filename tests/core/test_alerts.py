@@ -2,7 +2,8 @@ import logging
 
 import pytest
 
-from aegis_core.alerts import Alert, AlertError, AlertLedger, LogSender, SlackSender, send_new
+from aegis_core.alert_ledger import AlertLedger, deliver
+from aegis_core.alerts import Alert, AlertError, LogSender, SlackSender
 from tests.fakes.slack import FakeSlack
 
 TOKEN = "xoxb-test-0123456789-secret"
@@ -23,8 +24,8 @@ def test_slack_receives_the_alert_once_with_link():
     with FakeSlack() as slack:
         sender = SlackSender(TOKEN, "#alerts", base_url=slack.base_url)
         ledger = AlertLedger()
-        sent = send_new([alert(), alert()], sender, ledger)
-        sent += send_new([alert()], sender, AlertLedger.loads(ledger.dumps()))
+        sent = deliver([alert(), alert()], sender, ledger).sent
+        sent += deliver([alert()], sender, AlertLedger.loads(ledger.dumps())).sent
         assert len(sent) == 1 and len(slack.messages) == 1
         msg = slack.messages[0]
         assert msg["channel"] == "#alerts" and "abs_gex" in msg["text"] and "/runs/abc" in msg["text"]
@@ -49,5 +50,5 @@ def test_unconfigured_slack_logs(caplog):
 def test_ledger_is_bounded():
     ledger = AlertLedger(limit=2)
     for k in "abc":
-        ledger.add(k)
+        ledger.mark_sent(k)
     assert "a" not in ledger and "c" in ledger

@@ -90,3 +90,24 @@ def test_concurrent_writers_of_one_file_leave_one_whole_file(tmp_path):
     assert errors == []
     assert target.read_bytes() in payloads
     assert [p.name for p in Path(tmp_path).iterdir()] == ["f.bin"]
+
+
+def test_create_never_replaces_and_leaves_a_whole_owner_only_file(tmp_path, monkeypatch):
+    target = tmp_path / "seed.json"
+    dir_syncs = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        dir_syncs.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    assert atomic.create_bytes(target, b"first", mode=0o600) is True
+    assert dir_syncs[-1] is True  # the new entry is made durable in its folder
+    assert target.read_bytes() == b"first" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert atomic.create_bytes(target, b"second") is False
+    assert target.read_bytes() == b"first"
+    dangling = tmp_path / "link.json"
+    dangling.symlink_to(tmp_path / "nowhere.json")
+    assert atomic.create_bytes(dangling, b"x") is False and not (tmp_path / "nowhere.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "seed.json"]  # no temporaries

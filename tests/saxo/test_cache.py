@@ -201,3 +201,20 @@ def test_crash_between_write_and_rename_leaves_the_old_cache_valid(tmp_path: Pat
     assert json.loads(leftovers[0].read_bytes())["refresh_token"] == "r2"
     assert remove_stale_temp_files(path) == 1
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_folder_that_refuses_fsync_after_the_rename_does_not_make_a_saved_token_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.json"
+    write_cache(path, refresh_token="old-refresh", issued_at=EPOCH)
+    real_fsync = os.fsync
+
+    def no_folder_fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(22, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", no_folder_fsync)
+    save_token_cache(path, token())
+    assert load_token_cache(path).refresh_token.get_secret_value() != "old-refresh"

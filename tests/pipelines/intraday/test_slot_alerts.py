@@ -227,3 +227,19 @@ def test_what_counts_as_a_capture_of_the_slot():
     assert captures_snapshots(run("__ASSET_JOB", frozenset({PT_SNAPSHOTS})))  # "Materialize" in the UI
     assert not captures_snapshots(run("ldas_slot_checks_job"))  # checks only: nothing captured
     assert not captures_snapshots(run("__ASSET_JOB", frozenset({dg.AssetKey(["ldas", "options"])})))
+
+
+def test_a_missed_slot_alert_slack_refuses_is_retried_on_the_next_tick_and_sent_once(slack, instance):
+    clock = Clock(at(10, 4, 30))
+    daemon = Daemon(definitions(clock), instance, clock)
+    daemon.tick(at(10, 4, 30))
+    slack.fail_with = "channel_not_found"
+    daemon.tick(at(10, 8))  # 10:05 never ran: due, but Slack refuses the alert; the tick does not crash
+    skip = daemon.skips[SLOT_WATCHDOG_SENSOR]
+    assert "alert not sent" in skip and "channel_not_found" in skip and "retrying on the next tick" in skip
+    assert slack.messages == []
+    slack.fail_with = None
+    daemon.tick(at(10, 9))
+    daemon.tick(at(10, 10))
+    assert [t.split(":")[0] for t in texts(slack)] == ["[CRITICAL] Intraday slot missed"]
+    assert daemon.skips[SLOT_WATCHDOG_SENSOR].startswith("1 slot(s) due, 1 missed (already alerted)")

@@ -64,3 +64,21 @@ def test_an_unreadable_cursor_restarts_watching_instead_of_crashing(monitor: Mon
     monitor.clock.now = ny(FULL_DAY, 12, 0)
     assert monitor.tick(WATCHDOG).skip_message == "no missed window since 2026-06-01 12:00 ET"
     assert json.loads(monitor.cursors[WATCHDOG])["since"] == "2026-06-01T12:00:00-04:00"
+
+
+def test_a_missed_window_alert_slack_refuses_is_retried_next_tick_and_sent_once(monitor: Monitor) -> None:
+    monitor.clock.now = ny(FULL_DAY, 11, 0)
+    monitor.tick(WATCHDOG)
+    monitor.clock.now = ny(FULL_DAY, 11, 18)  # 11:00 ended 8 minutes ago without an evaluation
+    monitor.slack.fail_with = "channel_not_found"
+    refused = monitor.tick(WATCHDOG).skip_message
+    assert refused.startswith("missed window(s): 2026-06-01T11:00; alert not sent (Slack refused")
+    assert "channel_not_found" in refused and "retrying on the next tick" in refused
+    assert json.loads(monitor.cursors[WATCHDOG])["failed"] == {"pt_health:missed:2026-06-01T11:00": 1}
+    monitor.slack.fail_with = None
+    monitor.clock.now = ny(FULL_DAY, 11, 20)
+    assert monitor.tick(WATCHDOG).skip_message == "alerted missed window(s): 2026-06-01T11:00"
+    monitor.clock.now = ny(FULL_DAY, 11, 22)
+    assert monitor.tick(WATCHDOG).skip_message == "1 missed window(s), all already alerted"
+    assert len(monitor.slack.messages) == 1
+    assert json.loads(monitor.cursors[WATCHDOG])["failed"] == {}
