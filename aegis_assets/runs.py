@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from aegis_core.calendar import Session, nyse, parse_session_date
+from aegis_core.calendar import NotASessionError, Session, nyse, parse_session_date
 from aegis_core.universe import select_symbols
 
 SYMBOLS_TAG = "aegis/symbols"
@@ -25,10 +25,10 @@ def run_sessions(context: dg.AssetExecutionContext) -> list[Session]:
     """The sessions this run materializes: one for a partition run, several for a range run."""
     sessions = []
     for key in run_partition_keys(context):
-        session = nyse().session(parse_session_date(key))
-        if session is None:  # Dagster accepts holiday keys submitted by hand (findings note §9)
-            raise dg.Failure(f"{key} is not an NYSE session; nothing to materialize")
-        sessions.append(session)
+        try:  # Dagster accepts holiday keys submitted by hand (findings note §9)
+            sessions.append(nyse().require_session(parse_session_date(key)))
+        except NotASessionError as exc:
+            raise dg.Failure(f"{exc}; nothing to materialize") from None
     return sessions
 
 

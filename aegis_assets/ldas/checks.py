@@ -24,12 +24,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from aegis_assets.clock import ClockParam, now
 from aegis_assets.ldas.derived import gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks, vix
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource
 from aegis_core.archive import layout
-from aegis_core.calendar import NY, nyse, parse_session_date
+from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
 from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
 from aegis_core.parity import ParityTolerances, compare_archives, gates_for
 from aegis_core.quality import (
@@ -183,9 +184,9 @@ def check_sessions(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
             "this check is evaluated per session: run it for a partition (tag dagster/partition=YYYY-MM-DD)"
         ) from None
     days = [parse_session_date(k) for k in keys]
-    closed = [d.isoformat() for d in days if not nyse().is_session(d)]
+    closed = [d for d in days if not nyse().is_session(d)]
     if closed:  # Dagster accepts excluded keys submitted by hand (findings note §9)
-        raise dg.Failure(f"{', '.join(closed)} is not an NYSE session; nothing to check")
+        raise dg.Failure("; ".join(not_a_session(d) for d in closed) + "; nothing to check")
     return days
 
 
@@ -352,15 +353,18 @@ def _freshness_check(artefact: str) -> dg.AssetChecksDefinition:
         "configured); pending before it. Evaluated by ldas_freshness_job at the deadline.",
     )
     def _check(
-        context: dg.AssetCheckExecutionContext, archive: ArchiveResource, quality: QualityResource
+        context: dg.AssetCheckExecutionContext,
+        archive: ArchiveResource,
+        quality: QualityResource,
+        clock: ClockParam,
     ) -> dg.AssetCheckResult:
-        root, deadline, now = Path(archive.archive_root), quality.deadline(), dt.datetime.now(NY)
+        root, deadline, at = Path(archive.archive_root), quality.deadline(), now(clock).astimezone(NY)
         return _evaluate(
             context,
-            lambda d: freshness(root, d, now, deadline, (artefact,)),
+            lambda d: freshness(root, d, at, deadline, (artefact,)),
             _ERROR,
             deadline=f"{deadline:%H:%M} America/New_York",
-            evaluated_at=now.isoformat(timespec="seconds"),
+            evaluated_at=at.isoformat(timespec="seconds"),
         )
 
     return _check

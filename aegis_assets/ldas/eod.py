@@ -1,11 +1,11 @@
 """End-of-day archive assets: VIX, the stocks' daily bars and the option chains at the close."""
 
-import datetime as dt
 import time
 from typing import Any
 
 import dagster as dg
 
+from aegis_assets.clock import ClockParam, now
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_assets.runs import (
@@ -150,19 +150,20 @@ def stocks(
 
 @dg.asset(pool=POOL, **SESSION_ASSET)
 def options(
-    context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
+    context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource, clock: ClockParam
 ) -> dg.MaterializeResult:
     """Each universe symbol's option chain at the close: ``options/SYMBOL/YYYY/MM/DD.parquet``.
 
     Live-only: from Polygon, a session's chain can be captured only between its close and the next
-    open; outside that window the run fails at once instead of archiving another day's chain.
+    open (by the ``clock`` resource); outside that window the run fails at once instead of archiving
+    another day's chain.
     """
     archive.archive().preflight()
     symbols = run_symbols(context, market.universe())
     out = {}
     for session in run_sessions(context):
         try:
-            captured_at = eod_capture_time(session, dt.datetime.now(NY), live=market.live)
+            captured_at = eod_capture_time(session, now(clock).astimezone(NY), live=market.live)
         except CaptureWindowError as exc:
             raise dg.Failure(str(exc)) from None
         started = time.perf_counter()

@@ -3,19 +3,20 @@
 ``ldas/pt_snapshots`` captures every universe chain once per slot (one parquet file per symbol, plus
 the ``options_intraday`` table); a re-run of a slot replaces that slot's files.
 ``ldas/intraday_cadence`` summarises a session's snapshots and carries the ``intraday_cadence`` check,
-which fails on a missing or doubled snapshot. Both read the clock through ``clock`` so tests and
-benchmarks can stand inside a slot's window.
+which fails on a missing or doubled snapshot. Both read the time from the ``clock`` resource, so tests
+and benchmarks can stand inside a slot's window.
 """
 
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from aegis_assets.clock import ClockParam, now
 from aegis_assets.ldas.eod import GROUP, POOL
 from aegis_assets.partitions import session_partitions, slot_partitions
 from aegis_assets.resources import ArchiveResource, MarketDataResource
@@ -38,13 +39,6 @@ CADENCE = dg.AssetKey([GROUP, "intraday_cadence"])
 INTRADAY_CADENCE_CHECK = INTRADAY_CADENCE  # the asset check's name (stable: alerts refer to it)
 
 SLOTS_PER_RUN = 26
-
-Clock = Callable[[], dt.datetime]
-
-
-def wall_clock() -> dt.datetime:
-    return dt.datetime.now(NY)
-
 
 # --- ldas/pt_snapshots -----------------------------------------------------------------------------
 
@@ -77,7 +71,7 @@ def _capture_slot(
     symbols: list[str],
     slot: dt.datetime,
     captured_at: dt.datetime,
-    clock: Clock,
+    clock: ClockParam,
 ) -> dict[str, Any]:
     key = slot_key(slot)
     started = time.perf_counter()
@@ -120,13 +114,13 @@ def _capture_slot(
         "source": archive.source,
     }
     if market.live:  # how much of the slot's window was left when the snapshot landed
-        meta["window_left_s"] = round((slot + SLOT_LENGTH - clock()).total_seconds(), 1)
+        meta["window_left_s"] = round((slot + SLOT_LENGTH - now(clock)).total_seconds(), 1)
     if report.files:
         meta["path"] = dg.MetadataValue.path(str(report.files[0]))
     return meta
 
 
-def build_pt_snapshots(clock: Clock = wall_clock) -> dg.AssetsDefinition:
+def build_pt_snapshots() -> dg.AssetsDefinition:
     @dg.asset(
         key=PT_SNAPSHOTS,
         group_name=GROUP,
@@ -137,7 +131,10 @@ def build_pt_snapshots(clock: Clock = wall_clock) -> dg.AssetsDefinition:
         kinds={"polars", "parquet", "deltalake"},
     )
     def pt_snapshots(
-        context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
+        context: dg.AssetExecutionContext,
+        market: MarketDataResource,
+        archive: ArchiveResource,
+        clock: ClockParam,
     ) -> dg.MaterializeResult:
         """Every universe symbol's option chain once per 15-minute slot:
         ``options/SYMBOL/YYYY/MM/DD_pt_HHMMSS.parquet`` (HHMMSS = capture time, ET) and the
@@ -152,7 +149,7 @@ def build_pt_snapshots(clock: Clock = wall_clock) -> dg.AssetsDefinition:
         """
         symbols = run_symbols(context, market.universe())
         slots = run_slots(context)
-        moments = capture_times(slots, clock(), live=market.live)
+        moments = capture_times(slots, now(clock).astimezone(NY), live=market.live)
         out = {
             slot_key(slot): _capture_slot(context, market, archive, symbols, slot, at, clock)
             for slot, at in zip(slots, moments, strict=True)
@@ -211,7 +208,7 @@ def _clip(line: str, limit: int = 400) -> str:
     return line if len(line) <= limit else f"{line[: limit - 1]}…"
 
 
-def build_intraday_cadence(clock: Clock = wall_clock) -> dg.AssetsDefinition:
+def build_intraday_cadence() -> dg.AssetsDefinition:
     @dg.asset(
         key=CADENCE,
         group_name=GROUP,
@@ -228,7 +225,10 @@ def build_intraday_cadence(clock: Clock = wall_clock) -> dg.AssetsDefinition:
         ],
     )
     def intraday_cadence_asset(
-        context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
+        context: dg.AssetExecutionContext,
+        market: MarketDataResource,
+        archive: ArchiveResource,
+        clock: ClockParam,
     ) -> dg.MaterializeResult:
         """The session's intraday snapshots: slots captured per symbol and the gaps, by slot and symbol.
 
@@ -243,7 +243,7 @@ def build_intraday_cadence(clock: Clock = wall_clock) -> dg.AssetsDefinition:
         session = sessions[0]
         symbols = run_symbols(context, market.universe())
         root = archive.archive().root
-        expected = completed_slots(session.date, clock())
+        expected = completed_slots(session.date, now(clock))
         gate = intraday_cadence(root, session.date, symbols, expected)
         meta = cadence_metadata(captured_per_slot(root, session.date, symbols, expected), expected, gate)
         check = dg.AssetCheckResult(
@@ -263,5 +263,5 @@ def build_intraday_cadence(clock: Clock = wall_clock) -> dg.AssetsDefinition:
     return intraday_cadence_asset
 
 
-def build_intraday_assets(clock: Clock = wall_clock) -> list[dg.AssetsDefinition]:
-    return [build_pt_snapshots(clock), build_intraday_cadence(clock)]
+def build_intraday_assets() -> list[dg.AssetsDefinition]:
+    return [build_pt_snapshots(), build_intraday_cadence()]
