@@ -28,7 +28,9 @@ import pyarrow.parquet as pq
 from aegis_core.archive import layout
 from aegis_core.archive.schemas import GEX_REGIMES, IV_RANK
 from aegis_core.calendar import FIRST_SLOT
-from aegis_core.quality import GateResult, name_list, schema_differences, slot_index, slot_of, slot_start
+from aegis_core.gates import GateResult, name_list
+from aegis_core.schema_contract import schema_differences
+from aegis_core.slots import slot_index, slot_of, slot_start
 
 __all__ = [
     "CADENCE",

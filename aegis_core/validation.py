@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from aegis_core.quality import GateResult
+from aegis_core.gates import GateResult
 
 MAX_CONTRACTS = 50_000_000  # open interest / day volume of one contract beyond this is not physical
 

@@ -14,38 +14,30 @@ not make the Python archive wrong.
 """
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from aegis_assets.clock import ClockParam, now
 from aegis_assets.ldas.derived import gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks, vix
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource
-from aegis_core.archive import layout
 from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
 from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
+from aegis_core.freshness import FRESHNESS, FRESHNESS_ARTEFACTS, freshness
+from aegis_core.gates import GateResult
 from aegis_core.parity import ParityTolerances, compare_archives, gates_for
 from aegis_core.quality import (
-    FRESHNESS,
-    FRESHNESS_ARTEFACTS,
     GEX_SANITY,
-    SCHEMA_CONTRACT,
     UNIVERSE_COVERAGE,
-    GateResult,
-    freshness,
-    gex_sanity,
-    name_list,
-    schema_contract,
+    archive_gex_sanity,
+    archive_schema_contract,
     universe_coverage,
 )
+from aegis_core.schema_contract import SCHEMA_CONTRACT
 from aegis_core.universe import load_universe
 from aegis_core.validation import SOURCE_SANITY, source_sanity
 
@@ -198,90 +190,6 @@ def _evaluate(
 ) -> dg.AssetCheckResult:
     results = {d.isoformat(): gate(d) for d in check_sessions(context)}
     return check_result(results, severity, metadata=metadata)
-
-
-# --- the archive side of each check -----------------------------------------------------------------
-
-
-def session_files(root: Path, artefact: str, session: dt.date) -> list[Path]:
-    """The session's end-of-day files of ``artefact`` (not intraday snapshots)."""
-    if artefact in ("stocks", "options"):
-        path_of = layout.stock_file if artefact == "stocks" else layout.options_file
-        candidates = [path_of(root, s, session) for s in layout.symbols_with(root, artefact)]
-        return [p for p in candidates if p.is_file()]
-    path = layout.daily_file(root, artefact, session)
-    return [path] if path.is_file() else []
-
-
-def archive_schema_contract(root: Path, artefact: str, session: dt.date) -> GateResult:
-    """Every end-of-day file of the session meets the artefact's column contract."""
-    files = session_files(root, artefact, session)
-    if not files:
-        where = (
-            layout.daily_file(root, artefact, session).relative_to(root).as_posix()
-            if artefact not in ("stocks", "options")
-            else f"{artefact}/*/{session:%Y/%m/%d}*"
-        )
-        return GateResult(
-            artefact, SCHEMA_CONTRACT, False, f"{session}: no {artefact} file ({where} missing)", (where,)
-        )
-    by_problem: dict[str, list[str]] = defaultdict(list)  # finding -> files showing it
-    columns: set[str] = set()
-    bad_files: list[str] = []
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        result = schema_contract(path, artefact)
-        if result.passed:
-            continue
-        bad_files.append(rel)
-        if result.details:
-            columns.update(result.offenders)
-            for line in result.details:
-                by_problem[line].append(rel)
-        else:  # unreadable
-            by_problem[result.summary.replace(str(path), rel)].append(rel)
-    if not bad_files:
-        return GateResult(
-            artefact,
-            SCHEMA_CONTRACT,
-            True,
-            f"{session}: all {len(files)} {artefact} file(s) meet the contract",
-        )
-    summary = f"{session}: {len(bad_files)} of {len(files)} {artefact} file(s) break the contract"
-    summary += f" in column(s) {', '.join(sorted(columns))}" if columns else ""
-    summary += f": {name_list(bad_files, 5)}"
-    details = tuple(f"{line} — {name_list(rels, 5)}" for line, rels in sorted(by_problem.items()))
-    return GateResult(artefact, SCHEMA_CONTRACT, False, summary, (*sorted(columns), *bad_files), details)
-
-
-def archive_gex_sanity(root: Path, session: dt.date) -> GateResult:
-    """gex_sanity of the session's gex_summary file against the strikes of the session's chains."""
-    path = layout.daily_file(root, "gex_summary", session)
-    rel = path.relative_to(root).as_posix()
-    if not path.is_file():
-        return GateResult("gex_summary", GEX_SANITY, False, f"{session}: {rel} missing", (rel,))
-    try:
-        table = pq.read_table(path)
-        return gex_sanity(table, chain_strike_ranges(root, session, table.column("symbol").to_pylist()))
-    except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
-        return GateResult(
-            "gex_summary", GEX_SANITY, False, f"{session}: {rel} cannot be checked ({exc})", (rel,)
-        )
-
-
-def chain_strike_ranges(
-    root: Path, session: dt.date, symbols: Iterable[str]
-) -> dict[str, tuple[float, float]]:
-    """``symbol -> (lowest, highest strike)`` from the session's chain files (absent ones are left out)."""
-    out = {}
-    for sym in sorted({s for s in symbols if s and layout.is_valid_symbol(s)}):
-        path = layout.options_file(root, sym, session)
-        if path.is_file():
-            bounds = pc.min_max(pq.read_table(path, columns=["strike_price"]).column("strike_price"))
-            lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
-            if lo is not None:
-                out[sym] = (lo, hi)
-    return out
 
 
 # --- checks -----------------------------------------------------------------------------------------

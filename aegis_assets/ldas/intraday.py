@@ -30,9 +30,11 @@ from aegis_assets.runs import (
     run_symbols,
 )
 from aegis_core.archive import layout
+from aegis_core.cadence import INTRADAY_CADENCE, intraday_cadence
 from aegis_core.calendar import NY, SLOT_LENGTH, nyse, parse_slot_key, slot_key
 from aegis_core.capture import CaptureWindowError, slot_capture_time
-from aegis_core.quality import INTRADAY_CADENCE, GateResult, intraday_cadence, name_list, slot_of
+from aegis_core.gates import GateResult, name_list
+from aegis_core.slots import slot_of
 
 PT_SNAPSHOTS = dg.AssetKey([GROUP, "pt_snapshots"])
 CADENCE = dg.AssetKey([GROUP, "intraday_cadence"])

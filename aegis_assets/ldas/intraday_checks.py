@@ -30,8 +30,9 @@ from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
 from aegis_assets.partitions import session_partitions, slot_partitions
 from aegis_assets.resources import ArchiveResource
 from aegis_core.calendar import nyse, parse_slot_key
+from aegis_core.gates import GateResult
 from aegis_core.parity import compare_archives, gates_for
-from aegis_core.quality import SCHEMA_CONTRACT, GateResult
+from aegis_core.schema_contract import SCHEMA_CONTRACT
 from aegis_core.slot_quality import (
     CAPTURE_WINDOW,
     SLOT_COVERAGE,

@@ -28,7 +28,7 @@ from aegis_assets.ldas.checks import (
 )
 from aegis_core.calendar import NY
 from aegis_core.clock import fixed_clock
-from aegis_core.quality import FRESHNESS_ARTEFACTS
+from aegis_core.freshness import FRESHNESS_ARTEFACTS
 from aegis_core.settings import load_settings
 from aegis_pipelines.alerting import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.cli import main as aegis
