@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from aegis_core.archive import layout
+from aegis_core.calendar import NY, SLOT_LENGTH, nyse
 from aegis_core.gates import GateResult, name_list
 from aegis_core.slots import slot_of, slot_time
 
@@ -64,3 +66,41 @@ def intraday_cadence(
         )
     passed = not n_gaps and not duplicates
     return GateResult("intraday", INTRADAY_CADENCE, passed, summary, tuple(offenders), tuple(details))
+
+
+def completed_slots(day: dt.date, now: dt.datetime) -> list[dt.datetime]:
+    """The session's slots whose 15-minute window has ended by ``now``."""
+    session = nyse().session(day)
+    return [s for s in session.slots if s + SLOT_LENGTH <= now] if session else []
+
+
+def captured_per_slot(
+    root: Path, day: dt.date, symbols: Iterable[str], expected: Sequence[dt.datetime]
+) -> dict[str, Counter[dt.time]]:
+    """``symbol -> {slot start: snapshots in its window}`` over the expected slots."""
+    wanted = {s.astimezone(NY).time() for s in expected}
+    out = {}
+    for symbol in symbols:
+        slots = (slot_of(t) for t in layout.intraday_files(root, symbol, day))
+        out[symbol] = Counter(s for s in slots if s in wanted)
+    return out
+
+
+def cadence_stats(counts: Mapping[str, Counter[dt.time]], expected: Sequence[dt.datetime]) -> dict[str, Any]:
+    """What a session's snapshots look like: slots expected, symbols complete, gaps by slot, doubles."""
+    slots = [s.astimezone(NY).time() for s in expected]
+    per_symbol = Counter(len(c) for c in counts.values())
+    gaps = [(t, [s for s, c in counts.items() if not c[t]]) for t in slots]
+    complete = sum(1 for c in counts.values() if len(c) == len(slots))
+    return {
+        "slots_expected": len(slots),
+        "symbols": len(counts),
+        "symbols_complete": f"{complete}/{len(counts)}",
+        "snapshots": sum(sum(c.values()) for c in counts.values()),
+        "gaps": sum(len(m) for _, m in gaps),
+        "duplicates": sum(1 for c in counts.values() for n in c.values() if n > 1),
+        "slots_captured_per_symbol": {str(k): v for k, v in sorted(per_symbol.items())},
+        "gaps_by_slot": [
+            {"slot": f"{t:%H:%M}", "missing": len(m), "symbols": name_list(m, 8)} for t, m in gaps if m
+        ],
+    }

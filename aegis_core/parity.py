@@ -161,6 +161,21 @@ class ParityReport:
         return "\n".join(lines)
 
 
+def artefact_gates(
+    python_root: Path, reference_root: Path, session: dt.date, artefact: str, tolerances: ParityTolerances
+) -> dict[str, GateResult]:
+    """``gate -> result`` of one artefact for one session; a missing or unusable root fails every gate
+    of the artefact, naming the reference root (what the parity asset checks report)."""
+    try:
+        report = compare_archives(python_root, reference_root, session, [artefact], tolerances)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        return {
+            g: GateResult(artefact, g, False, f"{session}: {exc}", (str(reference_root),))
+            for g in gates_for(artefact)
+        }
+    return {g.gate: g for g in report.gates}
+
+
 def compare_archives(
     python_root: Path,
     rust_root: Path,

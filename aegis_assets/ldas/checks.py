@@ -29,7 +29,7 @@ from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
 from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
 from aegis_core.freshness import FRESHNESS, FRESHNESS_ARTEFACTS, freshness
 from aegis_core.gates import GateResult
-from aegis_core.parity import ParityTolerances, compare_archives, gates_for
+from aegis_core.parity import ParityTolerances, artefact_gates, gates_for
 from aegis_core.quality import (
     GEX_SANITY,
     UNIVERSE_COVERAGE,
@@ -62,6 +62,7 @@ COVERAGE_ARTEFACTS = ("stocks", "options", "gex_summary", "iv_rank")
 FRESHNESS_CHECK_KEYS = [dg.AssetCheckKey(ASSET_KEYS[a], FRESHNESS_CHECK) for a in FRESHNESS_ARTEFACTS]
 
 _DETAIL_LINES = 50
+_DETAIL_CHARS = 400
 _OFFENDERS = 1000  # a back-fill of a year of a 712-symbol universe would list far more
 
 
@@ -155,10 +156,15 @@ def check_result(
     )
 
 
+def _clip(line: str, limit: int = _DETAIL_CHARS) -> str:
+    # An intraday gap line names every symbol missing in that slot: up to the whole universe.
+    return line if len(line) <= limit else f"{line[: limit - 1]}…"
+
+
 def _bullets(lines: list[str]) -> dg.MetadataValue:
     if not lines:
         return dg.MetadataValue.md("_none_")
-    shown = [f"- {line}" for line in lines[:_DETAIL_LINES]]
+    shown = [f"- {_clip(line)}" for line in lines[:_DETAIL_LINES]]
     if len(lines) > _DETAIL_LINES:
         shown.append(f"- … {len(lines) - _DETAIL_LINES} more")
     return dg.MetadataValue.md("\n".join(shown))
@@ -342,14 +348,16 @@ def quality_checks() -> list[dg.AssetChecksDefinition]:
 # --- parity -----------------------------------------------------------------------------------------
 
 
-def _parity_check(artefact: str) -> dg.AssetChecksDefinition:
-    key, gates = ASSET_KEYS[artefact], gates_for(artefact)
+def parity_check(key: dg.AssetKey, artefact: str, label: str = "Parity") -> dg.AssetChecksDefinition:
+    """The ``parity_*`` checks on ``key``: every gate of ``artefact`` against the reference archive
+    (``ldas_{artefact}_parity``; the end-of-day artefacts and the intraday snapshots share it)."""
+    gates = gates_for(artefact)
     specs = [
         dg.AssetCheckSpec(
             parity_check_name(g),
             asset=key,
             partitions_def=session_partitions(),
-            description=f"Parity with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
+            description=f"{label} with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
         )
         for g in gates
     ]
@@ -360,29 +368,23 @@ def _parity_check(artefact: str) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, archive: ArchiveResource, parity: ParityResource
     ) -> Iterable[dg.AssetCheckResult]:
         root, reference = Path(archive.archive_root), Path(parity.reference_root)
-        per_session: dict[str, dict[str, GateResult]] = {}
-        for day in check_sessions(context):
-            try:
-                report = compare_archives(root, reference, day, [artefact], parity.tolerances())
-                per_session[day.isoformat()] = {g.gate: g for g in report.gates}
-            except (FileNotFoundError, NotADirectoryError) as exc:
-                per_session[day.isoformat()] = {
-                    g: GateResult(artefact, g, False, f"{day}: {exc}", (str(reference),)) for g in gates
-                }
+        per_session = {
+            d.isoformat(): artefact_gates(root, reference, d, artefact, parity.tolerances())
+            for d in check_sessions(context)
+        }
         selected = {k.name for k in context.selected_asset_check_keys}
-        for gate in gates:
-            if parity_check_name(gate) in selected:
-                yield check_result(
-                    {k: v[gate] for k, v in per_session.items()},
-                    _WARN,
-                    asset_key=key,
-                    check_name=parity_check_name(gate),
-                    metadata={"reference_root": dg.MetadataValue.path(str(reference))},
-                )
+        for gate in (g for g in gates if parity_check_name(g) in selected):
+            yield check_result(
+                {k: v[gate] for k, v in per_session.items()},
+                _WARN,
+                asset_key=key,
+                check_name=parity_check_name(gate),
+                metadata={"reference_root": dg.MetadataValue.path(str(reference))},
+            )
 
     return _check
 
 
 def parity_checks() -> list[dg.AssetChecksDefinition]:
     """Parity checks of every end-of-day artefact against the configured reference archive."""
-    return [_parity_check(a) for a in ASSET_KEYS]
+    return [parity_check(ASSET_KEYS[a], a) for a in ASSET_KEYS]
