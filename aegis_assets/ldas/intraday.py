@@ -27,6 +27,7 @@ from aegis_assets.runs import (
     run_partition_keys,
     run_sessions,
     run_symbols,
+    slot_starts,
 )
 from aegis_core.cadence import (
     INTRADAY_CADENCE,
@@ -35,7 +36,7 @@ from aegis_core.cadence import (
     completed_slots,
     intraday_cadence,
 )
-from aegis_core.calendar import NY, SLOT_LENGTH, nyse, parse_slot_key, slot_key
+from aegis_core.calendar import NY, SLOT_LENGTH, slot_key
 from aegis_core.capture import CaptureWindowError, NoChainsError, capture_slot, slot_capture_time
 from aegis_core.gates import name_list
 
@@ -51,15 +52,7 @@ _ERROR = dg.AssetCheckSeverity.ERROR
 
 def run_slots(context: dg.AssetExecutionContext) -> list[dt.datetime]:
     """The slot starts this run captures (one for a scheduled run)."""
-    slots = []
-    for key in run_partition_keys(context):
-        try:
-            start = parse_slot_key(key)
-            nyse().slot(start)  # Dagster accepts excluded keys submitted by hand (findings note §9)
-        except ValueError as exc:
-            raise dg.Failure(f"{key} is not an intraday slot: {exc}", allow_retries=False) from None
-        slots.append(start)
-    return slots
+    return slot_starts(run_partition_keys(context))
 
 
 def capture_times(slots: Sequence[dt.datetime], now: dt.datetime, *, live: bool) -> list[dt.datetime]:

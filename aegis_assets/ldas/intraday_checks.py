@@ -27,7 +27,7 @@ from aegis_assets.ldas.checks import (
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
 from aegis_assets.partitions import slot_partitions
 from aegis_assets.resources import ArchiveResource
-from aegis_core.calendar import nyse, parse_slot_key
+from aegis_assets.runs import slot_starts
 from aegis_core.gates import GateResult
 from aegis_core.schema_contract import SCHEMA_CONTRACT
 from aegis_core.slot_quality import (
@@ -56,15 +56,7 @@ def check_slots(context: dg.AssetCheckExecutionContext) -> list[dt.datetime]:
         raise dg.Failure(
             "this check is evaluated per slot: run it for a partition (YYYY-MM-DD-HH:MM)"
         ) from None
-    slots = []
-    for key in keys:
-        try:
-            start = parse_slot_key(key)
-            nyse().slot(start)  # Dagster accepts excluded keys submitted by hand (findings note §9)
-        except ValueError as exc:
-            raise dg.Failure(f"{key} is not an intraday slot: {exc}", allow_retries=False) from None
-        slots.append(start)
-    return slots
+    return slot_starts(keys)
 
 
 def _per_slot(
