@@ -43,10 +43,11 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings()
         symbols = select_symbols(load_universe(settings.universe_file), args.symbols)
         key = resolve_session(args.date, wall_clock().astimezone(NY))
-        home = ensure_dagster_home()
-        # The stores' guard, once, before the run fetches anything (one line, not one per asset).
+        # The stores' guard, once, before the run fetches anything (one line, not one per asset); it
+        # writes nothing, so it goes first: a store that must not be written is named whatever the home.
         lake = Lake(settings.lake_root, settings.lake_storage_options)
         preflight(Path(settings.archive_root), lake, settings.source)
+        home = ensure_dagster_home()
     except (
         SettingsError,
         UniverseError,
