@@ -13,7 +13,7 @@ from functools import cache
 
 import dagster as dg
 
-from aegis_core.calendar import CALENDAR_END, FIRST_SLOT, NY, nyse
+from aegis_core.calendar import CALENDAR_END, FIRST_SLOT, nyse
 
 SESSION_START = dt.date(2024, 1, 2)
 # Intraday snapshots are live-only, so slot partitions need no deep history.
@@ -53,12 +53,3 @@ def slot_partitions() -> dg.TimeWindowPartitionsDefinition:
         end_offset=1,
         exclusions=exclusions,
     )
-
-
-def is_session_key(key: str, now: dt.datetime | None = None) -> bool:
-    with dg.partition_loading_context(effective_dt=now or dt.datetime.now(NY)):
-        return session_partitions().has_partition_key(key)
-
-
-def session_keys_between(start: str, end: str) -> list[str]:
-    return session_partitions().get_partition_keys_in_range(dg.PartitionKeyRange(start, end))

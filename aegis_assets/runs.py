@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import dagster as dg
 
-from aegis_core.calendar import Session, nyse, parse_session_date
+from aegis_core.calendar import NotASessionError, Session, nyse, parse_session_date, parse_slot_key
 from aegis_core.universe import select_symbols
 
 SYMBOLS_TAG = "aegis/symbols"
@@ -25,11 +26,24 @@ def run_sessions(context: dg.AssetExecutionContext) -> list[Session]:
     """The sessions this run materializes: one for a partition run, several for a range run."""
     sessions = []
     for key in run_partition_keys(context):
-        session = nyse().session(parse_session_date(key))
-        if session is None:  # Dagster accepts holiday keys submitted by hand (findings note §9)
-            raise dg.Failure(f"{key} is not an NYSE session; nothing to materialize")
-        sessions.append(session)
+        try:  # Dagster accepts holiday keys submitted by hand (findings note §9)
+            sessions.append(nyse().require_session(parse_session_date(key)))
+        except NotASessionError as exc:
+            raise dg.Failure(f"{exc}; nothing to materialize") from None
     return sessions
+
+
+def slot_starts(keys: Iterable[str]) -> list[dt.datetime]:
+    """The slot starts of intraday partition keys; a key that is not a slot fails the run by name."""
+    slots = []
+    for key in keys:
+        try:
+            start = parse_slot_key(key)
+            nyse().slot(start)  # Dagster accepts excluded keys submitted by hand (findings note §9)
+        except ValueError as exc:
+            raise dg.Failure(f"{key} is not an intraday slot: {exc}", allow_retries=False) from None
+        slots.append(start)
+    return slots
 
 
 def run_symbols(context: dg.AssetExecutionContext, universe: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""When a live-only snapshot may be captured (SPEC §3).
+"""When a live-only snapshot may be captured (SPEC §3), and the capture of one intraday slot.
 
 Polygon has no historical option chains with greeks, IV or open interest: the end-of-day chain of a
 session exists only between its close and the next session's open, an intraday snapshot only inside
@@ -9,8 +9,14 @@ refused with the reason. The simulated market can produce any moment, determinis
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
-from aegis_core.calendar import NY, SLOT_LENGTH, Session, nyse
+from aegis_core.archive.store import Archive, WriteReport
+from aegis_core.calendar import NY, SLOT_LENGTH, Session, nyse, slot_key
+from aegis_core.polygon import PolygonClient
 
 
 class CaptureWindowError(RuntimeError):
@@ -46,3 +52,84 @@ def slot_capture_time(slot_start: dt.datetime, now: dt.datetime, *, live: bool) 
             f"(until {_fmt(end)}); it is {_fmt(now)}. Polygon keeps no historical chains."
         )
     return now
+
+
+class NoChainsError(RuntimeError):
+    """Not one chain of the slot could be fetched: nothing to archive."""
+
+
+@dataclass
+class SlotCapture:
+    """What one slot's capture did: the archive write, the chains that failed, the request figures."""
+
+    slot: dt.datetime
+    captured_at: dt.datetime
+    symbols: int
+    report: WriteReport
+    failures: dict[str, str]
+    stats: dict[str, Any]
+    fetch_s: float
+    write_s: float
+
+    def figures(self) -> dict[str, Any]:
+        """Plain figures for the run's metadata (counts, seconds, bytes)."""
+        total = self.fetch_s + self.write_s
+        return {
+            "dagster/row_count": self.report.rows,
+            "symbols_covered": f"{len(self.report.files)}/{self.symbols}",
+            "captured_at": self.captured_at.astimezone(NY).isoformat(),
+            "capture_delay_s": round((self.captured_at - self.slot).total_seconds(), 1),
+            "duration_s": round(total, 2),
+            "fetch_s": round(self.fetch_s, 2),
+            "write_s": round(self.write_s, 2),
+            "requests": self.stats["requests"],
+            "retries": self.stats["retries"],
+            "pages": self.stats["pages"],
+            "bytes_received": self.stats["bytes_received"],
+            "contracts_per_s": round(self.report.rows / max(total, 1e-9)),
+            "files": len(self.report.files),
+            "files_replaced": self.report.replaced,
+            "bytes": self.report.bytes,
+            "lake_version": self.report.lake_version,
+        }
+
+
+Fetch = Callable[[dt.datetime, Callable[[PolygonClient], Awaitable[Any]]], tuple[Any, dict[str, Any]]]
+"""Runs a client call as of a moment and returns its result and the request figures."""
+
+
+def capture_slot(
+    fetch: Fetch,
+    archive: Archive,
+    symbols: list[str],
+    slot: dt.datetime,
+    captured_at: dt.datetime,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> SlotCapture:
+    """Fetch every symbol's chain as of ``captured_at`` and archive them as ``slot``'s snapshots.
+
+    Chains that fail are reported, not fatal; when none could be fetched, ``NoChainsError`` names the
+    first failures and nothing is written.
+    """
+    started = time.perf_counter()
+    batch, stats = fetch(
+        captured_at, lambda c: c.option_chains(symbols, captured_at, on_progress=on_progress)
+    )
+    fetched = time.perf_counter()
+    if not batch.frames:
+        failed = "; ".join(f"{s}: {r}" for s, r in list(batch.failures.items())[:10])
+        raise NoChainsError(f"no option chain could be fetched for slot {slot_key(slot)}: {failed}")
+    frame = batch.frame()
+    batch.frames.clear()  # the per-symbol copies are no longer needed: lowers the peak memory
+    report = archive.write_intraday(frame, slot, captured_at)
+    del frame
+    return SlotCapture(
+        slot,
+        captured_at,
+        len(symbols),
+        report,
+        dict(batch.failures),
+        stats,
+        fetched - started,
+        time.perf_counter() - fetched,
+    )

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from aegis_core.archive import layout
 from aegis_core.archive.lake import Lake
-from aegis_core.quality import GateResult, name_list
+from aegis_core.gates import GateResult, name_list
 
 LAKE_CONSISTENCY = "lake_consistency"
 CONSISTENCY_ARTEFACTS = ("vix", "stocks", "options", "gex_summary", "iv_rank")

@@ -28,7 +28,9 @@ import pyarrow.parquet as pq
 from aegis_core.archive import layout
 from aegis_core.archive.schemas import GEX_REGIMES, IV_RANK
 from aegis_core.calendar import FIRST_SLOT
-from aegis_core.quality import GateResult, name_list, schema_differences, slot_index, slot_of, slot_start
+from aegis_core.gates import GateResult, name_list
+from aegis_core.schema_contract import schema_differences
+from aegis_core.slots import slot_index, slot_of, slot_start
 
 __all__ = [
     "CADENCE",
@@ -157,6 +159,21 @@ class ParityReport:
         else:
             lines.append(f"PARITY PASSED: all {len(self.gates)} gate(s)")
         return "\n".join(lines)
+
+
+def artefact_gates(
+    python_root: Path, reference_root: Path, session: dt.date, artefact: str, tolerances: ParityTolerances
+) -> dict[str, GateResult]:
+    """``gate -> result`` of one artefact for one session; a missing or unusable root fails every gate
+    of the artefact, naming the reference root (what the parity asset checks report)."""
+    try:
+        report = compare_archives(python_root, reference_root, session, [artefact], tolerances)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        return {
+            g: GateResult(artefact, g, False, f"{session}: {exc}", (str(reference_root),))
+            for g in gates_for(artefact)
+        }
+    return {g.gate: g for g in report.gates}
 
 
 def compare_archives(

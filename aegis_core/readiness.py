@@ -146,8 +146,7 @@ def parity_readiness(
     calendar = calendar or nyse()
     if lookback < 1:
         raise ValueError(f"lookback {lookback} must be at least 1 session")
-    if not calendar.is_session(as_of):
-        raise ValueError(f"{as_of} is not an NYSE session (weekend or holiday)")
+    calendar.require_session(as_of)  # NotASessionError (a ValueError) names the day
     sessions = list(reversed(calendar.sessions_before(as_of, lookback)))  # newest first
     alive = [*EOD_ARTEFACTS, *INTRADAY_ARTEFACTS]
     days = dict.fromkeys(alive, 0)

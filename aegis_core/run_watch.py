@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aegis_core.calendar import NY, NyseCalendar, Session, nyse
-from aegis_core.quality import name_list
+from aegis_core.gates import name_list
 
 # Alerts must reach the operator within five minutes of the slot; the sensor ticks every minute.
 SLOT_GRACE = dt.timedelta(minutes=3)

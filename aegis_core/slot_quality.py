@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 from aegis_core.archive import layout
 from aegis_core.archive.schemas import OPTIONS_INTRADAY
 from aegis_core.calendar import NY, SLOT_LENGTH
-from aegis_core.quality import SCHEMA_CONTRACT, GateResult, name_list, schema_contract
+from aegis_core.gates import GateResult, name_list
+from aegis_core.schema_contract import SCHEMA_CONTRACT, schema_contract
 
 # Check names (stable: they become Dagster asset-check names and alert keys).
 SLOT_COVERAGE = "slot_coverage"

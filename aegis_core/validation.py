@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from aegis_core.quality import GateResult
+from aegis_core.gates import GateResult
+from aegis_core.polygon.results import ChainsResult
 
 MAX_CONTRACTS = 50_000_000  # open interest / day volume of one contract beyond this is not physical
 
@@ -225,3 +226,14 @@ def source_sanity(
         summary += ": " + "; ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
     details = tuple(f"{r}: {n}" for r, n in sorted(reasons.items()))
     return GateResult(artefact, SOURCE_SANITY, share <= threshold, summary, tuple(symbols), details)
+
+
+def screen_chains(
+    batch: ChainsResult, stats: Mapping[str, object], session: dt.date, asked: list[str]
+) -> tuple[pl.DataFrame, Rejections, dict[str, str]]:
+    """The session's fetched chains through the door: the contracts kept, what was rejected, and every
+    symbol asked for that will have no file, with the reason (failed at the source, or all rejected)."""
+    kept = sum(f.height for f in batch.frames.values())
+    frame, rejections = screen_session(batch.frame(), session, Rejections.from_stats(stats, kept))
+    failed = {**batch.failures, **unwritten(asked, set(frame["symbol"]), batch.failures, rejections)}
+    return frame, rejections, failed

@@ -7,6 +7,7 @@ domain contributes a ``*_definitions(settings)`` function; they are merged below
 
 import dagster as dg
 
+from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
 from aegis_core.settings import Settings, load_settings
@@ -22,13 +23,13 @@ from aegis_pipelines.ops.saxo import saxo_definitions
 from aegis_pipelines.resources import build_resources
 
 
-def archive_definitions(settings: Settings) -> dg.Definitions:
+def archive_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
     return dg.Definitions(
         assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
         jobs=[ldas_eod_job],
         schedules=[ldas_eod_schedule],
         sensors=[orphaned_run_sensor, derived_automation_sensor],
-        resources=build_resources(settings),
+        resources={**build_resources(settings), CLOCK_KEY: clock},
         # Steps share one process: the work is I/O-bound and a process per step costs seconds.
         executor=dg.in_process_executor,
     )

@@ -130,6 +130,7 @@ def _resources(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import dagster as dg
     from external_sim import ExternalSimMarket
 
+    from aegis_assets.clock import CLOCK_KEY, wall_clock
     from aegis_assets.resources import AnalyticsResource, ArchiveResource
 
     universe = work / "universe.txt"
@@ -146,6 +147,7 @@ def _resources(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             archive_root=str(work / "archive"), lake_root=str(work / "lake"), source="sim"
         ),
         "analytics": AnalyticsResource(),
+        CLOCK_KEY: wall_clock,  # the simulated source captures at the close, whatever the time
     }
 
 

@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 from aegis_core.calendar import parse_slot_key
+from aegis_core.clock import fixed_clock
 from aegis_core.polygon import PolygonClient
 from aegis_core.sim import default_universe, sim_base_url
 
@@ -73,6 +74,7 @@ def self_stats() -> tuple[float, int]:
 def run_asset(args: argparse.Namespace, url: str, key: str, symbols: list[str], work: Path) -> dict:
     import dagster as dg
 
+    from aegis_assets.clock import CLOCK_KEY
     from aegis_assets.ldas.intraday import build_pt_snapshots
     from aegis_assets.resources import ArchiveResource, MarketDataResource
 
@@ -92,11 +94,12 @@ def run_asset(args: argparse.Namespace, url: str, key: str, symbols: list[str], 
         "archive": ArchiveResource(
             archive_root=str(work / "archive"), lake_root=str(work / "lake"), source="sim"
         ),
+        CLOCK_KEY: fixed_clock(now),
     }
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
         result = dg.materialize(
-            [build_pt_snapshots(lambda: now)], partition_key=args.slot, resources=resources, instance=instance
+            [build_pt_snapshots()], partition_key=args.slot, resources=resources, instance=instance
         )
         wall = time.perf_counter() - started
     meta = {

@@ -15,7 +15,11 @@ runs them on three symbols (``tests/drills``); this script runs them on the whol
    complete, the universe-coverage check fails;
 4. 401 (wrong key) and 403 (not entitled): the run stops within seconds with the source's message,
    having sent a handful of requests, not one per symbol;
-5. secrets: afterwards no key value appears in any file under the Dagster home (event log, run storage,
+5. live window: the production market resource (``source="polygon"``, no subclass) against the
+   simulated server through the fault mix, with the ``clock`` resource moved to 30 minutes after the
+   session's close — the chains are captured at that moment; with the clock moved past the next open
+   the run refuses before asking the source for a chain, and archives none;
+6. secrets: afterwards no key value appears in any file under the Dagster home (event log, run storage,
    captured Python logs, the killed child's output).
 
 Exit status 0 when every drill passes.
@@ -24,6 +28,7 @@ Exit status 0 when every drill passes.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -115,9 +120,12 @@ class Source:
 
 
 @contextmanager
-def serve(setup: DrillSetup, faults: Any, *, thread: bool = False) -> Iterator[Source]:
-    """The simulated Polygon API with ``faults`` (an ``aegis_core.sim.Faults``), requiring ``setup.key``."""
-    if setup.source == "process" and not thread and faults.force_status is None:
+def serve(
+    setup: DrillSetup, faults: Any, *, thread: bool = False, as_of: dt.datetime | None = None
+) -> Iterator[Source]:
+    """The simulated Polygon API with ``faults`` (an ``aegis_core.sim.Faults``), requiring ``setup.key``.
+    ``as_of`` is the server's "now" (a thread server only); by default the wall clock."""
+    if setup.source == "process" and not thread and as_of is None and faults.force_status is None:
         from common import sim_server
 
         extra = [
@@ -132,7 +140,8 @@ def serve(setup: DrillSetup, faults: Any, *, thread: bool = False) -> Iterator[S
         return
     from aegis_core.sim import SimMarket, SimServer
 
-    with SimServer(SimMarket(setup.fault_seed, setup.symbols), api_key=setup.key, faults=faults) as server:
+    market = SimMarket(setup.fault_seed, setup.symbols)
+    with SimServer(market, api_key=setup.key, faults=faults, as_of=as_of) as server:
         yield Source(server.url, lambda: server.stats.total)
 
 
@@ -147,15 +156,24 @@ def fault_mix(setup: DrillSetup) -> Any:
 # --- one end-of-day run --------------------------------------------------------------------------------
 
 
-def resources(setup: DrillSetup, url: str, target: Path, key_var: str = KEY_VAR) -> dict[str, Any]:
+def resources(
+    setup: DrillSetup, url: str, target: Path, key_var: str = KEY_VAR, live_at: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The run's resources. With ``live_at``: the production market resource on the live path
+    (``source="polygon"``) and the ``clock`` resource standing at ``live_at``; without it: the simulated
+    source (chains captured at the close) and the wall clock."""
     import dagster as dg
     from external_sim import ExternalSimMarket
 
+    from aegis_assets.clock import CLOCK_KEY
     from aegis_assets.ldas.checks import QualityResource
-    from aegis_assets.resources import ArchiveResource
+    from aegis_assets.resources import ArchiveResource, MarketDataResource
+    from aegis_core.clock import fixed_clock, wall_clock
 
+    market_class, source = (ExternalSimMarket, "sim") if live_at is None else (MarketDataResource, "polygon")
     return {
-        "market": ExternalSimMarket(
+        "market": market_class(
+            source=source,
             universe_file=str(setup.universe_file),
             base_url=url,
             api_key=dg.EnvVar(key_var),
@@ -166,8 +184,9 @@ def resources(setup: DrillSetup, url: str, target: Path, key_var: str = KEY_VAR)
             backoff_base_s=setup.backoff_base_s,
         ),
         "archive": ArchiveResource(
-            archive_root=str(target / "archive"), lake_root=str(target / "lake"), source="sim"
+            archive_root=str(target / "archive"), lake_root=str(target / "lake"), source=source
         ),
+        CLOCK_KEY: wall_clock if live_at is None else fixed_clock(live_at),
         "quality": QualityResource(
             universe_file=str(setup.universe_file), coverage_threshold=setup.coverage_threshold
         ),
@@ -200,9 +219,17 @@ def captured_logs(setup: DrillSetup, name: str) -> Iterator[Path]:
 
 
 def materialize_eod(
-    setup: DrillSetup, url: str, target: Path, *, checks: bool = False, key_var: str = KEY_VAR, log_name: str
+    setup: DrillSetup,
+    url: str,
+    target: Path,
+    *,
+    checks: bool = False,
+    key_var: str = KEY_VAR,
+    live_at: dt.datetime | None = None,
+    log_name: str,
 ):
-    """``ldas/vix``, ``ldas/stocks``, ``ldas/options`` (and their checks) for the session into ``target``."""
+    """``ldas/vix``, ``ldas/stocks``, ``ldas/options`` (and their checks) for the session into ``target``
+    (on the live path with the clock at ``live_at`` when given)."""
     import dagster as dg
 
     from aegis_assets.ldas.eod import options, stocks, vix
@@ -212,7 +239,7 @@ def materialize_eod(
         return dg.materialize(
             assets,
             partition_key=setup.session,
-            resources=resources(setup, url, target, key_var),
+            resources=resources(setup, url, target, key_var, live_at),
             instance=instance,
             raise_on_error=False,
             run_config=QUIET,
@@ -435,6 +462,54 @@ def drill_auth(setup: DrillSetup, status: int) -> DrillResult:
     return DrillResult(f"HTTP {status}", passed, summary, time.perf_counter() - started, facts)
 
 
+def drill_live_window(setup: DrillSetup) -> DrillResult:
+    """The live path through the production market resource and a moved clock: inside the end-of-day
+    window the chains are captured at the clock's moment; past the next open the run refuses."""
+    from aegis_core.calendar import nyse
+
+    started = time.perf_counter()
+    session = nyse().require_session(dt.date.fromisoformat(setup.session))
+    inside = session.close + dt.timedelta(minutes=30)
+    after_open = nyse().next_session(session.date).open + dt.timedelta(minutes=30)
+    with serve(setup, fault_mix(setup), thread=True, as_of=inside) as source:
+        live = materialize_eod(setup, source.url, setup.work / "live", live_at=inside, log_name="live-inside")
+    with serve(setup, fault_mix(setup), thread=True, as_of=after_open) as source:
+        late = materialize_eod(
+            setup, source.url, setup.work / "live-late", live_at=after_open, log_name="live-late"
+        )
+        late_requests = source.requests()
+    meta, n = options_metadata(live), len(setup.symbols)
+    refusals = failure_messages(late)
+    late_chains = sorted((setup.work / "live-late/archive").glob("options/*/*.parquet"))
+    facts = {
+        "inside_success": live.success,
+        "inside_clock": inside.isoformat(),
+        "captured_at": meta.get("captured_at"),
+        "symbols_covered": meta.get("symbols_covered"),
+        "retries": meta.get("retries"),
+        "late_success": late.success,
+        "late_clock": after_open.isoformat(),
+        "late_failures": refusals,
+        "late_requests": late_requests,
+        "late_chain_files": [p.name for p in late_chains],
+    }
+    captured_ok = meta.get("captured_at") == inside.isoformat()
+    refused = any("can be captured only between its close" in m for m in refusals)
+    passed = (
+        live.success
+        and captured_ok
+        and meta.get("symbols_covered") == f"{n}/{n}"
+        and not late.success
+        and refused
+        and not late_chains
+    )
+    summary = (
+        f"inside the window: {meta.get('symbols_covered')} chains captured at {meta.get('captured_at')}; "
+        f"after the next open: {'refused' if refused else 'NOT refused'} ({refusals[:1]})"
+    )
+    return DrillResult("live window", passed, summary, time.perf_counter() - started, facts)
+
+
 def drill_secrets(setup: DrillSetup) -> DrillResult:
     """No key value in any file under the Dagster home, after every other drill."""
     started = time.perf_counter()
@@ -464,7 +539,8 @@ def run_all(setup: DrillSetup, cursor_symbol: str) -> list[DrillResult]:
     setup.prepare()
     faults, reference = drill_source_faults(setup)
     results = [faults, drill_kill_mid_write(setup, reference), drill_repeat_cursor(setup, cursor_symbol)]
-    results += [drill_auth(setup, 401), drill_auth(setup, 403), drill_secrets(setup)]
+    results += [drill_auth(setup, 401), drill_auth(setup, 403), drill_live_window(setup)]
+    results.append(drill_secrets(setup))
     return results
 
 

@@ -14,37 +14,30 @@ not make the Python archive wrong.
 """
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from aegis_assets.clock import ClockParam, now
 from aegis_assets.ldas.derived import gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks, vix
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource
-from aegis_core.archive import layout
-from aegis_core.calendar import NY, nyse, parse_session_date
+from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
 from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
-from aegis_core.parity import ParityTolerances, compare_archives, gates_for
+from aegis_core.freshness import FRESHNESS, FRESHNESS_ARTEFACTS, freshness
+from aegis_core.gates import GateResult
+from aegis_core.parity import ParityTolerances, artefact_gates, gates_for
 from aegis_core.quality import (
-    FRESHNESS,
-    FRESHNESS_ARTEFACTS,
     GEX_SANITY,
-    SCHEMA_CONTRACT,
     UNIVERSE_COVERAGE,
-    GateResult,
-    freshness,
-    gex_sanity,
-    name_list,
-    schema_contract,
+    archive_gex_sanity,
+    archive_schema_contract,
     universe_coverage,
 )
+from aegis_core.schema_contract import SCHEMA_CONTRACT
 from aegis_core.universe import load_universe
 from aegis_core.validation import SOURCE_SANITY, source_sanity
 
@@ -69,6 +62,7 @@ COVERAGE_ARTEFACTS = ("stocks", "options", "gex_summary", "iv_rank")
 FRESHNESS_CHECK_KEYS = [dg.AssetCheckKey(ASSET_KEYS[a], FRESHNESS_CHECK) for a in FRESHNESS_ARTEFACTS]
 
 _DETAIL_LINES = 50
+_DETAIL_CHARS = 400
 _OFFENDERS = 1000  # a back-fill of a year of a 712-symbol universe would list far more
 
 
@@ -162,10 +156,15 @@ def check_result(
     )
 
 
+def _clip(line: str, limit: int = _DETAIL_CHARS) -> str:
+    # An intraday gap line names every symbol missing in that slot: up to the whole universe.
+    return line if len(line) <= limit else f"{line[: limit - 1]}…"
+
+
 def _bullets(lines: list[str]) -> dg.MetadataValue:
     if not lines:
         return dg.MetadataValue.md("_none_")
-    shown = [f"- {line}" for line in lines[:_DETAIL_LINES]]
+    shown = [f"- {_clip(line)}" for line in lines[:_DETAIL_LINES]]
     if len(lines) > _DETAIL_LINES:
         shown.append(f"- … {len(lines) - _DETAIL_LINES} more")
     return dg.MetadataValue.md("\n".join(shown))
@@ -183,9 +182,9 @@ def check_sessions(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
             "this check is evaluated per session: run it for a partition (tag dagster/partition=YYYY-MM-DD)"
         ) from None
     days = [parse_session_date(k) for k in keys]
-    closed = [d.isoformat() for d in days if not nyse().is_session(d)]
+    closed = [d for d in days if not nyse().is_session(d)]
     if closed:  # Dagster accepts excluded keys submitted by hand (findings note §9)
-        raise dg.Failure(f"{', '.join(closed)} is not an NYSE session; nothing to check")
+        raise dg.Failure("; ".join(not_a_session(d) for d in closed) + "; nothing to check")
     return days
 
 
@@ -197,90 +196,6 @@ def _evaluate(
 ) -> dg.AssetCheckResult:
     results = {d.isoformat(): gate(d) for d in check_sessions(context)}
     return check_result(results, severity, metadata=metadata)
-
-
-# --- the archive side of each check -----------------------------------------------------------------
-
-
-def session_files(root: Path, artefact: str, session: dt.date) -> list[Path]:
-    """The session's end-of-day files of ``artefact`` (not intraday snapshots)."""
-    if artefact in ("stocks", "options"):
-        path_of = layout.stock_file if artefact == "stocks" else layout.options_file
-        candidates = [path_of(root, s, session) for s in layout.symbols_with(root, artefact)]
-        return [p for p in candidates if p.is_file()]
-    path = layout.daily_file(root, artefact, session)
-    return [path] if path.is_file() else []
-
-
-def archive_schema_contract(root: Path, artefact: str, session: dt.date) -> GateResult:
-    """Every end-of-day file of the session meets the artefact's column contract."""
-    files = session_files(root, artefact, session)
-    if not files:
-        where = (
-            layout.daily_file(root, artefact, session).relative_to(root).as_posix()
-            if artefact not in ("stocks", "options")
-            else f"{artefact}/*/{session:%Y/%m/%d}*"
-        )
-        return GateResult(
-            artefact, SCHEMA_CONTRACT, False, f"{session}: no {artefact} file ({where} missing)", (where,)
-        )
-    by_problem: dict[str, list[str]] = defaultdict(list)  # finding -> files showing it
-    columns: set[str] = set()
-    bad_files: list[str] = []
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        result = schema_contract(path, artefact)
-        if result.passed:
-            continue
-        bad_files.append(rel)
-        if result.details:
-            columns.update(result.offenders)
-            for line in result.details:
-                by_problem[line].append(rel)
-        else:  # unreadable
-            by_problem[result.summary.replace(str(path), rel)].append(rel)
-    if not bad_files:
-        return GateResult(
-            artefact,
-            SCHEMA_CONTRACT,
-            True,
-            f"{session}: all {len(files)} {artefact} file(s) meet the contract",
-        )
-    summary = f"{session}: {len(bad_files)} of {len(files)} {artefact} file(s) break the contract"
-    summary += f" in column(s) {', '.join(sorted(columns))}" if columns else ""
-    summary += f": {name_list(bad_files, 5)}"
-    details = tuple(f"{line} — {name_list(rels, 5)}" for line, rels in sorted(by_problem.items()))
-    return GateResult(artefact, SCHEMA_CONTRACT, False, summary, (*sorted(columns), *bad_files), details)
-
-
-def archive_gex_sanity(root: Path, session: dt.date) -> GateResult:
-    """gex_sanity of the session's gex_summary file against the strikes of the session's chains."""
-    path = layout.daily_file(root, "gex_summary", session)
-    rel = path.relative_to(root).as_posix()
-    if not path.is_file():
-        return GateResult("gex_summary", GEX_SANITY, False, f"{session}: {rel} missing", (rel,))
-    try:
-        table = pq.read_table(path)
-        return gex_sanity(table, chain_strike_ranges(root, session, table.column("symbol").to_pylist()))
-    except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
-        return GateResult(
-            "gex_summary", GEX_SANITY, False, f"{session}: {rel} cannot be checked ({exc})", (rel,)
-        )
-
-
-def chain_strike_ranges(
-    root: Path, session: dt.date, symbols: Iterable[str]
-) -> dict[str, tuple[float, float]]:
-    """``symbol -> (lowest, highest strike)`` from the session's chain files (absent ones are left out)."""
-    out = {}
-    for sym in sorted({s for s in symbols if s and layout.is_valid_symbol(s)}):
-        path = layout.options_file(root, sym, session)
-        if path.is_file():
-            bounds = pc.min_max(pq.read_table(path, columns=["strike_price"]).column("strike_price"))
-            lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
-            if lo is not None:
-                out[sym] = (lo, hi)
-    return out
 
 
 # --- checks -----------------------------------------------------------------------------------------
@@ -352,15 +267,18 @@ def _freshness_check(artefact: str) -> dg.AssetChecksDefinition:
         "configured); pending before it. Evaluated by ldas_freshness_job at the deadline.",
     )
     def _check(
-        context: dg.AssetCheckExecutionContext, archive: ArchiveResource, quality: QualityResource
+        context: dg.AssetCheckExecutionContext,
+        archive: ArchiveResource,
+        quality: QualityResource,
+        clock: ClockParam,
     ) -> dg.AssetCheckResult:
-        root, deadline, now = Path(archive.archive_root), quality.deadline(), dt.datetime.now(NY)
+        root, deadline, at = Path(archive.archive_root), quality.deadline(), now(clock).astimezone(NY)
         return _evaluate(
             context,
-            lambda d: freshness(root, d, now, deadline, (artefact,)),
+            lambda d: freshness(root, d, at, deadline, (artefact,)),
             _ERROR,
             deadline=f"{deadline:%H:%M} America/New_York",
-            evaluated_at=now.isoformat(timespec="seconds"),
+            evaluated_at=at.isoformat(timespec="seconds"),
         )
 
     return _check
@@ -430,14 +348,16 @@ def quality_checks() -> list[dg.AssetChecksDefinition]:
 # --- parity -----------------------------------------------------------------------------------------
 
 
-def _parity_check(artefact: str) -> dg.AssetChecksDefinition:
-    key, gates = ASSET_KEYS[artefact], gates_for(artefact)
+def parity_check(key: dg.AssetKey, artefact: str, label: str = "Parity") -> dg.AssetChecksDefinition:
+    """The ``parity_*`` checks on ``key``: every gate of ``artefact`` against the reference archive
+    (``ldas_{artefact}_parity``; the end-of-day artefacts and the intraday snapshots share it)."""
+    gates = gates_for(artefact)
     specs = [
         dg.AssetCheckSpec(
             parity_check_name(g),
             asset=key,
             partitions_def=session_partitions(),
-            description=f"Parity with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
+            description=f"{label} with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
         )
         for g in gates
     ]
@@ -448,29 +368,23 @@ def _parity_check(artefact: str) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, archive: ArchiveResource, parity: ParityResource
     ) -> Iterable[dg.AssetCheckResult]:
         root, reference = Path(archive.archive_root), Path(parity.reference_root)
-        per_session: dict[str, dict[str, GateResult]] = {}
-        for day in check_sessions(context):
-            try:
-                report = compare_archives(root, reference, day, [artefact], parity.tolerances())
-                per_session[day.isoformat()] = {g.gate: g for g in report.gates}
-            except (FileNotFoundError, NotADirectoryError) as exc:
-                per_session[day.isoformat()] = {
-                    g: GateResult(artefact, g, False, f"{day}: {exc}", (str(reference),)) for g in gates
-                }
+        per_session = {
+            d.isoformat(): artefact_gates(root, reference, d, artefact, parity.tolerances())
+            for d in check_sessions(context)
+        }
         selected = {k.name for k in context.selected_asset_check_keys}
-        for gate in gates:
-            if parity_check_name(gate) in selected:
-                yield check_result(
-                    {k: v[gate] for k, v in per_session.items()},
-                    _WARN,
-                    asset_key=key,
-                    check_name=parity_check_name(gate),
-                    metadata={"reference_root": dg.MetadataValue.path(str(reference))},
-                )
+        for gate in (g for g in gates if parity_check_name(g) in selected):
+            yield check_result(
+                {k: v[gate] for k, v in per_session.items()},
+                _WARN,
+                asset_key=key,
+                check_name=parity_check_name(gate),
+                metadata={"reference_root": dg.MetadataValue.path(str(reference))},
+            )
 
     return _check
 
 
 def parity_checks() -> list[dg.AssetChecksDefinition]:
     """Parity checks of every end-of-day artefact against the configured reference archive."""
-    return [_parity_check(a) for a in ASSET_KEYS]
+    return [parity_check(ASSET_KEYS[a], a) for a in ASSET_KEYS]

@@ -5,8 +5,10 @@ without touching the data source. A back-fill runs as one run for the whole rang
 """
 
 from collections import Counter
+from typing import Any
 
 import dagster as dg
+import polars as pl
 
 from aegis_assets.ldas.eod import SESSION_ASSET, options, stocks
 from aegis_assets.resources import AnalyticsResource, ArchiveResource
@@ -159,20 +161,22 @@ def iv_rank(
             min_observations=analytics.iv_min_observations,
         )
         report = archive.archive().write_iv_rank(result.frame, session.date)
-        ranked = result.frame.drop_nulls("iv_rank")
-        out[session.key] = {
-            **_written(report),
-            **failures_metadata(result.skipped),
-            "symbols_ranked": ranked.height,
-            "median_observations": float(result.frame["observations"].median() or 0),
-            "preview": markdown_table(
-                ranked.sort("iv_rank", descending=True)
-                .head(10)
-                .select("symbol", "iv", "iv_rank", "iv_percentile", "observations")
-                .to_dicts()
-            ),
-        }
+        out[session.key] = {**_written(report), **failures_metadata(result.skipped), **_ranked(result.frame)}
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
+
+
+def _ranked(frame: pl.DataFrame) -> dict[str, Any]:
+    ranked = frame.drop_nulls("iv_rank")
+    return {
+        "symbols_ranked": ranked.height,
+        "median_observations": float(frame["observations"].median() or 0),
+        "preview": markdown_table(
+            ranked.sort("iv_rank", descending=True)
+            .head(10)
+            .select("symbol", "iv", "iv_rank", "iv_percentile", "observations")
+            .to_dicts()
+        ),
+    }
 
 
 DERIVED_ASSETS = [gex_summary, atm_iv, iv_rank]

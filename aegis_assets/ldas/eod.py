@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from aegis_assets.clock import ClockParam, now
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_assets.runs import (
@@ -17,16 +18,16 @@ from aegis_assets.runs import (
     run_symbols,
 )
 from aegis_core.archive.store import WriteReport
-from aegis_core.calendar import NY
+from aegis_core.calendar import NY, Session
 from aegis_core.capture import CaptureWindowError, eod_capture_time
 from aegis_core.polygon import PolygonNoDataError
+from aegis_core.polygon.results import ChainsResult
 from aegis_core.validation import (
     Rejections,
     VendorDataError,
     check_vix,
     screen_bars,
-    screen_session,
-    unwritten,
+    screen_chains,
 )
 
 GROUP = "ldas"
@@ -148,57 +149,68 @@ def stocks(
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
+def _capture_time(session: Session, clock: ClockParam, live: bool) -> dt.datetime:
+    try:
+        return eod_capture_time(session, now(clock).astimezone(NY), live=live)
+    except CaptureWindowError as exc:
+        raise dg.Failure(str(exc)) from None
+
+
+def _fetch_chains(
+    context: dg.AssetExecutionContext,
+    market: MarketDataResource,
+    symbols: list[str],
+    session: Session,
+    captured_at: dt.datetime,
+) -> tuple[ChainsResult, dict]:
+    """Every symbol's chain as of ``captured_at``; a failure when not one could be fetched."""
+    progress = progress_logger(context, "option chains")
+    batch, stats = market.fetch(captured_at, lambda c: c.option_chains(symbols, captured_at, progress))
+    if batch.failures:
+        context.log.warning(f"{session.key}: {len(batch.failures)} chains failed: {_first(batch.failures)}")
+    if not batch.frames:
+        raise dg.Failure(f"no option chain could be fetched for {session.key}: {_first(batch.failures)}")
+    return batch, stats
+
+
+def _chain_metadata(batch: ChainsResult, report: WriteReport, started: float) -> dict[str, Any]:
+    largest = sorted(
+        ({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()), key=lambda r: -r["contracts"]
+    )[:10]
+    return {
+        "contracts_per_s": round(report.rows / max(time.perf_counter() - started, 1e-9)),
+        "largest_chains": markdown_table(largest),
+    }
+
+
 @dg.asset(pool=POOL, **SESSION_ASSET)
 def options(
-    context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
+    context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource, clock: ClockParam
 ) -> dg.MaterializeResult:
     """Each universe symbol's option chain at the close: ``options/SYMBOL/YYYY/MM/DD.parquet``.
 
     Live-only: from Polygon, a session's chain can be captured only between its close and the next
-    open; outside that window the run fails at once instead of archiving another day's chain.
+    open (by the ``clock`` resource); outside that window the run fails at once instead of archiving
+    another day's chain.
     """
     archive.archive().preflight()
     symbols = run_symbols(context, market.universe())
     out = {}
     for session in run_sessions(context):
-        try:
-            captured_at = eod_capture_time(session, dt.datetime.now(NY), live=market.live)
-        except CaptureWindowError as exc:
-            raise dg.Failure(str(exc)) from None
+        captured_at = _capture_time(session, clock, market.live)
         started = time.perf_counter()
-        batch, stats = market.fetch(
-            captured_at,
-            lambda c, t=captured_at: c.option_chains(
-                symbols, t, on_progress=progress_logger(context, "option chains")
-            ),
-        )
-        if batch.failures:
-            context.log.warning(
-                f"{session.key}: {len(batch.failures)} chains failed: {_first(batch.failures)}"
-            )
-        if not batch.frames:
-            raise dg.Failure(f"no option chain could be fetched for {session.key}: {_first(batch.failures)}")
-        frame, rejections = screen_session(
-            batch.frame(),
-            session.date,
-            Rejections.from_stats(stats, sum(f.height for f in batch.frames.values())),
-        )
-        failed = {**batch.failures, **unwritten(symbols, set(frame["symbol"]), batch.failures, rejections)}
+        batch, stats = _fetch_chains(context, market, symbols, session, captured_at)
+        frame, rejections, failed = screen_chains(batch, stats, session.date, symbols)
         if frame.height == 0:
             raise dg.Failure(f"no usable option chain for {session.key}: {_first(failed)}")
         report = archive.archive().write_options(frame, session.date)
-        largest = sorted(
-            ({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()),
-            key=lambda r: -r["contracts"],
-        )[:10]
         out[session.key] = {
             **_write_metadata(report, len(symbols), archive),
             **_request_metadata(stats, started),
             **failures_metadata(failed),
             **_door_metadata(rejections),
             "captured_at": captured_at.isoformat(),
-            "contracts_per_s": round(report.rows / max(time.perf_counter() - started, 1e-9)),
-            "largest_chains": markdown_table(largest),
+            **_chain_metadata(batch, report, started),
         }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 

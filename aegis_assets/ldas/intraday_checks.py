@@ -14,24 +14,22 @@ the child of ``ldas/pt_snapshots``, and run with it at 16:20. They call the same
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 
 from aegis_assets.ldas.checks import (
-    ParityResource,
     QualityResource,
     check_result,
-    check_sessions,
-    parity_check_name,
+    parity_check,
 )
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
-from aegis_assets.partitions import session_partitions, slot_partitions
+from aegis_assets.partitions import slot_partitions
 from aegis_assets.resources import ArchiveResource
-from aegis_core.calendar import nyse, parse_slot_key
-from aegis_core.parity import compare_archives, gates_for
-from aegis_core.quality import SCHEMA_CONTRACT, GateResult
+from aegis_assets.runs import slot_starts
+from aegis_core.gates import GateResult
+from aegis_core.schema_contract import SCHEMA_CONTRACT
 from aegis_core.slot_quality import (
     CAPTURE_WINDOW,
     SLOT_COVERAGE,
@@ -58,15 +56,7 @@ def check_slots(context: dg.AssetCheckExecutionContext) -> list[dt.datetime]:
         raise dg.Failure(
             "this check is evaluated per slot: run it for a partition (YYYY-MM-DD-HH:MM)"
         ) from None
-    slots = []
-    for key in keys:
-        try:
-            start = parse_slot_key(key)
-            nyse().slot(start)  # Dagster accepts excluded keys submitted by hand (findings note §9)
-        except ValueError as exc:
-            raise dg.Failure(f"{key} is not an intraday slot: {exc}", allow_retries=False) from None
-        slots.append(start)
-    return slots
+    return slot_starts(keys)
 
 
 def _per_slot(
@@ -142,41 +132,4 @@ def slot_checks() -> list[dg.AssetChecksDefinition]:
 
 def intraday_parity_checks() -> list[dg.AssetChecksDefinition]:
     """``parity_*`` checks of the session's intraday snapshots against the reference archive."""
-    gates = gates_for(INTRADAY_PARITY)
-    specs = [
-        dg.AssetCheckSpec(
-            parity_check_name(g),
-            asset=CADENCE,
-            partitions_def=session_partitions(),
-            description=f"Intraday parity with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
-        )
-        for g in gates
-    ]
-
-    @dg.multi_asset_check(specs=specs, name="ldas_intraday_parity", can_subset=True)
-    def _check(
-        context: dg.AssetCheckExecutionContext, archive: ArchiveResource, parity: ParityResource
-    ) -> Iterable[dg.AssetCheckResult]:
-        root, reference = Path(archive.archive_root), Path(parity.reference_root)
-        per_session: dict[str, dict[str, GateResult]] = {}
-        for day in check_sessions(context):
-            try:
-                report = compare_archives(root, reference, day, [INTRADAY_PARITY], parity.tolerances())
-                per_session[day.isoformat()] = {g.gate: g for g in report.gates}
-            except (FileNotFoundError, NotADirectoryError) as exc:
-                per_session[day.isoformat()] = {
-                    g: GateResult(INTRADAY_PARITY, g, False, f"{day}: {exc}", (str(reference),))
-                    for g in gates
-                }
-        selected = {k.name for k in context.selected_asset_check_keys}
-        for gate in gates:
-            if parity_check_name(gate) in selected:
-                yield check_result(
-                    {k: v[gate] for k, v in per_session.items()},
-                    _WARN,
-                    asset_key=CADENCE,
-                    check_name=parity_check_name(gate),
-                    metadata={"reference_root": dg.MetadataValue.path(str(reference))},
-                )
-
-    return [_check]
+    return [parity_check(CADENCE, INTRADAY_PARITY, "Intraday parity")]

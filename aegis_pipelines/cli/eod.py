@@ -9,7 +9,8 @@ from pathlib import Path
 
 from aegis_core.archive.guard import ArchiveKindError, LakeSchemaError, preflight
 from aegis_core.archive.lake import Lake
-from aegis_core.calendar import NY, CalendarRangeError, nyse, parse_session_date
+from aegis_core.calendar import NY, CalendarRangeError, NotASessionError, nyse, parse_session_date
+from aegis_core.clock import wall_clock
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.universe import UniverseError, load_universe, select_symbols
 from aegis_pipelines.cli.local_run import ensure_dagster_home, run_partition
@@ -28,12 +29,10 @@ def resolve_session(text: str | None, now: dt.datetime) -> str:
     if text is None:
         return cal.latest_completed_session(now).key
     day = parse_session_date(text)
-    session = cal.session(day)
-    if session is None:
-        raise ValueError(
-            f"{day} is not an NYSE session (weekend or holiday); "
-            f"the previous session is {cal.previous_session(day).key}"
-        )
+    try:
+        session = cal.require_session(day)
+    except NotASessionError as exc:
+        raise ValueError(f"{exc}; the previous session is {cal.previous_session(day).key}") from None
     if session.close > now:
         raise ValueError(f"the session {day} has not closed yet (close {session.close:%H:%M} ET)")
     return session.key
@@ -43,11 +42,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         symbols = select_symbols(load_universe(settings.universe_file), args.symbols)
-        key = resolve_session(args.date, dt.datetime.now(NY))
-        home = ensure_dagster_home()
-        # The stores' guard, once, before the run fetches anything (one line, not one per asset).
+        key = resolve_session(args.date, wall_clock().astimezone(NY))
+        # The stores' guard, once, before the run fetches anything (one line, not one per asset); it
+        # writes nothing, so it goes first: a store that must not be written is named whatever the home.
         lake = Lake(settings.lake_root, settings.lake_storage_options)
         preflight(Path(settings.archive_root), lake, settings.source)
+        home = ensure_dagster_home()
     except (
         SettingsError,
         UniverseError,

@@ -8,6 +8,7 @@ import sys
 
 from aegis_core.calendar import NY, SLOT_LENGTH, CalendarRangeError, nyse, parse_slot_key, slot_key
 from aegis_core.capture import CaptureWindowError, slot_capture_time
+from aegis_core.clock import wall_clock
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.universe import UniverseError, load_universe, select_symbols
 from aegis_pipelines.cli.local_run import ensure_dagster_home, run_partition
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         symbols = select_symbols(load_universe(settings.universe_file), args.symbols)
-        key = resolve_slot(args.slot, dt.datetime.now(NY), live=not settings.is_simulated)
+        key = resolve_slot(args.slot, wall_clock().astimezone(NY), live=not settings.is_simulated)
         home = ensure_dagster_home()
     except (SettingsError, UniverseError, ValueError, CalendarRangeError) as exc:
         print(f"aegis intraday: {exc}", file=sys.stderr)

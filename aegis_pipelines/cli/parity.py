@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aegis_core.calendar import CalendarRangeError, nyse, parse_session_date
+from aegis_core.calendar import CalendarRangeError, not_a_session, nyse, parse_session_date
+from aegis_core.clock import wall_clock
 from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives, session_file_count
 from aegis_core.readiness import DEFAULT_LOOKBACK, parity_readiness
 
@@ -84,8 +85,8 @@ def _validate(args: argparse.Namespace) -> _Request:
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
     try:
-        if nyse().session(session) is None:
-            raise UsageError(f"--date {session} is not an NYSE session (weekend or holiday)")
+        if not nyse().is_session(session):
+            raise UsageError(f"--date {not_a_session(session)}")
     except CalendarRangeError as exc:
         raise UsageError(f"--date: {exc}") from None
     artefacts = tuple(dict.fromkeys(t.strip() for t in args.types.split(",") if t.strip()))
@@ -179,12 +180,9 @@ def _readiness_inputs(args: argparse.Namespace) -> tuple[Path, Path, dt.date, Pa
         raise UsageError(f"--lookback {args.lookback} must be at least 1")
     try:
         day = (
-            parse_session_date(args.date)
-            if args.date
-            else nyse().latest_completed_session(dt.datetime.now(dt.UTC)).date
+            parse_session_date(args.date) if args.date else nyse().latest_completed_session(wall_clock()).date
         )
-        if not nyse().is_session(day):
-            raise ValueError(f"{day} is not an NYSE session (weekend or holiday)")
+        nyse().require_session(day)
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
     return Path(python_root), Path(rust_root), day, tolerances

@@ -11,17 +11,17 @@ whose run never started and an end-of-day run over its budget.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 
-from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, Clock, build_intraday_assets, wall_clock
+from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
+from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, build_intraday_assets
 from aegis_assets.ldas.intraday_checks import intraday_parity_checks, slot_checks
-from aegis_core.calendar import NY, nyse, slot_key
+from aegis_core.calendar import slot_key
 from aegis_core.settings import Settings
+from aegis_core.skip import Skip, slot_or_skip
 from aegis_pipelines.alerting.timing import timing_sensors
 from aegis_pipelines.ldas.eod import VENDOR_TAG
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip, skip_reason
 
 # Every slot start of a full session; holidays and early closes are decided in the function
 # (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.
@@ -52,19 +52,6 @@ ldas_slot_checks_job = dg.define_asset_job(
 )
 
 
-def slot_at(when: dt.datetime) -> dt.datetime | str:
-    """The slot starting at ``when``, or why there is none (holiday, weekend, after an early close)."""
-    local = when.astimezone(NY).replace(second=0, microsecond=0)
-    session = nyse().session(local.date())
-    if session is None:
-        return f"{local:%Y-%m-%d} is not an NYSE session (weekend or holiday)"
-    if local in session.slots:
-        return local
-    if local >= session.close:
-        return f"{slot_key(local)} is after the {session.close:%H:%M} ET close of {session.key} (early close)"
-    return f"{local:%H:%M} ET is not an intraday slot of {session.key}"
-
-
 @dg.schedule(
     cron_schedule=INTRADAY_CRONS,
     execution_timezone=TIMEZONE,
@@ -73,9 +60,9 @@ def slot_at(when: dt.datetime) -> dt.datetime | str:
     description="One intraday snapshot run at every slot start (09:35…15:50 ET) of every NYSE session.",
 )
 def ldas_intraday_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    slot = slot_at(context.scheduled_execution_time)
-    if isinstance(slot, str):
-        return dg.SkipReason(slot)
+    slot = slot_or_skip(context.scheduled_execution_time)
+    if isinstance(slot, Skip):
+        return skip_reason(slot)
     key = slot_key(slot)
     return dg.RunRequest(
         partition_key=key, run_key=f"intraday:{key}", tags={TRIGGER_TAG: "ldas_intraday_schedule"}
@@ -105,15 +92,16 @@ def intraday_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.De
 
     The slot checks need the "quality" resource, the parity checks (only with a reference archive)
     the "parity" resource; both come from the quality domain. The timing sensors (missed slot, end-of-day
-    run over budget) read ``clock`` too.
+    run over budget) read ``clock`` too; it is the ``clock`` resource of the snapshot and cadence assets.
     """
     checks = slot_checks()
     if settings.parity.reference_root is not None:
         checks += intraday_parity_checks()
     return dg.Definitions(
-        assets=build_intraday_assets(clock),
+        assets=build_intraday_assets(),
         asset_checks=checks,
         jobs=[ldas_intraday_job, ldas_intraday_cadence_job, ldas_slot_checks_job],
         schedules=[ldas_intraday_schedule, ldas_intraday_cadence_schedule],
         sensors=timing_sensors(clock),
+        resources={CLOCK_KEY: clock},
     )

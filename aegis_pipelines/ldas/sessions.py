@@ -6,19 +6,22 @@ import datetime as dt
 
 import dagster as dg
 
-from aegis_core.calendar import NY, nyse
+from aegis_core.skip import Skip, session_or_skip
 from aegis_pipelines.ldas.eod import ldas_eod_job
 
 TIMEZONE = "America/New_York"
 TRIGGER_TAG = "aegis/trigger"
 
 
+def skip_reason(skip: Skip) -> dg.SkipReason:
+    """A domain helper's ``Skip`` as what a schedule or sensor returns."""
+    return dg.SkipReason(skip.reason)
+
+
 def session_key_or_skip(tick: dt.datetime) -> str | dg.SkipReason:
     """The session key of a daily schedule's tick, or the reason the day has no session."""
-    day = tick.astimezone(NY).date()
-    if not nyse().is_session(day):
-        return dg.SkipReason(f"{day} is not an NYSE session (holiday or weekend)")
-    return day.isoformat()
+    session = session_or_skip(tick)
+    return skip_reason(session) if isinstance(session, Skip) else session.key
 
 
 @dg.schedule(

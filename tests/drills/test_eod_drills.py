@@ -74,6 +74,16 @@ def test_rejected_key_stops_the_run_with_the_source_message_without_hammering(re
     assert r.passed, r.facts
 
 
+def test_live_path_captures_at_the_moved_clock_inside_the_window_and_refuses_after_the_open(results):
+    r = results["live window"]
+    assert r.facts["inside_success"] and r.facts["captured_at"] == r.facts["inside_clock"]
+    assert r.facts["symbols_covered"] == f"{len(SMALL_UNIVERSE)}/{len(SMALL_UNIVERSE)}"
+    assert r.facts["late_success"] is False and r.facts["late_chain_files"] == []
+    (refusal,) = r.facts["late_failures"]
+    assert "can be captured only between its close" in refusal and "2026-11-20" in refusal
+    assert r.passed, r.facts
+
+
 def test_no_key_value_anywhere_under_the_dagster_home_after_all_drills(results):
     r = results["secrets"]
     assert r.facts["hits"] == []

@@ -277,11 +277,22 @@ def test_intraday_row_and_schema_gates_name_the_slot_and_both_files(
     path = snapshot_of(broken_rust, "QQQ", dt.time(11, 5))
     table = pq.read_table(path)
     pq.write_table(table.drop_columns(["vega"]), path)
+    short = snapshot_of(broken_rust, "AAPL", dt.time(10, 20))
+    rows = pq.read_metadata(short).num_rows
+    drop_rows(short, rows)  # beyond ±5 rows: every contract of the slot's chain
+    python_file = snapshot_of(python_root, "AAPL", dt.time(10, 20)).relative_to(python_root).as_posix()
+    rust_file = short.relative_to(broken_rust).as_posix()
+    assert python_file != rust_file  # the two daemons' capture seconds differ: matched by slot
 
     report = compare(python_root, broken_rust, "intraday")
 
+    assert failed_names(report) == ["intraday_row_count", "intraday_schema"]
+    row_count = report.gate("intraday", "row_count")
+    assert row_count.offenders == ("AAPL@10:20",)  # QQQ@11:05 lost a column, not rows
+    assert row_count.details == (
+        f"AAPL@10:20 (python {python_file}, rust {rust_file}): python {rows} rows, rust 0 rows (-{rows})",
+    )
     schema = report.gate("intraday", "schema")
-    assert not schema.passed
     assert schema.offenders == ("vega", "QQQ@11:05")
     assert schema.details == ("vega: python double nullable, rust absent — 1 file(s): QQQ@11:05",)
 

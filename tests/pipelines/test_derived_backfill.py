@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from aegis_assets.clock import CLOCK_KEY, wall_clock
 from aegis_assets.ldas.derived import atm_iv, gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks
 from aegis_assets.resources import AnalyticsResource
@@ -20,7 +21,7 @@ def range_tags(first, last):
 
 
 def test_range_backfill_recomputes_without_fetching(sim_env, tmp_path):
-    res = build_resources(load_settings())
+    res = {**build_resources(load_settings()), CLOCK_KEY: wall_clock}
     res["analytics"] = AnalyticsResource(iv_min_observations=2)
     with dg.instance_for_test() as instance:
         fetched = dg.materialize(
@@ -50,7 +51,7 @@ def test_range_backfill_recomputes_without_fetching(sim_env, tmp_path):
 
 
 def test_changed_parameter_changes_the_recomputed_partition(sim_env, tmp_path):
-    res = build_resources(load_settings())
+    res = {**build_resources(load_settings()), CLOCK_KEY: wall_clock}
     day = "2026-11-19"
     with dg.instance_for_test() as instance:
         dg.materialize([stocks, options], partition_key=day, resources=res, instance=instance)

@@ -10,6 +10,7 @@ import pytest
 from aegis_core.archive import layout
 from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake
+from aegis_core.calendar import not_a_session
 from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import SMALL_UNIVERSE
@@ -83,11 +84,28 @@ def test_symbols_tag_narrows_the_run(defs, tmp_path):
 
 
 def test_holiday_key_submitted_by_hand_fails_clearly(defs):
-    # Dagster itself accepts an excluded key on a run (findings note §9); the assets refuse it.
+    # The partition-key API refuses an excluded key itself; a key given as the run's partition tag (the
+    # launchpad, a GraphQL client) reaches the assets (findings note §9), and every fetch step refuses
+    # it in our words, before any request.
     with dg.instance_for_test() as instance:
         job = defs.resolve_job_def("ldas_eod_job")
         with pytest.raises(dg.DagsterUnknownPartitionError):
             job.execute_in_process(partition_key="2026-11-26", instance=instance)
+        result = job.execute_in_process(
+            instance=instance, tags={"dagster/partition": "2026-11-26"}, raise_on_error=False
+        )
+    refusals = {
+        e.step_key: e.event_specific_data.error.message.strip()
+        for e in result.all_events
+        if e.is_step_failure
+    }
+    ours = f"{not_a_session(dt.date(2026, 11, 26))}; nothing to materialize"
+    assert ours == "2026-11-26 is not an NYSE session (weekend or holiday); nothing to materialize"
+    assert {k: v.rsplit(": ", 1)[-1] for k, v in refusals.items()} == {
+        "ldas__vix": ours,
+        "ldas__stocks": ours,
+        "ldas__options": ours,
+    }
 
 
 def test_holiday_key_from_a_run_tag_is_refused_not_mapped_to_the_next_session(defs, tmp_path):

@@ -10,9 +10,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from aegis_assets.ldas.checks import session_files
 from aegis_core.archive.lake import SESSION_COLUMN, Lake
 from aegis_core.archive.schemas import ARTEFACTS
+from aegis_core.quality import session_files
 from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import PROJECT

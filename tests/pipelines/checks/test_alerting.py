@@ -194,7 +194,7 @@ def test_a_missed_deadline_alerts_from_the_scheduled_freshness_run(slack, archiv
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as ctx:
             return schedule.evaluate_tick(ctx)
 
-    assert at(3).skip_message == "2026-04-03 is not an NYSE session (holiday or weekend)"
+    assert at(3).skip_message == "2026-04-03 is not an NYSE session (weekend or holiday)"
     (request,) = at(10).run_requests
     assert request.tags["dagster/partition"] == SESSION_KEY and request.run_key == f"freshness:{SESSION_KEY}"
 

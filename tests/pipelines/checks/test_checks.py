@@ -7,6 +7,7 @@ parity checks agree with ``aegis parity`` on the same inputs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 
@@ -25,10 +26,14 @@ from aegis_assets.ldas.checks import (
     parity_check_name,
     parity_check_names,
 )
-from aegis_core.quality import FRESHNESS_ARTEFACTS
+from aegis_core.calendar import NY
+from aegis_core.clock import fixed_clock
+from aegis_core.freshness import FRESHNESS_ARTEFACTS
+from aegis_core.settings import load_settings
 from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.cli import main as aegis
-from aegis_pipelines.ldas.quality import CHECKS_JOB, FRESHNESS_JOB, FRESHNESS_SCHEDULE
+from aegis_pipelines.definitions import archive_definitions
+from aegis_pipelines.ldas.quality import CHECKS_JOB, FRESHNESS_JOB, FRESHNESS_SCHEDULE, quality_definitions
 from tests.parity.archive_builder import (
     chain_path,
     daily_path,
@@ -316,3 +321,32 @@ def test_the_eod_job_evaluates_the_checks_on_its_own_output(sim_env, monkeypatch
     assert all(e.passed and e.partition == "2026-11-20" for e in checks.values()), {
         k: e.description for k, e in checks.items() if not e.passed
     }
+
+
+def defs_at(at: dt.datetime) -> dg.Definitions:
+    """The archive and quality domains with the ``clock`` resource standing at ``at``."""
+    settings = load_settings()
+    return dg.Definitions.merge(archive_definitions(settings, fixed_clock(at)), quality_definitions(settings))
+
+
+@pytest.mark.parametrize(
+    ("at", "status", "passed", "said"),
+    [
+        (dt.datetime(2026, 4, 10, 17, 15, tzinfo=NY), "pending", True, "pending — iv_rank not written yet"),
+        (dt.datetime(2026, 4, 10, 18, 0, tzinfo=NY), "failed", False, "missing after the deadline"),
+        (dt.datetime(2026, 4, 11, 9, 0, tzinfo=NY), "failed", False, "missing after the deadline"),
+    ],
+)
+def test_freshness_is_pending_before_the_deadline_and_fails_after_it(
+    archives, instance, at, status, passed, said
+):
+    daily_path(archives.python, "iv_rank").unlink()
+    result = run_job(defs_at(at), instance, "ldas_freshness_job")
+    checks = evaluations(result)
+    fresh = checks[("ldas/iv_rank", FRESHNESS_CHECK)]
+    assert fresh.passed is passed and fresh.metadata["status"].value == status
+    assert said in fresh.description and "2026-04-10 18:00 ET" in fresh.description
+    assert fresh.metadata["evaluated_at"].value == at.isoformat(timespec="seconds")
+    assert offenders(fresh) == ["iv_rank/2026/04/10.parquet"]
+    present = checks[("ldas/gex_summary", FRESHNESS_CHECK)]  # the file that is there passes either way
+    assert present.passed and present.metadata["status"].value == "passed"

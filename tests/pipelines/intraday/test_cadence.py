@@ -3,8 +3,9 @@
 import datetime as dt
 import shutil
 
-from aegis_assets.ldas.intraday import INTRADAY_CADENCE_CHECK, completed_slots
+from aegis_assets.ldas.intraday import INTRADAY_CADENCE_CHECK
 from aegis_core.archive import layout
+from aegis_core.cadence import completed_slots
 from aegis_core.calendar import NY
 from tests.pipelines.intraday.conftest import metadata, run_job
 

@@ -7,12 +7,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from aegis_assets.clock import CLOCK_KEY
 from aegis_assets.ldas.intraday import build_pt_snapshots
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_core.archive import layout
 from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake
 from aegis_core.calendar import NY
+from aegis_core.clock import fixed_clock
 from aegis_core.sim import SimMarket, SimServer, sim_base_url
 from tests.conftest import SMALL_UNIVERSE
 from tests.pipelines.intraday.conftest import SLOT, digest, metadata, run_job
@@ -91,9 +93,12 @@ def live(tmp_path):
 
 
 def capture(resources, now: dt.datetime, instance):
-    asset = build_pt_snapshots(clock=lambda: now)
     return dg.materialize(
-        [asset], partition_key=SLOT, resources=resources(now), instance=instance, raise_on_error=False
+        [build_pt_snapshots()],
+        partition_key=SLOT,
+        resources={**resources(now), CLOCK_KEY: fixed_clock(now)},
+        instance=instance,
+        raise_on_error=False,
     )
 
 

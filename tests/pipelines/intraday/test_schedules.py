@@ -9,7 +9,8 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator  # the daemon's own tick generator
 
 from aegis_core.calendar import NY, nyse, slot_key
-from aegis_pipelines.ldas.intraday import INTRADAY_CRONS, slot_at
+from aegis_core.skip import Skip, slot_or_skip
+from aegis_pipelines.ldas.intraday import INTRADAY_CRONS
 
 # Every weekday tick of the intraday crons (09:35 … 15:50).
 TICKS = [dt.time(9, 35), dt.time(9, 50)] + [dt.time(h, m) for h in range(10, 16) for m in (5, 20, 35, 50)]
@@ -72,12 +73,19 @@ def test_cron_ticks_are_the_slots_across_dst(start):
     assert {t.astimezone(dt.UTC).hour for t in ticks if t.time() == dt.time(9, 35)} == {13, 14}
 
 
-def test_slot_at_reasons():
-    assert slot_at(dt.datetime(2026, 3, 9, 14, 35, tzinfo=dt.UTC)) == dt.datetime(
+def test_slot_or_skip_reasons():
+    assert slot_or_skip(dt.datetime(2026, 3, 9, 14, 35, tzinfo=dt.UTC)) == dt.datetime(
         2026, 3, 9, 10, 35, tzinfo=NY
     )
-    assert "not an NYSE session" in slot_at(dt.datetime(2026, 11, 21, 10, 5, tzinfo=NY))
-    assert "not an intraday slot" in slot_at(dt.datetime(2026, 11, 20, 9, 20, tzinfo=NY))
+    assert slot_or_skip(dt.datetime(2026, 11, 21, 10, 5, tzinfo=NY)) == Skip(
+        "2026-11-21 is not an NYSE session (weekend or holiday)"
+    )
+    assert slot_or_skip(dt.datetime(2026, 11, 20, 9, 20, tzinfo=NY)) == Skip(
+        "09:20 ET is not an intraday slot of 2026-11-20"
+    )
+    assert slot_or_skip(dt.datetime(2026, 11, 27, 13, 5, tzinfo=NY)) == Skip(
+        "2026-11-27-13:05 is after the 13:00 ET close of 2026-11-27 (early close)"
+    )
 
 
 def test_cadence_schedule_over_thanksgiving_week(defs, instance):

@@ -90,7 +90,9 @@ def definitions(clock: Clock, **profile_changes) -> dg.Definitions:
     if profile_changes:
         settings = settings.model_copy(update=profile_changes)
     return dg.Definitions.merge(
-        archive_definitions(settings), quality_definitions(settings), intraday_definitions(settings, clock)
+        archive_definitions(settings, clock),
+        quality_definitions(settings),
+        intraday_definitions(settings, clock),
     )
 
 
@@ -103,7 +105,9 @@ def failing_source_defs(tmp_path, clock: Clock) -> dg.Definitions:
     path.write_text(yaml.safe_dump(tree))
     settings = load_settings(path=path)
     return dg.Definitions.merge(
-        archive_definitions(settings), quality_definitions(settings), intraday_definitions(settings, clock)
+        archive_definitions(settings, clock),
+        quality_definitions(settings),
+        intraday_definitions(settings, clock),
     )
 
 
