@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import dagster as dg
 
-    from aegis_pipelines import watchdog
+    from aegis_pipelines.instance import watchdog
 
     policy, sender = watchdog.policy_from(settings), watchdog.sender_from(settings)
     if args.once:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import dagster as dg
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
-from aegis_core.alerts import Alert, AlertError, AlertLedger, AlertSender, LogSender, SlackSender, send_new
+from aegis_core.alert_ledger import AlertLedger, deliver
+from aegis_core.alerts import Alert, AlertError, AlertSender, LogSender, SlackSender
 from aegis_core.settings import Settings
 from aegis_core.watchdog import EXPECTED_TICKS, Policy, ScheduleObservation, watchdog_alerts
 
@@ -81,12 +82,16 @@ def alerted(instance: dg.DagsterInstance) -> AlertLedger:
 
 
 def send_due(instance: dg.DagsterInstance, sender: AlertSender, due: list[Alert]) -> list[Alert]:
-    """Send the alerts not sent before (the ledger is in the instance); an ``AlertError`` propagates."""
+    """Send the alerts not sent before, by the one alert-once rule (the ledger is in the instance);
+    the ``AlertError`` of a failed send propagates after the ledger is saved (the next pass retries)."""
     ledger = alerted(instance)
-    try:
-        return send_new(due, sender, ledger)
-    finally:  # the alerts sent before a Slack error stay remembered
-        instance.run_storage.set_cursor_values({LEDGER_KEY: ledger.dumps()})
+    delivery = deliver(due, sender, ledger)
+    instance.run_storage.set_cursor_values({LEDGER_KEY: ledger.dumps()})
+    for alert, exc in delivery.given_up:
+        log.error("alert given up after repeated failed sends (%s): %s", exc, alert.text)
+    if delivery.failed:
+        raise delivery.failed[0][1]
+    return delivery.sent
 
 
 def check_once(
@@ -134,9 +139,7 @@ def run(
             if instance is not None:
                 instance.dispose()
             instance = None
-            try:
-                send_new([instance_error_alert(exc, policy)], sender, own)
-            except AlertError as alert_exc:
+            for _, alert_exc in deliver([instance_error_alert(exc, policy)], sender, own).failed:
                 log.error("%s", alert_exc)
         done += 1
         stop.wait(interval_s)
