@@ -101,25 +101,17 @@ class Lake:
         uri = self.uri(artefact.name)
         for attempt in range(self.commit_retries + 1):
             try:
-                if self.version(artefact.name) is None:
-                    write_deltalake(
-                        uri,
-                        table,
-                        mode="append",
-                        partition_by=[SESSION_COLUMN],
-                        storage_options=self._options(),
-                        commit_properties=props,
-                    )
-                else:
-                    write_deltalake(
-                        uri,
-                        table,
-                        mode="overwrite",
-                        predicate=predicate,
-                        partition_by=[SESSION_COLUMN],
-                        storage_options=self._options(),
-                        commit_properties=props,
-                    )
+                # Always a predicate overwrite, even for a table that does not exist yet: two runs that
+                # both find no table must not both append (their rows would be there twice).
+                write_deltalake(
+                    uri,
+                    table,
+                    mode="overwrite",
+                    predicate=predicate,
+                    partition_by=[SESSION_COLUMN],
+                    storage_options=self._options(),
+                    commit_properties=props,
+                )
                 break
             except CommitFailedError:
                 # Another run committed to the same table first (concurrent partitions): try again.
