@@ -6,9 +6,12 @@ The run is recorded on the instance in ``DAGSTER_HOME`` (default: the project fo
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from aegis_core.settings import Settings
@@ -31,9 +34,22 @@ def ensure_dagster_home() -> Path:
     return Path(home)
 
 
+@contextlib.contextmanager
+def open_instance() -> Iterator:
+    """The instance in ``DAGSTER_HOME``. Opening it creates its storage on first use; two commands
+    started at once on a new home would both create the same tables, so they take turns to open it."""
+    import dagster as dg
+
+    with open(Path(os.environ["DAGSTER_HOME"]) / ".aegis-instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.get()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    with instance:
+        yield instance
+
+
 def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str] | None) -> int:
     """Execute ``job_name`` for partition ``key`` in-process; print the summary; return the exit code."""
-    import dagster as dg
 
     from aegis_assets.runs import SYMBOLS_TAG
     from aegis_pipelines.definitions import build_definitions
@@ -44,7 +60,7 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
     if symbols:
         tags[SYMBOLS_TAG] = ",".join(symbols)
     started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
         result = job.execute_in_process(
             partition_key=key,
