@@ -141,7 +141,7 @@ class AlertsResource(dg.ConfigurableResource):
 
 
 class AnalyticsResource(dg.ConfigurableResource):
-    """Parameters of the derived analytics (SPEC §6). Change them in the profile, then back-fill."""
+    """Parameters of the derived analytics (contract §6). Change them in the profile, then back-fill."""
 
     call_sign: int = 1
     put_sign: int = -1

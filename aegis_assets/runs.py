@@ -26,7 +26,7 @@ def run_sessions(context: dg.AssetExecutionContext) -> list[Session]:
     """The sessions this run materializes: one for a partition run, several for a range run."""
     sessions = []
     for key in run_partition_keys(context):
-        try:  # Dagster accepts holiday keys submitted by hand (findings note §9)
+        try:  # Dagster accepts holiday keys submitted by hand (dagster-notes §5)
             sessions.append(nyse().require_session(parse_session_date(key)))
         except NotASessionError as exc:
             raise dg.Failure(f"{exc}; nothing to materialize") from None
@@ -39,7 +39,7 @@ def slot_starts(keys: Iterable[str]) -> list[dt.datetime]:
     for key in keys:
         try:
             start = parse_slot_key(key)
-            nyse().slot(start)  # Dagster accepts excluded keys submitted by hand (findings note §9)
+            nyse().slot(start)  # Dagster accepts excluded keys submitted by hand (dagster-notes §5)
         except ValueError as exc:
             raise dg.Failure(f"{key} is not an intraday slot: {exc}", allow_retries=False) from None
         slots.append(start)

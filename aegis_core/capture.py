@@ -1,4 +1,4 @@
-"""When a live-only snapshot may be captured (SPEC §3), and the capture of one intraday slot.
+"""When a live-only snapshot may be captured (contract §3), and the capture of one intraday slot.
 
 Polygon has no historical option chains with greeks, IV or open interest: the end-of-day chain of a
 session exists only between its close and the next session's open, an intraday snapshot only inside

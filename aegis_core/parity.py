@@ -1,4 +1,4 @@
-"""Archive-vs-archive parity: the migration runbook's gates between two archives (SPEC §7).
+"""Archive-vs-archive parity: the migration runbook's gates between two archives (contract §7).
 
 Two archives with the same layout (the Python one and the Rust reference) are compared for one
 session, artefact by artefact. Every gate is a ``GateResult`` naming its offenders, so each one can

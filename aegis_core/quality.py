@@ -107,7 +107,7 @@ def gex_sanity(gex: pl.DataFrame | pa.Table, chains: pl.DataFrame | StrikeRanges
 
     Per symbol: one row; no null/NaN values; abs_gex ≥ |net_gex|; gamma_wall and put_wall inside
     the chain's strike range, or 0.0 (undefined); zero_gamma_level 0.0 or inside the 0.8–1.2 × spot
-    grid it is searched on (SPEC §6); gex_regime matches the sign of net_gex.
+    grid it is searched on (contract §6); gex_regime matches the sign of net_gex.
     """
     frame = gex if isinstance(gex, pl.DataFrame) else pl.from_arrow(gex)
     assert isinstance(frame, pl.DataFrame)

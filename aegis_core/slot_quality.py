@@ -1,4 +1,4 @@
-"""Quality of one intraday slot's snapshots (SPEC §2, §5, §7): contract, coverage, capture window.
+"""Quality of one intraday slot's snapshots (contract §2, §5, §7): contract, coverage, capture window.
 
 A slot's snapshots are the ``options/SYMBOL/YYYY/MM/DD_pt_HHMMSS.parquet`` files whose HHMMSS (the
 capture time, New York) falls inside the slot's 15-minute window. Each check returns a

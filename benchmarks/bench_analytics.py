@@ -1,4 +1,4 @@
-"""Timings of the derived analytics at production scale (SPEC §6, §11).
+"""Timings of the derived analytics at production scale (contract §6, §11).
 
 Builds a synthetic end-of-day chain set for 712 symbols (~700 contracts each, SPY-sized chains of
 ~12,000 for a few index ETFs; ~0.5 M contracts in all) and 252 sessions of ATM IV history, then

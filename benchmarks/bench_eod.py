@@ -1,4 +1,4 @@
-"""The end-of-day run for the whole universe against the simulated server, phase by phase (SPEC §11).
+"""The end-of-day run for the whole universe against the simulated server, phase by phase (contract §11).
 
 Starts ``aegis sim serve --latency-ms 50`` as a separate process (its default universe: 712 symbols,
 ~0.5 M contracts, chains from a few hundred contracts to SPY's ~12,900), then runs each phase in a

@@ -1,4 +1,4 @@
-"""One intraday slot for the whole universe, through the real ``ldas/pt_snapshots`` asset (SPEC §11).
+"""One intraday slot for the whole universe, through the real ``ldas/pt_snapshots`` asset (contract §11).
 
 Starts ``aegis sim serve --latency-ms 50`` in a separate process (its default universe: 712
 symbols), then materializes one slot with the live code path pointed at it: the Polygon client

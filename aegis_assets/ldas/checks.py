@@ -6,7 +6,7 @@ Each check adapts one pure function of ``aegis_core.quality`` / ``aegis_core.par
 evaluates every session of the range in one result; its metadata lists the sessions that fail.
 
 Checks are partitioned (``partitions_def`` on the check; a preview feature in Dagster 1.13, see the
-findings note §5/§8): without it a check on a partitioned asset records no partition, and the UI could
+dagster-notes §4): without it a check on a partitioned asset records no partition, and the UI could
 not show which session failed. The schema contract blocks: a file that breaks the column contract
 stops downstream assets in the run. Parity checks exist only when a reference archive is configured
 (``parity_checks``), with WARN severity: a disagreement with the Rust daemon gates a cutover, it does
@@ -183,7 +183,7 @@ def check_sessions(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
         ) from None
     days = [parse_session_date(k) for k in keys]
     closed = [d for d in days if not nyse().is_session(d)]
-    if closed:  # Dagster accepts excluded keys submitted by hand (findings note §9)
+    if closed:  # Dagster accepts excluded keys submitted by hand (dagster-notes §5)
         raise dg.Failure("; ".join(not_a_session(d) for d in closed) + "; nothing to check")
     return days
 

@@ -20,7 +20,7 @@ from aegis_core.archive.store import WriteReport
 from aegis_core.calendar import nyse
 from aegis_core.derived import MissingInputError, atm_iv_history, session_inputs
 
-IV_WINDOW = 252  # sessions of ATM IV history an IV rank looks at (SPEC §6)
+IV_WINDOW = 252  # sessions of ATM IV history an IV rank looks at (contract §6)
 
 _AC = dg.AutomationCondition
 # Derived data follows its inputs (declarative automation, evaluated by the automation daemon): when a

@@ -1,4 +1,4 @@
-"""The Saxo OAuth token as the asset ``ops/saxo_token`` (SPEC §8).
+"""The Saxo OAuth token as the asset ``ops/saxo_token`` (contract §8).
 
 A materialization is one locked ``refresh_if_needed``; its metadata says when the token was issued and
 when it and its refresh token expire, never the token. A failed refresh records an observation with

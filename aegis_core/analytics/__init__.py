@@ -1,4 +1,4 @@
-"""Derived analytics (SPEC §6): Black-Scholes, gamma exposure, ATM IV and IV rank."""
+"""Derived analytics (contract §6): Black-Scholes, gamma exposure, ATM IV and IV rank."""
 
 from aegis_core.analytics.gex import GexParams, GexResult, gex_summary
 from aegis_core.analytics.iv import AtmIvResult, IvRankResult, atm_iv, iv_rank

@@ -1,4 +1,4 @@
-"""Gamma exposure per symbol and session (SPEC §6 "Gamma exposure"), vectorized over all symbols.
+"""Gamma exposure per symbol and session (contract §6 "Gamma exposure"), vectorized over all symbols.
 
 Per contract, in dollars per 1 % move of the underlying:
 ``gex = sign · gamma · open_interest · shares_per_contract · spot² · 0.01``
@@ -64,7 +64,7 @@ _CHAIN_COLUMNS = (
 
 @dataclass(frozen=True)
 class GexParams:
-    """Configuration of the gamma-exposure computation (defaults follow SPEC §6)."""
+    """Configuration of the gamma-exposure computation (defaults follow contract §6)."""
 
     call_sign: float = 1.0
     put_sign: float = -1.0

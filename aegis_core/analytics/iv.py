@@ -1,4 +1,4 @@
-"""30-day ATM implied volatility and IV rank / percentile (SPEC §6 "ATM IV and IV rank").
+"""30-day ATM implied volatility and IV rank / percentile (contract §6 "ATM IV and IV rank").
 
 ATM IV per symbol and session, decisions the specification leaves open:
 

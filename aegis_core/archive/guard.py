@@ -1,4 +1,4 @@
-"""Keep simulated and real market data apart, in both stores (SPEC §2).
+"""Keep simulated and real market data apart, in both stores (contract §2).
 
 An archive root records the kind of data it holds in a marker file. A root without a marker that
 already contains parquet files is a pre-existing (real) archive, unless its files say otherwise.

@@ -1,4 +1,4 @@
-"""Delta Lake tables, one per artefact, partitioned by session date (SPEC §2).
+"""Delta Lake tables, one per artefact, partitioned by session date (contract §2).
 
 A write replaces exactly the partitions (or slot) it covers in one transaction, so a re-run never
 duplicates rows and a reader sees either the old or the new partition. The root may be a local folder

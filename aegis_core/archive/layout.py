@@ -1,4 +1,4 @@
-"""Where each artefact lives under the archive root (SPEC §2). Paths are a contract with consumers."""
+"""Where each artefact lives under the archive root (contract §2). Paths are a contract with consumers."""
 
 from __future__ import annotations
 

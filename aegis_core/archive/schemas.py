@@ -1,4 +1,4 @@
-"""The column contract of every archive artefact (SPEC §2), defined once.
+"""The column contract of every archive artefact (contract §2), defined once.
 
 Every writer, reader and check derives its schema from ``ARTEFACTS``: column names, order, types
 and nullability. Parquet files carry the nullability flags, so a consumer (or the Rust reader)

@@ -1,5 +1,5 @@
 """Async REST client of Polygon (now Massive): auth header, pagination, retries, rate limit, and
-columnar parsing into the archive contract (SPEC §3)."""
+columnar parsing into the archive contract (contract §3)."""
 
 from aegis_core.polygon.client import DEFAULT_BASE_URL, PolygonClient
 from aegis_core.polygon.errors import (

@@ -1,4 +1,4 @@
-"""The async REST client of Polygon (now Massive), SPEC §3.
+"""The async REST client of Polygon (now Massive), contract §3.
 
 - Auth only by the ``Authorization: Bearer`` header, sent only to the configured origin; the key
   is a ``SecretStr`` and never enters a URL, a repr, an exception or a log line.

@@ -1,8 +1,8 @@
-"""The Saxo OAuth token cache file (SPEC §8): lenient reading, exact atomic owner-only writing.
+"""The Saxo OAuth token cache file (contract §8): lenient reading, exact atomic owner-only writing.
 
 The file is shared with the operator's other keepers (Python and Rust), so reading accepts what they
 write (``issued_at`` as epoch seconds or an ISO-8601 string, extra fields) while writing emits exactly
-the SPEC fields. Token values are ``SecretStr`` and never reach a repr, a log line or an exception.
+the contract's fields (contract §8). Token values are ``SecretStr`` and never reach a repr, a log line or an exception.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ UTC = dt.UTC
 # A temporary of the pre-shared-writer saves: .NAME.PID.HEX.tmp
 _LEGACY_TEMP = re.compile(r"\.\d+\.[0-9a-f]+\.tmp")
 CACHE_MODE = 0o600
-# The order the file is written in: exactly the SPEC fields, nothing else.
+# The order the file is written in: exactly the contract's fields (contract §8), nothing else.
 CACHE_FIELDS = (
     "access_token",
     "token_type",
@@ -100,7 +100,7 @@ class TokenCache(BaseModel):
         return dt.datetime.fromtimestamp(self.issued_at + self.refresh_token_expires_in, UTC)
 
     def to_json_bytes(self) -> bytes:
-        """The file content: exactly the SPEC fields, in SPEC order."""
+        """The file content: exactly the contract's fields (contract §8), in its order."""
         issued = int(self.issued_at) if float(self.issued_at).is_integer() else self.issued_at
         doc = {
             "access_token": self.access_token.get_secret_value(),

@@ -1,4 +1,4 @@
-"""The Saxo OAuth2 refresh call (SPEC §8): one form POST with HTTP Basic client auth, bounded retries.
+"""The Saxo OAuth2 refresh call (contract §8): one form POST with HTTP Basic client auth, bounded retries.
 
 Any 2xx is success (Saxo answers 201 at times). 400/401 with an OAuth error body is terminal
 (``ReauthorizationRequired``); 408, 429, 5xx, timeouts and connection errors are retried a bounded

@@ -1,4 +1,4 @@
-"""Token freshness (SPEC §8): a pure function of the cached token, the time and a safety margin."""
+"""Token freshness (contract §8): a pure function of the cached token, the time and a safety margin."""
 
 from __future__ import annotations
 

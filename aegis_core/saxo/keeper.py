@@ -1,4 +1,4 @@
-"""The keeper's one step (SPEC §8): under the cache lock, read, classify, refresh if needed, save.
+"""The keeper's one step (contract §8): under the cache lock, read, classify, refresh if needed, save.
 
 ``check_token`` is the cheap read-only classification (a sensor tick); ``refresh_if_needed`` is the
 job's work. Neither raises for an expected failure: the outcome says what happened, with times and

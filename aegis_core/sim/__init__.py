@@ -1,4 +1,4 @@
-"""The simulated market and its Polygon-compatible loopback server (SPEC §4)."""
+"""The simulated market and its Polygon-compatible loopback server (contract §4)."""
 
 from aegis_core.sim.faults import Fault, Faults
 from aegis_core.sim.market import VIX_TICKER, Bar, SimMarket

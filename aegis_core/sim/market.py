@@ -1,4 +1,4 @@
-"""The deterministic simulated market: prices, daily bars, VIX and option chains (SPEC §4).
+"""The deterministic simulated market: prices, daily bars, VIX and option chains (contract §4).
 
 Pure: the same seed, symbol and moment always give the same numbers. Nothing here knows about
 HTTP; ``server.py`` renders these values in Polygon's JSON shapes.

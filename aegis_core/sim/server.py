@@ -1,4 +1,4 @@
-"""A Polygon-compatible HTTP server over the simulated market (SPEC §3–4), for tests and the default run.
+"""A Polygon-compatible HTTP server over the simulated market (contract §3–4), for tests and the default run.
 
 Endpoints (Polygon's JSON shapes; ``Authorization: Bearer <key>`` required, the apiKey parameter refused):
 

@@ -3,7 +3,7 @@
 Two sensors read the run-status events (RUN_SUCCESS, RUN_FAILURE) recorded after their cursor:
 
 - ``asset_check_alert_sensor``: the failed ASSET_CHECK_EVALUATIONs of every finished run, SUCCESS or
-  FAILURE. A failed non-blocking check leaves its run SUCCESS (findings note §4), so a run-failure
+  FAILURE. A failed non-blocking check leaves its run SUCCESS (dagster-notes §3), so a run-failure
   sensor never sees it. A missed freshness deadline is the failed ``freshness`` check of the
   ``ldas_freshness_job`` run at the deadline.
 - ``run_failure_alert_sensor``: failed runs, except those the instance will retry

@@ -1,7 +1,7 @@
 """Alerts on time: a slot whose snapshot run never started, an end-of-day run over its budget.
 
 Together with the alerts of ``aegis_pipelines.alerting.sensors`` this covers an intraday slot within five
-minutes (SPEC §7, runbook monitoring):
+minutes (contract §7, runbook monitoring):
 
 - failed: ``run_failure_alert_sensor`` (every 30 s) alerts the failed ``ldas_intraday_job`` run,
   with the slot as partition and the failing symbols in the reason;

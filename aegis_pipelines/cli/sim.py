@@ -1,4 +1,4 @@
-"""``aegis sim serve``: run the simulated Polygon server in the foreground (SPEC §4).
+"""``aegis sim serve``: run the simulated Polygon server in the foreground (contract §4).
 
 Prints the base URL on one line, then serves until SIGINT/SIGTERM (exit 0). Never imports dagster.
 """

@@ -1,4 +1,4 @@
-"""``aegis token status|refresh``: the Saxo token cache from a shell, without Dagster (SPEC §8).
+"""``aegis token status|refresh``: the Saxo token cache from a shell, without Dagster (contract §8).
 
 Configuration is read when a command runs, never at import, through the settings model like every
 other entry point (``load_settings``: the profile named by ``AEGIS_CONFIG`` and its environment

@@ -1,4 +1,4 @@
-"""The Saxo token keeper at runtime (SPEC §8): the refresh job, the sensor that drives it, the resource.
+"""The Saxo token keeper at runtime (contract §8): the refresh job, the sensor that drives it, the resource.
 
 Each tick the sensor reads the cache (no lock, no network) and decides:
 - disabled keeper, valid access token → skip with the reason and the next refresh time;

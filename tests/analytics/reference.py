@@ -1,4 +1,4 @@
-"""Independent slow pure-Python re-derivation of a gex_summary row (SPEC §6), contract by contract.
+"""Independent slow pure-Python re-derivation of a gex_summary row (contract §6), contract by contract.
 
 It shares nothing with ``aegis_core.analytics`` except the parameter values: its own Black-Scholes
 gamma (``math``), its own time to expiry (``zoneinfo``), its own grid and crossing loop.

@@ -1,4 +1,4 @@
-"""Golden cases for the 30-day ATM implied volatility (SPEC §6 "ATM IV")."""
+"""Golden cases for the 30-day ATM implied volatility (contract §6 "ATM IV")."""
 
 from __future__ import annotations
 

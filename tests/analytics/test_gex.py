@@ -1,4 +1,4 @@
-"""Golden cases for gex_summary (SPEC §6 "Gamma exposure")."""
+"""Golden cases for gex_summary (contract §6 "Gamma exposure")."""
 
 from __future__ import annotations
 

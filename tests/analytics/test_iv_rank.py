@@ -1,4 +1,4 @@
-"""Golden cases for IV rank and IV percentile (SPEC §6 "IV rank"), by hand on small windows."""
+"""Golden cases for IV rank and IV percentile (contract §6 "IV rank"), by hand on small windows."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Start and stop ``dagster dev`` (webserver + daemon) on loopback, and talk GraphQL to it.
 
 ``dagster dev`` forks a webserver, a daemon and a code server. Started from a non-interactive shell
-it ignores SIGINT/SIGTERM and its children outlive a SIGKILL of the parent (findings note §8), so it
+it ignores SIGINT/SIGTERM and its children outlive a SIGKILL of the parent (dagster-notes §7), so it
 runs in its own session (process group) and is stopped with SIGINT to the whole group; whatever is
 still alive after the grace period is killed, and the group is checked to be empty. A shell that
 starts jobs in the background sets SIGINT to "ignore", and children inherit that (then Python never

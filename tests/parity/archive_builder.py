@@ -1,6 +1,6 @@
 """An independent archive writer for the parity and quality tests.
 
-Written with pyarrow directly and explicit Arrow schemas (SPEC §2 restated on purpose), not with the
+Written with pyarrow directly and explicit Arrow schemas (contract §2 restated on purpose), not with the
 project's writer or contract, so a drift in either shows up as a failing test. ``Flavour`` models
 the legitimate differences between the Python and the Rust daemon: string type, the capture second
 of intraday snapshots, and a few rows of difference in a chain.
@@ -98,7 +98,7 @@ PYTHON = Flavour()
 RUST = Flavour(string=pa.large_string(), capture_second=47, fewer_rows={"TSLA": 3})
 
 
-# --- paths (SPEC §2, restated) -----------------------------------------------------------------------
+# --- paths (contract §2, restated) -----------------------------------------------------------------------
 
 
 def daily_path(root: Path, artefact: str, day: dt.date = SESSION) -> Path:

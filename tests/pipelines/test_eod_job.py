@@ -85,7 +85,7 @@ def test_symbols_tag_narrows_the_run(defs, tmp_path):
 
 def test_holiday_key_submitted_by_hand_fails_clearly(defs):
     # The partition-key API refuses an excluded key itself; a key given as the run's partition tag (the
-    # launchpad, a GraphQL client) reaches the assets (findings note §9), and every fetch step refuses
+    # launchpad, a GraphQL client) reaches the assets (dagster-notes §5), and every fetch step refuses
     # it in our words, before any request.
     with dg.instance_for_test() as instance:
         job = defs.resolve_job_def("ldas_eod_job")
@@ -109,7 +109,7 @@ def test_holiday_key_submitted_by_hand_fails_clearly(defs):
 
 
 def test_holiday_key_from_a_run_tag_is_refused_not_mapped_to_the_next_session(defs, tmp_path):
-    # What a GraphQL client can submit: the key as a tag, accepted by Dagster (findings note §9).
+    # What a GraphQL client can submit: the key as a tag, accepted by Dagster (dagster-notes §5).
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("ldas_eod_job").execute_in_process(
             instance=instance, tags={"dagster/partition": "2026-11-26"}, raise_on_error=False

@@ -224,7 +224,7 @@ def test_per_ticker_sample_picks_the_bar_of_the_day() -> None:
 
 
 def test_index_bar_to_vix() -> None:
-    # Index bars carry only o/h/l/c/t (SPEC §3).
+    # Index bars carry only o/h/l/c/t (contract §3).
     body = orjson.dumps(
         {
             "ticker": "I:VIX",

@@ -27,7 +27,7 @@ from tests.conftest import PROJECT, SMALL_UNIVERSE
 from tests.pipelines.integrity.test_subset_and_guard import DAY, SESSION
 
 DERIVED = [dg.AssetKey(["ldas", n]) for n in ("gex_summary", "atm_iv", "iv_rank")]
-FAILING = "AAXJ"  # its chain has two pages; the faulty source repeats the cursor (SPEC §3)
+FAILING = "AAXJ"  # its chain has two pages; the faulty source repeats the cursor (contract §3)
 
 
 def faulty_defs(tmp_path: Path, monkeypatch) -> dg.Definitions:

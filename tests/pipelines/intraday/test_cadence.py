@@ -16,7 +16,7 @@ ONE = {"aegis/symbols": "CORN"}  # one small chain keeps 26 slots fast
 
 def cadence(defs, instance, tags=None):
     result = run_job(defs, instance, "ldas_intraday_cadence_job", SESSION, tags=tags)
-    assert result.success  # a failed check does not fail the run (findings note §4)
+    assert result.success  # a failed check does not fail the run (dagster-notes §3)
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == INTRADAY_CADENCE_CHECK and check.partition == SESSION
     return check, metadata(result, "ldas/intraday_cadence")
