@@ -1,4 +1,5 @@
-"""Saxo OpenAPI OAuth token keeper (contract §8): cache file, freshness, refresh client, locked refresh step."""
+"""Saxo OpenAPI OAuth token keeper (contract §8): cache file, freshness, refresh client, locked
+refresh step."""
 
 from aegis_core.saxo.cache import (
     TokenCache,

@@ -2,7 +2,8 @@
 
 The file is shared with the operator's other keepers (Python and Rust), so reading accepts what they
 write (``issued_at`` as epoch seconds or an ISO-8601 string, extra fields) while writing emits exactly
-the contract's fields (contract §8). Token values are ``SecretStr`` and never reach a repr, a log line or an exception.
+the contract's fields (contract §8). Token values are ``SecretStr`` and never reach a repr, a log
+line or an exception.
 """
 
 from __future__ import annotations

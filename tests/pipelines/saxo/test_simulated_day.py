@@ -67,7 +67,7 @@ class Day:
 
 
 def _cache_problem(path: Path, now: dt.datetime) -> str | None:
-    """The cache must always be a complete document with exactly the contract's fields (contract §8), owner-only."""
+    """The cache is always a complete document with exactly the contract's fields, owner-only."""
     if not path.exists():
         return None
     if stat.S_IMODE(path.stat().st_mode) != 0o600:
