@@ -31,6 +31,11 @@ def ensure_dagster_home() -> Path:
     if not Path(home).is_dir():  # Dagster would end in a traceback
         state = "is not a folder" if Path(home).exists() else "does not exist"
         raise ValueError(f"DAGSTER_HOME {home} {state}: create the folder or unset DAGSTER_HOME")
+    if not (Path(home) / "dagster.yaml").is_file():  # Dagster would silently use its own defaults
+        raise ValueError(
+            f"DAGSTER_HOME {home} has no dagster.yaml (the instance's configuration: run queue, vendor "
+            "lane, retries): copy the project's dagster.yaml there, or unset DAGSTER_HOME"
+        )
     return Path(home)
 
 

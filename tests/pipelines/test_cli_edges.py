@@ -78,3 +78,14 @@ def test_a_closed_live_slot_exits_2(sim_env, home, monkeypatch, capsys):
         "aegis intraday: --slot 2026-11-20-09:35: the intraday slot 2026-11-20 09:35 ET can be captured only "
         "inside its own 15-minute window"
     )
+
+
+def test_a_dagster_home_without_its_configuration_is_refused_in_one_line(sim_env, tmp_path):
+    """Dagster would fall back to its own defaults (no vendor lane, a telemetry banner): refuse."""
+    from tests.pipelines.test_cli_eod import aegis
+
+    done = aegis(["eod", "--date", "2026-11-20"], {**sim_env, "DAGSTER_HOME": str(tmp_path)})
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "has no dagster.yaml" in lines[0] and str(tmp_path) in lines[0]
+    assert "Telemetry" not in done.stdout + done.stderr

@@ -13,6 +13,7 @@ from aegis_pipelines.cli import main
 from aegis_pipelines.cli.intraday import resolve_slot
 from aegis_pipelines.definitions import build_definitions
 from aegis_pipelines.ldas.intraday import INTRADAY_CRONS
+from tests.conftest import PROJECT
 
 NOW = dt.datetime(2026, 11, 20, 10, 12, tzinfo=NY)
 
@@ -73,6 +74,7 @@ def test_cli_refuses_a_bad_slot(sim_env, capsys):
 def test_cli_runs_one_slot_on_the_instance(sim_env, tmp_path, monkeypatch, capsys):
     home = tmp_path / "dagster_home"
     home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert main(["intraday", "--slot", "2026-11-20-10:05", "--symbols", "CORN"]) == 0
     out = capsys.readouterr().out
