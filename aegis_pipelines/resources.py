@@ -1,11 +1,24 @@
-"""Resources built from the settings model. Secrets are passed as ``dg.EnvVar`` only."""
+"""Every resource of the code location, built from the settings model in this one place (the classes
+are in ``aegis_assets.resources``). Secrets are passed as ``dg.EnvVar`` only."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import dagster as dg
 
-from aegis_assets.resources import AlertsResource, AnalyticsResource, ArchiveResource, MarketDataResource
-from aegis_core.settings import Settings, secret_variable
+from aegis_assets.resources import (
+    AlertsResource,
+    AnalyticsResource,
+    ArchiveResource,
+    DashboardResource,
+    MarketDataResource,
+    ParityResource,
+    QualityResource,
+    SaxoResource,
+)
+from aegis_core.settings import SaxoSettings, Settings, secret_variable
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -52,3 +65,56 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             sim_faults=settings.sim.faults.model_dump(exclude_none=True),
         ),
     }
+
+
+def saxo_resource(saxo: SaxoSettings, **overrides: Any) -> SaxoResource:
+    """The "saxo" resource from the settings; secrets only as ``dg.EnvVar``."""
+    fields: dict[str, Any] = {
+        "enabled": saxo.enabled,
+        "token_url": saxo.token_url,
+        "cache_path": str(saxo.cache_path),
+        "app_key": dg.EnvVar(secret_variable("saxo.app_key")) if saxo.app_key is not None else None,
+        "app_secret": dg.EnvVar(secret_variable("saxo.app_secret")) if saxo.app_secret is not None else None,
+        "refresh_margin_s": saxo.refresh_margin_s,
+        "bootstrap_from": str(saxo.bootstrap_from) if saxo.bootstrap_from else None,
+        "cadence_s": saxo.cadence_s,
+        "cadence_slack_s": saxo.cadence_slack_s,
+        "deadline_s": saxo.refresh_deadline_s,
+    }
+    return SaxoResource(**{**fields, **overrides})
+
+
+def dashboard_resource(settings: Settings) -> DashboardResource:
+    pt = settings.pt_health
+    return DashboardResource(
+        enabled=pt.enabled,
+        urls=pt.dashboard_urls,
+        token=dg.EnvVar(secret_variable("pt_health.dashboard_token")) if pt.dashboard_token else None,
+        timeout_s=pt.timeout_s,
+        window_minutes=pt.window_minutes,
+        open_buffer_minutes=pt.open_buffer_minutes,
+        close_buffer_minutes=pt.close_buffer_minutes,
+        watchdog_grace_minutes=pt.watchdog_grace_minutes,
+        thresholds=dataclasses.asdict(pt.thresholds),
+    )
+
+
+def quality_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    resources: dict[str, dg.ConfigurableResource] = {
+        "quality": QualityResource(
+            universe_file=str(settings.universe_file),
+            coverage_threshold=settings.quality.coverage_threshold,
+            source_reject_threshold=settings.quality.source_reject_threshold,
+            freshness_deadline=settings.quality.freshness_deadline.isoformat(),
+        )
+    }
+    parity = settings.parity
+    if parity.reference_root is not None:
+        resources["parity"] = ParityResource(
+            reference_root=str(parity.reference_root),
+            file_count=parity.file_count,
+            row_count=parity.row_count,
+            regime=parity.regime,
+            iv_rank_abs=parity.iv_rank_abs,
+        )
+    return resources

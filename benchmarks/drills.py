@@ -166,8 +166,7 @@ def resources(
     from external_sim import ExternalSimMarket
 
     from aegis_assets.clock import CLOCK_KEY
-    from aegis_assets.ldas.checks import QualityResource
-    from aegis_assets.resources import ArchiveResource, MarketDataResource
+    from aegis_assets.resources import ArchiveResource, MarketDataResource, QualityResource
     from aegis_core.clock import fixed_clock, wall_clock
 
     market_class, source = (ExternalSimMarket, "sim") if live_at is None else (MarketDataResource, "polygon")

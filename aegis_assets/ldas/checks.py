@@ -24,12 +24,12 @@ from aegis_assets.clock import ClockParam, now
 from aegis_assets.ldas.derived import gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks, vix
 from aegis_assets.partitions import session_partitions
-from aegis_assets.resources import ArchiveResource
+from aegis_assets.resources import ArchiveResource, ParityResource, QualityResource
 from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
 from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
 from aegis_core.freshness import FRESHNESS, FRESHNESS_ARTEFACTS, freshness
 from aegis_core.gates import GateResult
-from aegis_core.parity import ParityTolerances, artefact_gates, gates_for
+from aegis_core.parity import artefact_gates, gates_for
 from aegis_core.quality import (
     GEX_SANITY,
     UNIVERSE_COVERAGE,
@@ -38,7 +38,6 @@ from aegis_core.quality import (
     universe_coverage,
 )
 from aegis_core.schema_contract import SCHEMA_CONTRACT
-from aegis_core.universe import load_universe
 from aegis_core.validation import SOURCE_SANITY, source_sanity
 
 # Check names (stable: alerts, the UI and the definitions test refer to them).
@@ -76,39 +75,6 @@ def parity_check_names(artefact: str) -> tuple[str, ...]:
 
 
 # --- resources --------------------------------------------------------------------------------------
-
-
-class QualityResource(dg.ConfigurableResource):
-    """What the quality checks measure against: the universe, the coverage threshold, the deadline."""
-
-    universe_file: str
-    coverage_threshold: float = 1.0
-    source_reject_threshold: float = 0.01
-    freshness_deadline: str = "18:00"  # HH:MM[:SS] America/New_York on the session's date
-
-    def universe(self) -> list[str]:
-        return load_universe(Path(self.universe_file))
-
-    def deadline(self) -> dt.time:
-        try:
-            return dt.time.fromisoformat(self.freshness_deadline)
-        except ValueError:
-            raise ValueError(
-                f"quality.freshness_deadline {self.freshness_deadline!r} is not a time (HH:MM)"
-            ) from None
-
-
-class ParityResource(dg.ConfigurableResource):
-    """The reference (Rust daemon) archive and the runbook's tolerances."""
-
-    reference_root: str
-    file_count: int = 1
-    row_count: int = 5
-    regime: int = 1
-    iv_rank_abs: float = 1e-9
-
-    def tolerances(self) -> ParityTolerances:
-        return ParityTolerances(self.file_count, self.row_count, self.regime, self.iv_rank_abs)
 
 
 # --- GateResult(s) -> AssetCheckResult --------------------------------------------------------------

@@ -19,14 +19,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from aegis_assets.ldas.checks import (
-    QualityResource,
-    check_result,
-    parity_check,
-)
+from aegis_assets.ldas.checks import check_result, parity_check
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
 from aegis_assets.partitions import slot_partitions
-from aegis_assets.resources import ArchiveResource
+from aegis_assets.resources import ArchiveResource, QualityResource
 from aegis_assets.runs import slot_starts
 from aegis_core.gates import GateResult
 from aegis_core.schema_contract import SCHEMA_CONTRACT

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from aegis_assets.ldas.checks import ASSET_KEYS, ParityResource
+from aegis_assets.ldas.checks import ASSET_KEYS
 from aegis_assets.ldas.eod import GROUP
 from aegis_assets.ldas.intraday import CADENCE
 from aegis_assets.partitions import session_partitions
-from aegis_assets.resources import ArchiveResource
+from aegis_assets.resources import ArchiveResource, ParityResource
 from aegis_assets.runs import markdown_table, run_sessions
 from aegis_core.readiness import DEFAULT_LOOKBACK, parity_readiness
 

@@ -15,17 +15,11 @@ import datetime as dt
 
 import dagster as dg
 
-from aegis_assets.ldas.checks import (
-    ASSET_KEYS,
-    FRESHNESS_CHECK_KEYS,
-    ParityResource,
-    QualityResource,
-    parity_checks,
-    quality_checks,
-)
+from aegis_assets.ldas.checks import ASSET_KEYS, FRESHNESS_CHECK_KEYS, parity_checks, quality_checks
 from aegis_core.settings import Settings
 from aegis_pipelines.alerting.sensors import ALERT_SENSORS, PARTITION_TAG
 from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.resources import quality_resources
 
 CHECKS_JOB = "ldas_checks_job"
 FRESHNESS_JOB = "ldas_freshness_job"
@@ -72,27 +66,6 @@ def freshness_schedule(deadline: dt.time) -> dg.ScheduleDefinition:
         )
 
     return _schedule
-
-
-def quality_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    resources: dict[str, dg.ConfigurableResource] = {
-        "quality": QualityResource(
-            universe_file=str(settings.universe_file),
-            coverage_threshold=settings.quality.coverage_threshold,
-            source_reject_threshold=settings.quality.source_reject_threshold,
-            freshness_deadline=settings.quality.freshness_deadline.isoformat(),
-        )
-    }
-    parity = settings.parity
-    if parity.reference_root is not None:
-        resources["parity"] = ParityResource(
-            reference_root=str(parity.reference_root),
-            file_count=parity.file_count,
-            row_count=parity.row_count,
-            regime=parity.regime,
-            iv_rank_abs=parity.iv_rank_abs,
-        )
-    return resources
 
 
 def quality_definitions(settings: Settings) -> dg.Definitions:

@@ -14,7 +14,6 @@ it as the ``clock`` resource), so tests can walk a fixed clock through a session
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -23,14 +22,15 @@ from dataclasses import dataclass
 import dagster as dg
 
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
-from aegis_assets.ops.pt_health import WINDOW_TAG, DashboardResource, pt_health
-from aegis_assets.resources import AlertsResource
+from aegis_assets.ops.pt_health import WINDOW_TAG, pt_health
+from aegis_assets.resources import AlertsResource, DashboardResource
 from aegis_core.alert_ledger import AlertLedger
 from aegis_core.alerts import Alert
 from aegis_core.calendar import NY, Session, not_a_session, nyse
 from aegis_core.pt_health import Window, WindowPolicy, missed_windows, session_windows, window_at
-from aegis_core.settings import Settings, secret_variable
+from aegis_core.settings import Settings
 from aegis_pipelines.alerting.sensors import send_once
+from aegis_pipelines.resources import dashboard_resource
 
 SENSOR_INTERVAL_S = 60
 WATCHDOG_INTERVAL_S = 120
@@ -234,21 +234,6 @@ def build_pt_health_watchdog_sensor(
 
 
 # --- definitions ----------------------------------------------------------------------------------
-
-
-def dashboard_resource(settings: Settings) -> DashboardResource:
-    pt = settings.pt_health
-    return DashboardResource(
-        enabled=pt.enabled,
-        urls=pt.dashboard_urls,
-        token=dg.EnvVar(secret_variable("pt_health.dashboard_token")) if pt.dashboard_token else None,
-        timeout_s=pt.timeout_s,
-        window_minutes=pt.window_minutes,
-        open_buffer_minutes=pt.open_buffer_minutes,
-        close_buffer_minutes=pt.close_buffer_minutes,
-        watchdog_grace_minutes=pt.watchdog_grace_minutes,
-        thresholds=dataclasses.asdict(pt.thresholds),
-    )
 
 
 def pt_health_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import dagster as dg
 
@@ -24,7 +23,6 @@ from aegis_assets.clock import CLOCK_KEY, Clock, ClockParam, wall_clock
 from aegis_assets.ops.saxo import (
     TOKEN_TAG,
     RecordedFailure,
-    SaxoResource,
     alert_sent_for,
     reauth_alert_key,
     recorded_failures,
@@ -32,13 +30,14 @@ from aegis_assets.ops.saxo import (
     token_fields,
     token_id,
 )
-from aegis_assets.resources import AlertsResource
+from aegis_assets.resources import AlertsResource, SaxoResource
 from aegis_core.alert_ledger import AlertLedger
 from aegis_core.alerts import Alert
 from aegis_core.saxo import REAUTH_MESSAGE, Freshness, FreshnessReport, TokenCacheError
 from aegis_core.saxo.bootstrap import Bootstrap
-from aegis_core.settings import SaxoSettings, Settings, secret_variable
+from aegis_core.settings import SaxoSettings, Settings
 from aegis_pipelines.alerting.sensors import send_once
+from aegis_pipelines.resources import saxo_resource
 
 JOB_NAME = "saxo_token_refresh_job"
 SENSOR_NAME = "saxo_token_sensor"
@@ -52,23 +51,6 @@ saxo_token_refresh_job = dg.define_asset_job(
     # A refused refresh must not be retried by the instance's run retries; the sensor decides.
     tags={"dagster/retry_on_asset_or_op_failure": "false"},
 )
-
-
-def saxo_resource(saxo: SaxoSettings, **overrides: Any) -> SaxoResource:
-    """The "saxo" resource from the settings; secrets only as ``dg.EnvVar``."""
-    fields: dict[str, Any] = {
-        "enabled": saxo.enabled,
-        "token_url": saxo.token_url,
-        "cache_path": str(saxo.cache_path),
-        "app_key": dg.EnvVar(secret_variable("saxo.app_key")) if saxo.app_key is not None else None,
-        "app_secret": dg.EnvVar(secret_variable("saxo.app_secret")) if saxo.app_secret is not None else None,
-        "refresh_margin_s": saxo.refresh_margin_s,
-        "bootstrap_from": str(saxo.bootstrap_from) if saxo.bootstrap_from else None,
-        "cadence_s": saxo.cadence_s,
-        "cadence_slack_s": saxo.cadence_slack_s,
-        "deadline_s": saxo.refresh_deadline_s,
-    }
-    return SaxoResource(**{**fields, **overrides})
 
 
 @dataclass

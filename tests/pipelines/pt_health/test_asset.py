@@ -11,10 +11,11 @@ import socket
 import dagster as dg
 import pytest
 
-from aegis_assets.ops.pt_health import ADHOC_WINDOW, PT_HEALTH_KEY, DashboardResource
+from aegis_assets.ops.pt_health import ADHOC_WINDOW, PT_HEALTH_KEY
+from aegis_assets.resources import DashboardResource
 from aegis_core.pt_health import Thresholds, display_url
 from aegis_core.settings import SettingsError, load_settings
-from aegis_pipelines.ops.pt_health import dashboard_resource
+from aegis_pipelines.resources import dashboard_resource
 from tests.pipelines.pt_health.conftest import TOKEN, WEBSERVER, Monitor
 from tests.pt_health.statuses import FULL_DAY, ny
 

@@ -1,9 +1,4 @@
-"""Resources: the archive and the market-data source, configured from the settings model.
-
-Secrets reach resources only as ``dg.EnvVar`` (the UI shows the variable's name, never its value).
-With the simulated source, the market-data resource serves the simulated market on loopback for the
-duration of the run and points the one Polygon client at it — one code path for both sources.
-"""
+"""The market-data source: Polygon (Massive), or the built-in simulated market served on loopback."""
 
 from __future__ import annotations
 
@@ -18,28 +13,12 @@ from typing import Any, TypeVar
 import dagster as dg
 from pydantic import PrivateAttr
 
-from aegis_core.alerts import AlertSender, LogSender, SlackSender
-from aegis_core.analytics import GexParams
-from aegis_core.archive.lake import Lake
-from aegis_core.archive.store import Archive
 from aegis_core.http_deadline import Deadline
 from aegis_core.polygon import PolygonClient
 from aegis_core.sim import Faults, SimMarket, SimServer, sim_base_url
 from aegis_core.universe import load_universe
 
 T = TypeVar("T")
-
-
-class ArchiveResource(dg.ConfigurableResource):
-    """The archive root (parquet files) and the lake root (Delta tables)."""
-
-    archive_root: str
-    lake_root: str
-    source: str
-    lake_storage_options: dict[str, str] = {}
-
-    def archive(self) -> Archive:
-        return Archive(Path(self.archive_root), Lake(self.lake_root, self.lake_storage_options), self.source)
 
 
 class MarketDataResource(dg.ConfigurableResource):
@@ -121,46 +100,3 @@ class MarketDataResource(dg.ConfigurableResource):
                 return result, client.stats.as_metadata()
 
         return asyncio.run(go())
-
-
-class AlertsResource(dg.ConfigurableResource):
-    """Where alerts go: Slack when a token and channel are configured, the log otherwise."""
-
-    slack_token: str | None = None
-    slack_channel: str | None = None
-    slack_base_url: str = "https://slack.com/api/"
-    webserver_url: str = "http://127.0.0.1:3000"
-
-    def sender(self, logger=None) -> AlertSender:
-        if self.slack_token and self.slack_channel:
-            return SlackSender(self.slack_token, self.slack_channel, self.slack_base_url)
-        return LogSender(logger)
-
-    def run_link(self, run_id: str) -> str:
-        return f"{self.webserver_url.rstrip('/')}/runs/{run_id}"
-
-
-class AnalyticsResource(dg.ConfigurableResource):
-    """Parameters of the derived analytics (contract §6). Change them in the profile, then back-fill."""
-
-    call_sign: int = 1
-    put_sign: int = -1
-    grid_low: float = 0.8
-    grid_high: float = 1.2
-    grid_points: int = 81
-    rate: float = 0.0
-    dividend: float = 0.0
-    iv_target_days: int = 30
-    iv_window_sessions: int = 252
-    iv_min_observations: int = 20
-
-    def gex_params(self) -> GexParams:
-        return GexParams(
-            call_sign=self.call_sign,
-            put_sign=self.put_sign,
-            grid_low=self.grid_low,
-            grid_high=self.grid_high,
-            grid_points=self.grid_points,
-            rate=self.rate,
-            dividend=self.dividend,
-        )
