@@ -8,6 +8,7 @@ import dagster as dg
 
 from aegis_assets.clock import ClockParam, now
 from aegis_assets.partitions import session_partitions
+from aegis_assets.policy import SESSION_BACKFILL, VENDOR_POOL
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_assets.runs import (
     failures_metadata,
@@ -31,14 +32,13 @@ from aegis_core.validation import (
 )
 
 GROUP = "ldas"
-POOL = "market_data"
 
 # Every session asset handles a range of sessions in one run (back-fills), looping over them.
 SESSION_ASSET = dict(
     key_prefix=GROUP,
     group_name=GROUP,
     partitions_def=session_partitions(),
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=SESSION_BACKFILL,
     kinds={"polars", "parquet", "deltalake"},
 )
 
@@ -85,7 +85,7 @@ def _request_metadata(stats: dict, started: float) -> dict[str, Any]:
     }
 
 
-@dg.asset(pool=POOL, **SESSION_ASSET)
+@dg.asset(pool=VENDOR_POOL, **SESSION_ASSET)
 def vix(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
@@ -111,7 +111,7 @@ def vix(
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 
 
-@dg.asset(pool=POOL, **SESSION_ASSET)
+@dg.asset(pool=VENDOR_POOL, **SESSION_ASSET)
 def stocks(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
@@ -183,7 +183,7 @@ def _chain_metadata(batch: ChainsResult, report: WriteReport, started: float) ->
     }
 
 
-@dg.asset(pool=POOL, **SESSION_ASSET)
+@dg.asset(pool=VENDOR_POOL, **SESSION_ASSET)
 def options(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource, clock: ClockParam
 ) -> dg.MaterializeResult:

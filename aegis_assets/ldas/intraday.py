@@ -16,8 +16,9 @@ import dagster as dg
 
 from aegis_assets.clock import ClockParam, now
 from aegis_assets.ldas.checks import check_result
-from aegis_assets.ldas.eod import GROUP, POOL
+from aegis_assets.ldas.eod import GROUP
 from aegis_assets.partitions import session_partitions, slot_partitions
+from aegis_assets.policy import SLOT_BACKFILL, VENDOR_POOL
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_assets.runs import (
     failures_metadata,
@@ -44,7 +45,6 @@ PT_SNAPSHOTS = dg.AssetKey([GROUP, "pt_snapshots"])
 CADENCE = dg.AssetKey([GROUP, "intraday_cadence"])
 INTRADAY_CADENCE_CHECK = INTRADAY_CADENCE  # the asset check's name (stable: alerts refer to it)
 
-SLOTS_PER_RUN = 26
 _ERROR = dg.AssetCheckSeverity.ERROR
 
 # --- ldas/pt_snapshots -----------------------------------------------------------------------------
@@ -101,9 +101,8 @@ def build_pt_snapshots() -> dg.AssetsDefinition:
         key=PT_SNAPSHOTS,
         group_name=GROUP,
         partitions_def=slot_partitions(),
-        # A back-fill (simulated source only: live slots refuse) runs up to a session's slots per run.
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=SLOTS_PER_RUN),
-        pool=POOL,
+        backfill_policy=SLOT_BACKFILL,
+        pool=VENDOR_POOL,
         kinds={"polars", "parquet", "deltalake"},
     )
     def pt_snapshots(

@@ -1,15 +1,17 @@
-"""Jobs: which assets run together."""
+"""The end-of-day archive at runtime: its job, the 17:15 schedule, the derived data's automation."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
-
-# Runs of jobs that talk to the market-data vendor carry this tag; the instance limits them to one
-# at a time (dagster.yaml: concurrency.runs.tag_concurrency_limits).
-VENDOR_TAG = {"aegis/vendor": "market_data"}
+from aegis_assets.policy import VENDOR_TAG
+from aegis_core.settings import Settings
+from aegis_pipelines.ldas.automation import derived_automation_sensor
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.resources import build_resources
 
 ldas_eod_job = dg.define_asset_job(
     "ldas_eod_job",
@@ -18,3 +20,28 @@ ldas_eod_job = dg.define_asset_job(
     "then gamma exposure, ATM IV and IV rank.",
     tags=VENDOR_TAG,
 )
+
+
+@dg.schedule(
+    cron_schedule="15 17 * * 1-5",
+    execution_timezone=TIMEZONE,
+    job=ldas_eod_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="End-of-day archive at 17:15 New York time on every NYSE session.",
+)
+def ldas_eod_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    key = session_key_or_skip(context.scheduled_execution_time)
+    if isinstance(key, dg.SkipReason):
+        return key
+    return dg.RunRequest(partition_key=key, run_key=f"eod:{key}", tags={TRIGGER_TAG: "ldas_eod_schedule"})
+
+
+def eod_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
+    """The end-of-day assets, job, schedule and automation, with the resources they need."""
+    return dg.Definitions(
+        assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
+        jobs=[ldas_eod_job],
+        schedules=[ldas_eod_schedule],
+        sensors=[derived_automation_sensor],
+        resources={**build_resources(settings), CLOCK_KEY: clock},
+    )

@@ -16,11 +16,11 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, build_intraday_assets
 from aegis_assets.ldas.intraday_checks import intraday_parity_checks, slot_checks
+from aegis_assets.policy import VENDOR_TAG
 from aegis_core.calendar import slot_key
 from aegis_core.settings import Settings
 from aegis_core.skip import Skip, slot_or_skip
 from aegis_pipelines.alerting.timing import timing_sensors
-from aegis_pipelines.ldas.eod import VENDOR_TAG
 from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip, skip_reason
 
 # Every slot start of a full session; holidays and early closes are decided in the function

@@ -283,7 +283,7 @@ def test_runs_mount_the_same_volumes_as_the_services(spec):
 
 
 def test_production_instance_policy():
-    from aegis_pipelines.ldas.eod import VENDOR_TAG
+    from aegis_assets.policy import VENDOR_TAG
 
     config = instance_config()
     postgres = config["storage"]["postgres"]["postgres_db"]

@@ -32,7 +32,7 @@ from aegis_core.freshness import FRESHNESS_ARTEFACTS
 from aegis_core.settings import load_settings
 from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.cli import main as aegis
-from aegis_pipelines.definitions import archive_definitions
+from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.quality import CHECKS_JOB, FRESHNESS_JOB, FRESHNESS_SCHEDULE, quality_definitions
 from tests.parity.archive_builder import (
     chain_path,
@@ -326,7 +326,7 @@ def test_the_eod_job_evaluates_the_checks_on_its_own_output(sim_env, monkeypatch
 def defs_at(at: dt.datetime) -> dg.Definitions:
     """The archive and quality domains with the ``clock`` resource standing at ``at``."""
     settings = load_settings()
-    return dg.Definitions.merge(archive_definitions(settings, fixed_clock(at)), quality_definitions(settings))
+    return dg.Definitions.merge(eod_definitions(settings, fixed_clock(at)), quality_definitions(settings))
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from aegis_core.settings import load_settings
-from aegis_pipelines.definitions import archive_definitions
+from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.intraday import intraday_definitions
 from aegis_pipelines.ldas.quality import quality_definitions
 
@@ -19,7 +19,7 @@ def defs(sim_env) -> dg.Definitions:
     """The archive and quality domains (resources) plus the intraday domain; others stay out of the way."""
     settings = load_settings()
     return dg.Definitions.merge(
-        archive_definitions(settings), quality_definitions(settings), intraday_definitions(settings)
+        eod_definitions(settings), quality_definitions(settings), intraday_definitions(settings)
     )
 
 

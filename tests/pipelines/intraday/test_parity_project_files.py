@@ -14,7 +14,7 @@ import dagster as dg
 from aegis_core.archive import layout
 from aegis_core.settings import load_settings
 from aegis_pipelines.cli import main
-from aegis_pipelines.definitions import archive_definitions
+from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.intraday import intraday_definitions
 from aegis_pipelines.ldas.quality import quality_definitions
 from tests.pipelines.intraday.conftest import run_job
@@ -31,7 +31,7 @@ def defs_with_reference(monkeypatch, reference) -> dg.Definitions:
     monkeypatch.setenv("AEGIS_PARITY_ROOT", str(reference))
     settings = load_settings()
     return dg.Definitions.merge(
-        archive_definitions(settings), quality_definitions(settings), intraday_definitions(settings)
+        eod_definitions(settings), quality_definitions(settings), intraday_definitions(settings)
     )
 
 

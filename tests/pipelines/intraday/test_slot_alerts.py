@@ -18,7 +18,7 @@ from aegis_core.calendar import NY
 from aegis_core.settings import load_settings
 from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.alerting.timing import EOD_DURATION_SENSOR, SLOT_WATCHDOG_SENSOR
-from aegis_pipelines.definitions import archive_definitions
+from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.intraday import intraday_definitions
 from aegis_pipelines.ldas.quality import quality_definitions
 from tests.conftest import PROJECT
@@ -90,7 +90,7 @@ def definitions(clock: Clock, **profile_changes) -> dg.Definitions:
     if profile_changes:
         settings = settings.model_copy(update=profile_changes)
     return dg.Definitions.merge(
-        archive_definitions(settings, clock),
+        eod_definitions(settings, clock),
         quality_definitions(settings),
         intraday_definitions(settings, clock),
     )
@@ -105,7 +105,7 @@ def failing_source_defs(tmp_path, clock: Clock) -> dg.Definitions:
     path.write_text(yaml.safe_dump(tree))
     settings = load_settings(path=path)
     return dg.Definitions.merge(
-        archive_definitions(settings, clock),
+        eod_definitions(settings, clock),
         quality_definitions(settings),
         intraday_definitions(settings, clock),
     )
