@@ -125,10 +125,6 @@ class AlertSettings(_Section):
     def _url(cls, url: str) -> str:
         return check_endpoint_url(url, "the URL")
 
-    @property
-    def slack_enabled(self) -> bool:
-        return self.slack_token is not None and bool(self.slack_channel)
-
 
 class SaxoSettings(_Section):
     enabled: bool = False

@@ -31,7 +31,6 @@ default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 HISTORY_CAP = 24  # observations kept at least (within HISTORY_MINUTES): ~1 KB of metadata
@@ -79,20 +78,6 @@ class Thresholds:
         """The most evaluations kept: every K-of-M rule's M, and enough for a streak measured in minutes
         (no self-recovery) to span HISTORY_MINUTES at one evaluation every few minutes."""
         return max(self.persist_evaluations, self.repeated_m, self.sustained_m, HISTORY_CAP)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Thresholds:
-        """Thresholds from ``environ`` (e.g. ``os.environ``); unset variables keep their defaults."""
-        values: dict[str, int] = {}
-        for name, variable in ENV_NAMES.items():
-            raw = environ.get(variable)
-            if raw is None:
-                continue
-            try:
-                values[name] = int(raw.strip())
-            except ValueError:
-                raise ThresholdError(f"{variable} must be a non-negative integer, got {raw!r}") from None
-        return cls(**values)
 
 
 # Field name -> environment variable; the one place the names are spelled.

@@ -10,6 +10,7 @@ import pytest
 
 from aegis_core.pt_health import Thresholds, detect, parse_status, session_on
 from tests.pt_health.statuses import DELETE, EARLY_CLOSE, FULL_DAY, HOLIDAY, SATURDAY, ny, status_doc
+from tests.pt_health.test_thresholds import thresholds
 
 MARKET = ny(FULL_DAY, 10, 5)  # full session, open, past the 09:35 grace
 W, C = "warn", "critical"
@@ -257,7 +258,7 @@ CASES = [
 
 def evaluate(case: Case):
     doc = status_doc(case.now, case.heartbeat_age, **case.patch)
-    return detect(parse_status(doc), case.now, Thresholds.from_env(case.env), session_on(case.now))
+    return detect(parse_status(doc), case.now, thresholds(case.env), session_on(case.now))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

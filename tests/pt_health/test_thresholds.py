@@ -2,11 +2,20 @@ from __future__ import annotations
 
 import pytest
 
-from aegis_core.pt_health import ENV_NAMES, ThresholdError, Thresholds
+from aegis_core.pt_health import ENV_NAMES, Thresholds
+from aegis_core.settings import SettingsError, load_settings
+from tests.conftest import PROJECT
+
+
+def thresholds(environ: dict[str, str]) -> Thresholds:
+    """The thresholds as every entry point reads them: through the settings model."""
+    return load_settings(
+        {"AEGIS_CONFIG": str(PROJECT / "configs/local.yaml"), **environ}
+    ).pt_health.thresholds
 
 
 def test_defaults_match_the_runbook() -> None:
-    t = Thresholds.from_env({})
+    t = thresholds({})
     assert t == Thresholds()
     assert (t.heartbeat_stale_sec, t.pending_order_warn, t.pending_order_critical) == (300, 2, 3)
     assert (t.market_data_10197_warn, t.high_exit_attempt_warn, t.high_exit_attempt_critical) == (10, 12, 20)
@@ -16,7 +25,7 @@ def test_defaults_match_the_runbook() -> None:
 def test_every_variable_is_read() -> None:
     # K ≤ M and warn ≤ critical hold for increasing values in the table's order.
     environ = {variable: str(100 + i) for i, variable in enumerate(ENV_NAMES.values())}
-    t = Thresholds.from_env(environ)
+    t = thresholds(environ)
     assert [getattr(t, name) for name in ENV_NAMES] == [100 + i for i in range(len(ENV_NAMES))]
     assert set(ENV_NAMES.values()) == {
         "AEGIS_PT_HEARTBEAT_STALE_SEC",
@@ -39,19 +48,19 @@ def test_every_variable_is_read() -> None:
     }
 
 
-@pytest.mark.parametrize("bad", ["", "five", "3.5", "-1"])
+@pytest.mark.parametrize("bad", ["five", "3.5", "-1"])
 def test_bad_value_names_the_variable(bad: str) -> None:
-    with pytest.raises(ThresholdError, match="AEGIS_PT_HEARTBEAT_STALE_SEC"):
-        Thresholds.from_env({"AEGIS_PT_HEARTBEAT_STALE_SEC": bad})
+    with pytest.raises(SettingsError, match="AEGIS_PT_HEARTBEAT_STALE_SEC"):
+        thresholds({"AEGIS_PT_HEARTBEAT_STALE_SEC": bad})
 
 
 def test_warn_above_critical_names_both_variables() -> None:
     with pytest.raises(
-        ThresholdError, match=r"AEGIS_PT_PENDING_ORDER_WARN=5.*AEGIS_PT_PENDING_ORDER_CRITICAL=3"
+        SettingsError, match=r"AEGIS_PT_PENDING_ORDER_WARN=5.*AEGIS_PT_PENDING_ORDER_CRITICAL=3"
     ):
-        Thresholds.from_env({"AEGIS_PT_PENDING_ORDER_WARN": "5"})
-    with pytest.raises(ThresholdError, match="AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN"):
-        Thresholds.from_env({"AEGIS_PT_HIGH_EXIT_ATTEMPT_CRITICAL": "4"})
+        thresholds({"AEGIS_PT_PENDING_ORDER_WARN": "5"})
+    with pytest.raises(SettingsError, match="AEGIS_PT_HIGH_EXIT_ATTEMPT_WARN"):
+        thresholds({"AEGIS_PT_HIGH_EXIT_ATTEMPT_CRITICAL": "4"})
 
 
 def test_temporal_counts_default_to_the_documented_rules_and_are_checked() -> None:
@@ -59,7 +68,7 @@ def test_temporal_counts_default_to_the_documented_rules_and_are_checked() -> No
     assert (t.persist_evaluations, t.no_recovery_minutes, t.log_burst_lines) == (2, 10, 3)
     assert (t.repeated_k, t.repeated_m, t.sustained_k, t.sustained_m) == (2, 3, 2, 3)
     assert (t.clock_skew_tolerance_sec, t.history_minutes, t.history_limit) == (60, 60, 24)
-    with pytest.raises(ThresholdError, match=r"AEGIS_PT_REPEATED_K=4 must not exceed AEGIS_PT_REPEATED_M=3"):
-        Thresholds.from_env({"AEGIS_PT_REPEATED_K": "4"})
-    with pytest.raises(ThresholdError, match="AEGIS_PT_PERSIST_EVALUATIONS must be at least 1"):
-        Thresholds.from_env({"AEGIS_PT_PERSIST_EVALUATIONS": "0"})
+    with pytest.raises(SettingsError, match=r"AEGIS_PT_REPEATED_K=4 must not exceed AEGIS_PT_REPEATED_M=3"):
+        thresholds({"AEGIS_PT_REPEATED_K": "4"})
+    with pytest.raises(SettingsError, match="AEGIS_PT_PERSIST_EVALUATIONS must be at least 1"):
+        thresholds({"AEGIS_PT_PERSIST_EVALUATIONS": "0"})
