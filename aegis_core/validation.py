@@ -20,11 +20,14 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from aegis_core.gates import GateResult
-from aegis_core.polygon.results import ChainsResult
+
+if TYPE_CHECKING:  # the Polygon package imports this module (its parser screens at the door)
+    from aegis_core.polygon.results import ChainsResult
 
 MAX_CONTRACTS = 50_000_000  # open interest / day volume of one contract beyond this is not physical
 
