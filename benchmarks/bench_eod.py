@@ -42,7 +42,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from common import MiB, run_child, self_stats, session_close, sim_server
+from common import MiB, proc_stats, run_child, self_stats, session_close, sim_server
 
 KEY_VAR = "AEGIS_BENCH_SIM_KEY"
 PHASES = ("floor", "client", "ceiling", "asset", "derived", "naive")
@@ -331,11 +331,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             runs = []
             for _ in range(args.repeat if phase in ("floor", "client", "asset") else 1):
                 work = Path(tmp)
-                sim_cpu0, _ = sim.stats()
+                sim_cpu0, _ = proc_stats(sim.pid)
                 out = json.loads(
                     run_child(child_command(args, phase, sim.url, work), env=env).splitlines()[-1]
                 )
-                sim_cpu1, sim_rss = sim.stats()
+                sim_cpu1, sim_rss = proc_stats(sim.pid)
                 out.update(sim_cpu_s=sim_cpu1 - sim_cpu0, sim_peak_rss=sim_rss)
                 runs.append(out)
                 print(f"  {phase:<8} {out['wall_s']:7.1f} s", file=sys.stderr, flush=True)

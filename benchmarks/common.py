@@ -1,9 +1,8 @@
-"""Helpers the benchmark and drill scripts share: the simulated server as a separate process, per-process
-CPU and peak memory, and a market-data resource pointed at an already running simulated server.
+"""Helpers the benchmark scripts share: the simulated server as a separate process (the test suite's,
+``tests/drills/sim_process.py``), per-process CPU and peak memory, the session's close.
 
-The sim server runs in its own process so it does not share the client's GIL (in-process it costs the
-client about a third of its throughput). Each measured phase also runs in its own process, so the peak
-RSS of one phase is not the high-water mark of an earlier one.
+Each measured phase runs in its own process, so the peak RSS of one phase is not the high-water mark
+of an earlier one.
 """
 
 from __future__ import annotations
@@ -11,67 +10,32 @@ from __future__ import annotations
 import datetime as dt
 import os
 import resource
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 MiB = 2**20
 
+# The benchmarks reuse the test suite's simulated-server process and drill harness (``tests/drills``);
+# the scripts run from ``benchmarks/``, so the project root is put on the path here, once.
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
 
-@dataclass
-class SimProcess:
-    """``aegis sim serve`` running in a child process."""
+from tests.drills.sim_process import SimProcess, sim_command, sim_server  # noqa: E402
 
-    proc: subprocess.Popen[str]
-    url: str
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def stats(self) -> tuple[float, int]:
-        return proc_stats(self.pid)
-
-
-def sim_command(latency_ms: float, key_var: str, extra: Sequence[str] = ()) -> list[str]:
-    return [
-        sys.executable, "-m", "aegis_pipelines.cli", "sim", "serve", "--port", "0",
-        "--latency-ms", f"{latency_ms:g}", "--api-key-env", key_var, *extra,
-    ]  # fmt: skip
-
-
-@contextmanager
-def sim_server(
-    latency_ms: float, key_var: str, extra: Sequence[str] = (), env: dict[str, str] | None = None
-) -> Iterator[SimProcess]:
-    """Start ``aegis sim serve`` (key read from ``key_var``), yield it, stop it (SIGTERM, then SIGKILL)."""
-    proc = subprocess.Popen(
-        sim_command(latency_ms, key_var, extra),
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"aegis sim serve did not print its URL (got {url!r}, exit {proc.poll()})")
-        yield SimProcess(proc, url)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+__all__ = [
+    "PROJECT",
+    "MiB",
+    "SimProcess",
+    "proc_stats",
+    "run_child",
+    "self_stats",
+    "session_close",
+    "sim_command",
+    "sim_server",
+]
 
 
 def proc_stats(pid: int) -> tuple[float, int]:

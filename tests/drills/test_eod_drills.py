@@ -1,4 +1,5 @@
-"""Fault drills of the end-of-day run on three symbols (``benchmarks/drills.py`` runs them on 712).
+"""Fault drills of the end-of-day run on three symbols (``benchmarks/drills.py`` runs the same harness,
+``tests/drills/harness.py``, on 712).
 
 One module-scoped run of every drill against the simulated server, sharing one Dagster home, then
 one test per drill on what it found; the secrets test scans that home after all of them.
@@ -6,10 +7,10 @@ one test per drill on what it found; the secrets test scans that home after all 
 
 import secrets
 
-import drills  # benchmarks/drills.py; tests/drills/conftest.py puts benchmarks/ on sys.path
 import pytest
 
 from tests.conftest import SMALL_UNIVERSE
+from tests.drills import harness as drills
 
 CURSOR_SYMBOL = "CORN"  # two pages: the second answer repeats the first cursor
 
