@@ -20,7 +20,8 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from aegis_core.calendar import NY, NyseCalendar, Session, nyse
+from aegis_core.calendar import NY, NyseCalendar, Session, not_a_session, nyse
+from aegis_core.skip import Skip
 
 KEY_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -110,3 +111,19 @@ def _local(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment.isoformat()} given; windows need aware times")
     return moment.astimezone(NY)
+
+
+def window_request(now: dt.datetime, policy: WindowPolicy, last_requested: str | None) -> Window | Skip:
+    """The window to request at ``now``, or the reason there is none."""
+    window = window_at(now, policy)
+    if window is not None:
+        return Skip(f"window {window.key} already requested") if window.key == last_requested else window
+    local = now.astimezone(NY)
+    session = nyse().session(local.date())
+    if session is None:
+        return Skip(not_a_session(local.date()))
+    windows = session_windows(session, policy)
+    return Skip(
+        f"{local:%H:%M} ET is outside the monitored span {windows[0].start:%H:%M}–{windows[-1].end:%H:%M} ET "
+        f"of the {session.key} session"
+    )

@@ -26,9 +26,11 @@ from aegis_assets.ops.pt_health import WINDOW_TAG, pt_health
 from aegis_assets.resources import AlertsResource, DashboardResource
 from aegis_core.alert_ledger import AlertLedger
 from aegis_core.alerts import Alert
-from aegis_core.calendar import NY, Session, not_a_session, nyse
-from aegis_core.pt_health import Window, WindowPolicy, missed_windows, session_windows, window_at
+from aegis_core.calendar import NY, Session, nyse
+from aegis_core.pt_health import Window, WindowPolicy, missed_windows, session_windows
+from aegis_core.pt_health.windows import window_request
 from aegis_core.settings import Settings
+from aegis_core.skip import Skip
 from aegis_pipelines.alerting.sensors import send_once
 from aegis_pipelines.resources import dashboard_resource
 
@@ -47,22 +49,6 @@ pt_health_job = dg.define_asset_job(
 # --- the window sensor ---------------------------------------------------------------------------
 
 
-def window_request(now: dt.datetime, policy: WindowPolicy, last_requested: str | None) -> Window | str:
-    """The window to request at ``now``, or the reason there is none."""
-    window = window_at(now, policy)
-    if window is not None:
-        return f"window {window.key} already requested" if window.key == last_requested else window
-    local = now.astimezone(NY)
-    session = nyse().session(local.date())
-    if session is None:
-        return not_a_session(local.date())
-    windows = session_windows(session, policy)
-    return (
-        f"{local:%H:%M} ET is outside the monitored span {windows[0].start:%H:%M}–{windows[-1].end:%H:%M} ET "
-        f"of the {session.key} session"
-    )
-
-
 def build_pt_health_sensor(
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED, clock: Clock = wall_clock
 ) -> dg.SensorDefinition:
@@ -79,8 +65,8 @@ def build_pt_health_sensor(
         if not dashboard.enabled:
             return dg.SkipReason("the paper-trading health monitor is disabled (pt_health.enabled)")
         planned = window_request(clock(), dashboard.policy(), context.cursor)
-        if isinstance(planned, str):
-            return dg.SkipReason(planned)
+        if isinstance(planned, Skip):
+            return dg.SkipReason(planned.reason)
         request = dg.RunRequest(run_key=planned.key, tags={WINDOW_TAG: planned.key})
         return dg.SensorResult(run_requests=[request], cursor=planned.key)
 
