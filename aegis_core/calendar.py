@@ -161,9 +161,7 @@ class NyseCalendar:
     def slot(self, start: dt.datetime) -> Session:
         """The session that owns the intraday slot starting at ``start``; raise if it is not a slot."""
         local = start.astimezone(NY)
-        session = self.session(local.date())
-        if session is None:
-            raise ValueError(f"{local:%Y-%m-%d} is not an NYSE session (no intraday slots)")
+        session = self.require_session(local.date())
         if local not in session.slots:
             raise ValueError(
                 f"{local:%Y-%m-%d %H:%M} is not an intraday slot of {session.key} "

@@ -66,7 +66,4 @@ def run_child(cmd: Sequence[str], env: dict[str, str] | None = None, timeout_s: 
 def session_close(key: str) -> dt.datetime:
     from aegis_core.calendar import nyse, parse_session_date
 
-    session = nyse().session(parse_session_date(key))
-    if session is None:
-        raise ValueError(f"{key} is not an NYSE session")
-    return session.close
+    return nyse().require_session(parse_session_date(key)).close
