@@ -22,10 +22,8 @@ import pyarrow.parquet as pq
 
 from aegis_core.archive import layout
 from aegis_core.archive.schemas import GEX_REGIMES
-from aegis_core.freshness import FRESHNESS as FRESHNESS  # the alert sensors import it from here
 from aegis_core.gates import GateResult, name_list
-from aegis_core.schema_contract import SCHEMA_CONTRACT, schema_contract
-from aegis_core.schema_contract import logical_type as logical_type  # the archive guard imports it from here
+from aegis_core.schema_contract import SCHEMA_CONTRACT, files_schema_contract
 
 UNIVERSE_COVERAGE = "universe_coverage"
 GEX_SANITY = "gex_sanity"
@@ -192,33 +190,9 @@ def archive_schema_contract(root: Path, artefact: str, session: dt.date) -> Gate
         return GateResult(
             artefact, SCHEMA_CONTRACT, False, f"{session}: no {artefact} file ({where} missing)", (where,)
         )
-    by_problem: dict[str, list[str]] = defaultdict(list)  # finding -> files showing it
-    columns: set[str] = set()
-    bad_files: list[str] = []
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        result = schema_contract(path, artefact)
-        if result.passed:
-            continue
-        bad_files.append(rel)
-        if result.details:
-            columns.update(result.offenders)
-            for line in result.details:
-                by_problem[line].append(rel)
-        else:  # unreadable
-            by_problem[result.summary.replace(str(path), rel)].append(rel)
-    if not bad_files:
-        return GateResult(
-            artefact,
-            SCHEMA_CONTRACT,
-            True,
-            f"{session}: all {len(files)} {artefact} file(s) meet the contract",
-        )
-    summary = f"{session}: {len(bad_files)} of {len(files)} {artefact} file(s) break the contract"
-    summary += f" in column(s) {', '.join(sorted(columns))}" if columns else ""
-    summary += f": {name_list(bad_files, 5)}"
-    details = tuple(f"{line} — {name_list(rels, 5)}" for line, rels in sorted(by_problem.items()))
-    return GateResult(artefact, SCHEMA_CONTRACT, False, summary, (*sorted(columns), *bad_files), details)
+    return files_schema_contract(
+        root, files, artefact, artefact=artefact, label=str(session), noun=f"{artefact} file"
+    )
 
 
 def archive_gex_sanity(root: Path, session: dt.date) -> GateResult:

@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aegis_core.archive.schemas import ARTEFACTS, Artefact
-from aegis_core.gates import GateResult
+from aegis_core.gates import GateResult, name_list
 
 SCHEMA_CONTRACT = "schema_contract"
 
@@ -102,3 +104,36 @@ def _schema_of(source: Path | str | pa.Table | pa.Schema) -> pa.Schema:
     if isinstance(source, pa.Table):
         return source.schema
     return pq.read_schema(source)
+
+
+def files_schema_contract(
+    root: Path, files: Sequence[Path], contract: str | Artefact, *, artefact: str, label: str, noun: str
+) -> GateResult:
+    """Every one of ``files`` (under ``root``) meets ``contract``; a failure groups the files by finding.
+
+    ``artefact`` names the gate's artefact, ``label`` what the files are of (a session, a slot), ``noun``
+    what to call them ("stocks file", "snapshot")."""
+    by_problem: dict[str, list[str]] = defaultdict(list)  # finding -> files showing it
+    columns: set[str] = set()
+    bad: list[str] = []
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        result = schema_contract(path, contract)
+        if result.passed:
+            continue
+        bad.append(rel)
+        if result.details:
+            columns.update(result.offenders)
+            for line in result.details:
+                by_problem[line].append(rel)
+        else:  # unreadable
+            by_problem[result.summary.replace(str(path), rel)].append(rel)
+    if not bad:
+        return GateResult(
+            artefact, SCHEMA_CONTRACT, True, f"{label}: all {len(files)} {noun}(s) meet the contract"
+        )
+    summary = f"{label}: {len(bad)} of {len(files)} {noun}(s) break the contract"
+    summary += f" in column(s) {', '.join(sorted(columns))}" if columns else ""
+    summary += f": {name_list(bad, 5)}"
+    details = tuple(f"{line} — {name_list(rels, 5)}" for line, rels in sorted(by_problem.items()))
+    return GateResult(artefact, SCHEMA_CONTRACT, False, summary, (*sorted(columns), *bad), details)

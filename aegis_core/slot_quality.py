@@ -9,7 +9,7 @@ asset check on a slot partition of ``ldas/pt_snapshots``.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from aegis_core.archive import layout
 from aegis_core.archive.schemas import OPTIONS_INTRADAY
 from aegis_core.calendar import NY, SLOT_LENGTH
 from aegis_core.gates import GateResult, name_list
-from aegis_core.schema_contract import SCHEMA_CONTRACT, schema_contract
+from aegis_core.schema_contract import SCHEMA_CONTRACT, files_schema_contract
 
 # Check names (stable: they become Dagster asset-check names and alert keys).
 SLOT_COVERAGE = "slot_coverage"
@@ -94,30 +94,9 @@ def slot_schema_contract(root: Path, slot: dt.datetime) -> GateResult:
     files = [p for paths in slot_files(root, slot).values() for p in paths]
     if not files:
         return GateResult(ARTEFACT, SCHEMA_CONTRACT, False, f"{_label(slot)}: no snapshot file", ())
-    by_problem: dict[str, list[str]] = defaultdict(list)
-    columns: set[str] = set()
-    bad: list[str] = []
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        result = schema_contract(path, OPTIONS_INTRADAY)
-        if result.passed:
-            continue
-        bad.append(rel)
-        if result.details:
-            columns.update(result.offenders)
-            for line in result.details:
-                by_problem[line].append(rel)
-        else:  # unreadable
-            by_problem[result.summary.replace(str(path), "").lstrip(": ")].append(rel)
-    if not bad:
-        return GateResult(
-            ARTEFACT, SCHEMA_CONTRACT, True, f"{_label(slot)}: all {len(files)} snapshot(s) meet the contract"
-        )
-    summary = f"{_label(slot)}: {len(bad)} of {len(files)} snapshot(s) break the contract"
-    summary += f" in column(s) {', '.join(sorted(columns))}" if columns else ""
-    summary += f": {name_list(bad, 5)}"
-    details = tuple(f"{line} — {name_list(rels, 5)}" for line, rels in sorted(by_problem.items()))
-    return GateResult(ARTEFACT, SCHEMA_CONTRACT, False, summary, (*sorted(columns), *bad), details)
+    return files_schema_contract(
+        root, files, OPTIONS_INTRADAY, artefact=ARTEFACT, label=_label(slot), noun="snapshot"
+    )
 
 
 def _capture_range(path: Path) -> tuple[dt.datetime, dt.datetime] | str | None:

@@ -125,7 +125,7 @@ def check_lake(lake: Lake, source: str, artefact: Artefact, held: dict[str, str]
 
 def _schema_differences(found: pa.Schema, wanted: pa.Schema) -> list[tuple[str, str, str]]:
     # Delta stores every column as nullable; compare names and logical types only.
-    from aegis_core.quality import logical_type
+    from aegis_core.schema_contract import logical_type
 
     have = {f.name: logical_type(f.type) for f in found}
     want = {f.name: logical_type(f.type) for f in wanted}

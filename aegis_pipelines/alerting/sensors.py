@@ -31,7 +31,7 @@ from aegis_assets.alert_tags import alerts_for_itself
 from aegis_assets.resources import AlertsResource
 from aegis_core.alert_ledger import AlertLedger, Delivery, deliver
 from aegis_core.alerts import Alert
-from aegis_core.quality import FRESHNESS
+from aegis_core.freshness import FRESHNESS
 from aegis_pipelines.alerting.root_cause import step_failure_cause
 
 ET = dg.DagsterEventType
