@@ -9,7 +9,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-
 # Every command: its name, the module that registers it and its one-line help. Only the module of the
 # command being run is imported (the others pull polars, httpx, Dagster: seconds of start-up), so
 # `aegis --help` lists the commands from this table alone; tests/pipelines/test_cli_startup.py checks

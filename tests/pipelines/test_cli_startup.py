@@ -24,7 +24,9 @@ def test_help_imports_no_heavy_library():
         "    main(['--help'])\n"
         "print(json.dumps({'out': out.getvalue(), 'mods': sorted(sys.modules)}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     found = json.loads(proc.stdout)
     assert all(name in found["out"] for name in COMMANDS)
     loaded = {m.split(".")[0] for m in found["mods"]}

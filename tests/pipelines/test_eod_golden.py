@@ -11,7 +11,6 @@ import json
 import os
 
 import dagster as dg
-import polars as pl
 
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.schemas import ARTEFACTS
