@@ -128,10 +128,10 @@ def phase_ceiling(args: argparse.Namespace, key: str) -> dict[str, Any]:
 
 def _resources(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import dagster as dg
-    from external_sim import ExternalSimMarket
 
     from aegis_assets.clock import CLOCK_KEY, wall_clock
     from aegis_assets.resources import AnalyticsResource, ArchiveResource
+    from tests.drills.external_sim import ExternalSimMarket
 
     universe = work / "universe.txt"
     universe.write_text("\n".join(_symbols(args.symbols)) + "\n")
