@@ -41,26 +41,6 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-LAKE_BATCH_ROWS = 65_536
-
-
-def _batches(
-    artefact: Artefact, frame: pl.DataFrame, cols: Sequence[Column], schema: pa.Schema
-) -> pa.RecordBatchReader:
-    """``frame`` as Arrow batches of at most ``LAKE_BATCH_ROWS`` rows, converted as delta-rs reads them
-    (one transaction still): the Arrow copy of a whole session is never held at once."""
-
-    def convert():
-        for offset in range(0, max(frame.height, 1), LAKE_BATCH_ROWS):  # an empty frame: one empty batch
-            part = frame.slice(offset, LAKE_BATCH_ROWS)
-            table = artefact.to_arrow(part)
-            for c in cols[len(artefact.columns) :]:
-                table = table.append_column(c.name, part[c.name].cast(c.dtype).to_arrow())
-            yield from table.cast(schema).to_batches()
-
-    return pa.RecordBatchReader.from_batches(schema, convert())
-
-
 @dataclass(frozen=True)
 class Lake:
     root: str
@@ -94,9 +74,14 @@ class Lake:
             raise ValueError(f"{artefact.name}: a lake write needs at least one session")
         cols = lake_columns(artefact)
         schema = pa.schema([c.arrow_field for c in cols])
+        table = artefact.to_arrow(frame)
         for c in cols[len(artefact.columns) :]:
             if c.name not in frame.columns:
                 raise ValueError(f"{artefact.name}: lake column {c.name!r} missing from the frame")
+            table = table.append_column(c.name, frame[c.name].cast(c.dtype).to_arrow())
+        # One batch, as delta-rs has always been given: it may interleave the rows of several batches,
+        # and the derived assets' sums read the rows back in table order.
+        table = table.cast(schema).combine_chunks()
         keys = sorted({d.isoformat() for d in sessions})
         outside = frame.filter(~pl.col(SESSION_COLUMN).cast(pl.String).is_in(keys)).height
         if outside:
@@ -122,7 +107,7 @@ class Lake:
                 # both find no table must not both append (their rows would be there twice).
                 write_deltalake(
                     uri,
-                    _batches(artefact, frame, cols, schema),
+                    table,
                     mode="overwrite",
                     predicate=predicate,
                     partition_by=[SESSION_COLUMN],
