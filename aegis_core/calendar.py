@@ -1,8 +1,9 @@
 """NYSE sessions, early closes and intraday capture slots, all in America/New_York.
 
-Built on pandas-market-calendars' ``valid_days``/``schedule``, which know ad-hoc closures (days
-of mourning) as well as regular holidays. The calendar covers a fixed horizon; asking outside it
-is an error, never a guess.
+Built on pandas-market-calendars' ``schedule``, which knows ad-hoc closures (days of mourning) as
+well as regular holidays, through ``aegis_core.nyse_table``: its output for the horizon, kept as data
+(and checked against it by a test) because building it costs seconds of every process's start-up.
+The calendar covers a fixed horizon; asking outside it is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -73,18 +74,10 @@ class NyseCalendar:
     """The NYSE calendar between ``CALENDAR_START`` and ``CALENDAR_END``."""
 
     def __init__(self, start: dt.date = CALENDAR_START, end: dt.date = CALENDAR_END):
-        import pandas_market_calendars as mcal
-
+        if not (CALENDAR_START <= start <= end <= CALENDAR_END):
+            raise CalendarRangeError(f"{start}..{end} is outside the NYSE calendar horizon")
         self.start, self.end = start, end
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            schedule = mcal.get_calendar("NYSE").schedule(start.isoformat(), end.isoformat())
-        opens = schedule["market_open"].dt.tz_convert(NY).dt.to_pydatetime()
-        closes = schedule["market_close"].dt.tz_convert(NY).dt.to_pydatetime()
-        self._sessions: dict[dt.date, Session] = {
-            day.date(): Session(day.date(), o, c)
-            for day, o, c in zip(schedule.index, opens, closes, strict=True)
-        }
+        self._sessions: dict[dt.date, Session] = table_sessions(start, end)
         self._ordered = sorted(self._sessions)
 
     def _check(self, day: dt.date) -> None:
@@ -168,6 +161,39 @@ class NyseCalendar:
                 f"(slots run {FIRST_SLOT:%H:%M}–{session.slots[-1]:%H:%M} every {SLOT_MINUTES} minutes)"
             )
         return session
+
+
+def _at(day: dt.date, hhmm: str) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=NY)
+
+
+def table_sessions(start: dt.date = CALENDAR_START, end: dt.date = CALENDAR_END) -> dict[dt.date, Session]:
+    """The sessions of ``start..end`` from ``aegis_core.nyse_table`` (milliseconds, no pandas)."""
+    from aegis_core import nyse_table
+
+    closed = {dt.date.fromisoformat(d) for d in nyse_table.CLOSED_WEEKDAYS}
+    early = {dt.date.fromisoformat(d): t for d, t in nyse_table.EARLY_CLOSES.items()}
+    out, d = {}, start
+    while d <= end:
+        if d.weekday() < 5 and d not in closed:
+            out[d] = Session(d, _at(d, nyse_table.OPEN), _at(d, early.get(d, nyse_table.CLOSE)))
+        d += dt.timedelta(days=1)
+    return out
+
+
+def exchange_sessions(start: dt.date = CALENDAR_START, end: dt.date = CALENDAR_END) -> dict[dt.date, Session]:
+    """The sessions of ``start..end`` per pandas-market-calendars (the source ``nyse_table`` is checked
+    against; seconds to import and build)."""
+    import pandas_market_calendars as mcal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        schedule = mcal.get_calendar("NYSE").schedule(start.isoformat(), end.isoformat())
+    opens = schedule["market_open"].dt.tz_convert(NY).dt.to_pydatetime()
+    closes = schedule["market_close"].dt.tz_convert(NY).dt.to_pydatetime()
+    return {
+        day.date(): Session(day.date(), o, c) for day, o, c in zip(schedule.index, opens, closes, strict=True)
+    }
 
 
 @cache

@@ -61,7 +61,7 @@ PEAK_RSS_MAX = 2 * 1024 * MiB
 def _symbols(n: int) -> list[str]:
     from aegis_core.sim import default_universe
 
-    return list(default_universe()[:n])
+    return list(default_universe(n))  # the first 712 are the sim's default; beyond, made-up tickers
 
 
 def phase_floor(args: argparse.Namespace, key: str) -> dict[str, Any]:
@@ -128,10 +128,10 @@ def phase_ceiling(args: argparse.Namespace, key: str) -> dict[str, Any]:
 
 def _resources(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import dagster as dg
-    from external_sim import ExternalSimMarket
 
     from aegis_assets.clock import CLOCK_KEY, wall_clock
     from aegis_assets.resources import AnalyticsResource, ArchiveResource
+    from tests.drills.external_sim import ExternalSimMarket
 
     universe = work / "universe.txt"
     universe.write_text("\n".join(_symbols(args.symbols)) + "\n")
@@ -314,6 +314,15 @@ def child_command(args: argparse.Namespace, phase: str, url: str, work: Path) ->
     ]  # fmt: skip
 
 
+def _universe_args(n: int, tmp: Path) -> list[str]:
+    """The server's universe when it is larger than the sim's default one (``--symbols`` above 712)."""
+    if n <= 712:
+        return []
+    path = tmp / "server-universe.txt"
+    path.write_text("\n".join(_symbols(n)) + "\n")
+    return ["--universe", str(path)]
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     key = secrets.token_hex(16)
     env = {**os.environ, KEY_VAR: key}
@@ -325,7 +334,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     load_start = os.getloadavg()[0]
     with (
         tempfile.TemporaryDirectory(prefix="bench-eod-") as tmp,
-        sim_server(args.latency_ms, KEY_VAR, env=env) as sim,
+        sim_server(args.latency_ms, KEY_VAR, _universe_args(args.symbols, Path(tmp)), env=env) as sim,
     ):
         for phase in phases:
             runs = []
@@ -454,7 +463,10 @@ def main() -> int:
         help="request ceiling of the 'ceiling' phase (production: 90)",
     )
     parser.add_argument(
-        "--symbols", type=int, default=712, help="first N symbols of the sim's default universe"
+        "--symbols",
+        type=int,
+        default=712,
+        help="first N symbols of the sim's default universe (beyond 712: made-up tickers)",
     )
     parser.add_argument("--session", default="2026-11-20")
     parser.add_argument("--phases", default=",".join(PHASES))

@@ -173,9 +173,9 @@ def _fetch_chains(
     return batch, stats
 
 
-def _chain_metadata(batch: ChainsResult, report: WriteReport, started: float) -> dict[str, Any]:
+def _chain_metadata(sizes: dict[str, int], report: WriteReport, started: float) -> dict[str, Any]:
     largest = sorted(
-        ({"symbol": s, "contracts": f.height} for s, f in batch.frames.items()), key=lambda r: -r["contracts"]
+        ({"symbol": s, "contracts": n} for s, n in sizes.items()), key=lambda r: -r["contracts"]
     )[:10]
     return {
         "contracts_per_s": round(report.rows / max(time.perf_counter() - started, 1e-9)),
@@ -203,6 +203,8 @@ def options(
         frame, rejections, failed = screen_chains(batch, stats, session.date, symbols)
         if frame.height == 0:
             raise dg.Failure(f"no usable option chain for {session.key}: {_first(failed)}")
+        sizes = {s: f.height for s, f in batch.frames.items()}
+        batch.frames.clear()  # the session is in `frame` now: not a second copy held through the write
         report = archive.archive().write_options(frame, session.date)
         out[session.key] = {
             **_write_metadata(report, len(symbols), archive),
@@ -210,7 +212,7 @@ def options(
             **failures_metadata(failed),
             **_door_metadata(rejections),
             "captured_at": captured_at.isoformat(),
-            **_chain_metadata(batch, report, started),
+            **_chain_metadata(sizes, report, started),
         }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 

@@ -79,7 +79,9 @@ class Lake:
             if c.name not in frame.columns:
                 raise ValueError(f"{artefact.name}: lake column {c.name!r} missing from the frame")
             table = table.append_column(c.name, frame[c.name].cast(c.dtype).to_arrow())
-        table = table.cast(schema)
+        # One batch, as delta-rs has always been given: it may interleave the rows of several batches,
+        # and the derived assets' sums read the rows back in table order.
+        table = table.cast(schema).combine_chunks()
         keys = sorted({d.isoformat() for d in sessions})
         outside = frame.filter(~pl.col(SESSION_COLUMN).cast(pl.String).is_in(keys)).height
         if outside:

@@ -33,6 +33,7 @@ from aegis_core.calendar import NY, SLOT_LENGTH
 
 WRITER = "aegis-pipelines"
 _FILE_THREADS = 4  # parquet encoding releases the GIL; a few threads hide fsync latency
+FILE_BATCH_ROWS = 65_536  # per-symbol files are converted to Arrow and written this many rows at a time
 
 
 @dataclass
@@ -123,13 +124,20 @@ class Archive:
     ) -> WriteReport:
         start = time.perf_counter()
         frame = artefact.conform(frame)
-        # A temporary list: the Arrow copy of the frame is freed before the lake makes its own.
-        tables = _tables_by_symbol(artefact, frame)
-        symbols = [symbol for symbol, _ in tables]
-        report = self._write_files(
-            artefact, [(path_of(symbol), table) for symbol, table in tables], self._metadata(session, **meta)
-        )
-        del tables
+        metadata = self._metadata(session, **meta)
+        report = WriteReport(artefact.name)
+        symbols: list[str] = []
+        # In groups of whole symbols of about FILE_BATCH_ROWS rows: only one group's Arrow copy is held.
+        for group in _symbol_groups(frame, FILE_BATCH_ROWS):
+            tables = _tables_by_symbol(artefact, group)
+            part = self._write_files(
+                artefact, [(path_of(symbol), table) for symbol, table in tables], metadata
+            )
+            symbols += [symbol for symbol, _ in tables]
+            report.files += part.files
+            report.rows += part.rows
+            report.bytes += part.bytes
+            del tables
         # Subset semantics: the symbols written replace their own rows only; every other symbol's
         # rows of the session stay, as their files do (a subset run, or a symbol that failed).
         self._mirror(report, artefact, frame, session, slot, symbols=symbols)
@@ -195,6 +203,26 @@ class Archive:
                     old.unlink(missing_ok=True)
                     report.replaced += 1
         return report
+
+
+def _symbol_groups(frame: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
+    """``frame`` in zero-copy slices of whole symbols, each of about ``rows`` rows (a symbol larger
+    than that alone), symbols in order of first appearance with their rows in their order."""
+    if not frame.height:
+        return [frame]
+    runs = frame.get_column("symbol").rle().struct.unnest()
+    if runs.get_column("value").n_unique() < runs.height:  # a symbol in several runs: gather its rows
+        first_row = pl.col("_row").min().over("symbol")
+        frame = frame.with_row_index("_row").sort(first_row, maintain_order=True).drop("_row")
+        runs = frame.get_column("symbol").rle().struct.unnest()
+    out, offset, size = [], 0, 0
+    for length in runs.get_column("len"):
+        if size and size + length > rows:
+            out.append(frame.slice(offset, size))
+            offset, size = offset + size, 0
+        size += length
+    out.append(frame.slice(offset, size))
+    return out
 
 
 def _tables_by_symbol(artefact: Artefact, frame: pl.DataFrame) -> list[tuple[str, pa.Table]]:

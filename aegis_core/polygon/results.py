@@ -28,7 +28,8 @@ class ChainsResult:
         """All chains in one ``OPTIONS`` frame."""
         if not self.frames:
             return pl.DataFrame(schema=OPTIONS.polars_schema)
-        return pl.concat(self.frames.values(), rechunk=True)
+        # No rechunk: the symbols' frames are the session frame's chunks, not a second copy of them.
+        return pl.concat(self.frames.values(), rechunk=False)
 
     def metadata(self) -> dict[str, object]:
         return {

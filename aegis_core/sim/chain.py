@@ -16,7 +16,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from aegis_core.calendar import NY, Session
 from aegis_core.sim.expiries import Expiry
@@ -73,6 +72,8 @@ def black_scholes(
     spot: float, strike: np.ndarray, t_years: np.ndarray, vol: np.ndarray, is_call: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Price and greeks with r = q = 0 (theta per calendar day, vega per vol point)."""
+    from scipy.special import ndtr  # imported on first use: scipy is slow to import
+
     sqrt_t = np.sqrt(t_years)
     sd = vol * sqrt_t
     d1 = (np.log(spot / strike) + 0.5 * sd * sd) / sd

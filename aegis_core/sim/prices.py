@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy.signal import lfilter
 
 from aegis_core.calendar import NY, Session, nyse
 from aegis_core.sim.seeding import rng
@@ -62,6 +61,10 @@ def daily_walk(seed: int, name: str, params: WalkParams) -> DailyWalk:
     shocks = sigma * g.normal(size=n + 1)
     shocks[0] += (1 - k) * start
     # y[t] = (1 - k) * y[t-1] + shock[t]: the OU recursion as a linear filter (no Python loop).
+    # scipy.signal is imported here, not at module level: it costs about a second of start-up
+    # for every command that only needs the simulated market's names.
+    from scipy.signal import lfilter
+
     deviation = lfilter([1.0], [1.0, -(1.0 - k)], shocks)
     levels = params.base * np.exp(deviation)
     return DailyWalk(
