@@ -22,6 +22,16 @@ def run_partition_keys(context: dg.AssetExecutionContext) -> list[str]:
     return [context.partition_key] if context.has_partition_key else list(context.partition_keys)
 
 
+def check_partition_keys(context: dg.AssetCheckExecutionContext, what: str) -> list[str]:
+    """The partition keys a check run covers (as ``run_partition_keys``); a run without partitions is
+    refused, saying which partition (``what``, e.g. "session (YYYY-MM-DD)") it needs."""
+    op = context.op_execution_context
+    try:
+        return [op.partition_key] if op.has_partition_key else list(op.partition_keys)
+    except dg.DagsterInvariantViolationError:
+        raise dg.Failure(f"this check is evaluated per {what}") from None
+
+
 def run_sessions(context: dg.AssetExecutionContext) -> list[Session]:
     """The sessions this run materializes: one for a partition run, several for a range run."""
     sessions = []

@@ -25,6 +25,7 @@ from aegis_assets.ldas.derived import gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks, vix
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, ParityResource, QualityResource
+from aegis_assets.runs import check_partition_keys
 from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
 from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
 from aegis_core.freshness import FRESHNESS, FRESHNESS_ARTEFACTS, freshness
@@ -138,15 +139,7 @@ def _bullets(lines: list[str]) -> dg.MetadataValue:
 
 def check_sessions(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
     """The sessions a check run covers: its partition, or every key of a range run."""
-    op = context.op_execution_context
-    try:
-        # A single key as given: ``partition_keys`` maps an excluded key (a holiday submitted by hand)
-        # onto the next session's window, which would check the wrong day.
-        keys = [op.partition_key] if op.has_partition_key else op.partition_keys
-    except dg.DagsterInvariantViolationError:
-        raise dg.Failure(
-            "this check is evaluated per session: run it for a partition (tag dagster/partition=YYYY-MM-DD)"
-        ) from None
+    keys = check_partition_keys(context, "session: run it for a partition (tag dagster/partition=YYYY-MM-DD)")
     days = [parse_session_date(k) for k in keys]
     closed = [d for d in days if not nyse().is_session(d)]
     if closed:  # Dagster accepts excluded keys submitted by hand (dagster-notes §5)

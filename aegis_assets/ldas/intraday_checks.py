@@ -23,7 +23,7 @@ from aegis_assets.ldas.checks import check_result, parity_check
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
 from aegis_assets.partitions import slot_partitions
 from aegis_assets.resources import ArchiveResource, QualityResource
-from aegis_assets.runs import slot_starts
+from aegis_assets.runs import check_partition_keys, slot_starts
 from aegis_core.gates import GateResult
 from aegis_core.schema_contract import SCHEMA_CONTRACT
 from aegis_core.slot_quality import (
@@ -45,13 +45,7 @@ _ERROR, _WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 def check_slots(context: dg.AssetCheckExecutionContext) -> list[dt.datetime]:
     """The slot starts a check run covers: its partition, or every key of a range run."""
-    op = context.op_execution_context
-    try:
-        keys = [op.partition_key] if op.has_partition_key else op.partition_keys
-    except dg.DagsterInvariantViolationError:
-        raise dg.Failure(
-            "this check is evaluated per slot: run it for a partition (YYYY-MM-DD-HH:MM)"
-        ) from None
+    keys = check_partition_keys(context, "slot: run it for a partition (YYYY-MM-DD-HH:MM)")
     return slot_starts(keys)
 
 

@@ -24,6 +24,7 @@ from aegis_pipelines.ldas.quality import FRESHNESS_SCHEDULE
 from tests.conftest import PROJECT
 from tests.fakes.slack import FakeSlack
 from tests.parity.archive_builder import daily_path, make_gex_levels_nullable, set_column, stock_path
+from tests.pipelines.sensor_ticks import tick_sensor
 
 from .conftest import SESSION_KEY, load_defs, run_job
 
@@ -43,22 +44,8 @@ class Daemon:
         self.skips: list[str] = []
 
     def tick(self) -> None:
-        repo = self.defs.get_repository_def()
         for name in SENSORS:
-            sensor = repo.get_sensor_def(name)
-            # As the code server does (dagster/_grpc/impl.py): the sensor's top-level resources, built
-            # for the tick, with the cursor the previous tick stored.
-            resources = {
-                k: v for k, v in repo.get_top_level_resources().items() if k in sensor.required_resource_keys
-            }
-            with dg.build_sensor_context(
-                instance=self.instance,
-                cursor=self.cursors.get(name),
-                repository_def=repo,
-                sensor_name=name,
-                resources=resources,
-            ) as context:
-                data = sensor.evaluate_tick(context)
+            data = tick_sensor(self.defs, self.instance, name, self.cursors.get(name))
             assert not data.run_requests
             self.cursors[name] = data.cursor
             self.skips.append(data.skip_message or "")

@@ -23,6 +23,7 @@ from aegis_pipelines.ldas.intraday import intraday_definitions
 from aegis_pipelines.ldas.quality import quality_definitions
 from tests.conftest import PROJECT
 from tests.fakes.slack import FakeSlack
+from tests.pipelines.sensor_ticks import tick_sensor
 
 TOKEN = "xoxb-test-slot-alerts-SECRET"
 DAY = dt.date(2026, 11, 20)  # a past full session (partition keys are checked against the real clock)
@@ -51,20 +52,8 @@ class Daemon:
 
     def tick(self, when: dt.datetime) -> None:
         self.clock.now = when
-        repo = self.defs.get_repository_def()
         for name in SENSORS:
-            sensor = repo.get_sensor_def(name)
-            resources = {
-                k: v for k, v in repo.get_top_level_resources().items() if k in sensor.required_resource_keys
-            }
-            with dg.build_sensor_context(
-                instance=self.instance,
-                cursor=self.cursors.get(name),
-                repository_def=repo,
-                sensor_name=name,
-                resources=resources,
-            ) as context:
-                data = sensor.evaluate_tick(context)
+            data = tick_sensor(self.defs, self.instance, name, self.cursors.get(name))
             assert not data.run_requests
             self.cursors[name] = data.cursor
             self.skips[name] = data.skip_message or ""
