@@ -112,17 +112,17 @@ def capture_slot(
     first failures and nothing is written.
     """
     started = time.perf_counter()
-    batch, stats = fetch(
-        captured_at, lambda c: c.option_chains(symbols, captured_at, on_progress=on_progress)
-    )
-    fetched = time.perf_counter()
-    if not batch.frames:
-        failed = "; ".join(f"{s}: {r}" for s, r in list(batch.failures.items())[:10])
-        raise NoChainsError(f"no option chain could be fetched for slot {slot_key(slot)}: {failed}")
-    frame = batch.frame()
-    batch.frames.clear()  # the per-symbol copies are no longer needed: lowers the peak memory
-    report = archive.write_intraday(frame, slot, captured_at)
-    del frame
+    # Each chain is written to its file as it arrives; the slot is never held in memory whole.
+    with archive.intraday_files(slot, captured_at) as files:
+        batch, stats = fetch(
+            captured_at,
+            lambda c: c.option_chains(symbols, captured_at, on_progress=on_progress, on_chain=files.add),
+        )
+        fetched = time.perf_counter()
+        if not files.symbols:
+            failed = "; ".join(f"{s}: {r}" for s, r in list(batch.failures.items())[:10])
+            raise NoChainsError(f"no option chain could be fetched for slot {slot_key(slot)}: {failed}")
+        report = archive.finish_intraday(files.close(), slot)
     return SlotCapture(
         slot,
         captured_at,

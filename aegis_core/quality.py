@@ -178,8 +178,11 @@ def session_files(root: Path, artefact: str, session: dt.date) -> list[Path]:
     return [path] if path.is_file() else []
 
 
-def archive_schema_contract(root: Path, artefact: str, session: dt.date) -> GateResult:
-    """Every end-of-day file of the session meets the artefact's column contract."""
+def archive_schema_contract(
+    root: Path, artefact: str, session: dt.date, known: Mapping[Path, pa.Schema] | None = None
+) -> GateResult:
+    """Every end-of-day file of the session meets the artefact's column contract (``known``: schemas
+    of files the same run wrote, not read again)."""
     files = session_files(root, artefact, session)
     if not files:
         where = (
@@ -191,19 +194,23 @@ def archive_schema_contract(root: Path, artefact: str, session: dt.date) -> Gate
             artefact, SCHEMA_CONTRACT, False, f"{session}: no {artefact} file ({where} missing)", (where,)
         )
     return files_schema_contract(
-        root, files, artefact, artefact=artefact, label=str(session), noun=f"{artefact} file"
+        root, files, artefact, artefact=artefact, label=str(session), noun=f"{artefact} file", known=known
     )
 
 
-def archive_gex_sanity(root: Path, session: dt.date) -> GateResult:
-    """gex_sanity of the session's gex_summary file against the strikes of the session's chains."""
+def archive_gex_sanity(
+    root: Path, session: dt.date, known: Mapping[str, tuple[float, float]] | None = None
+) -> GateResult:
+    """gex_sanity of the session's gex_summary file against the strikes of the session's chains
+    (``known``: strike ranges the same run gathered as it wrote the chain files, not read again)."""
     path = layout.daily_file(root, "gex_summary", session)
     rel = path.relative_to(root).as_posix()
     if not path.is_file():
         return GateResult("gex_summary", GEX_SANITY, False, f"{session}: {rel} missing", (rel,))
     try:
         table = pq.read_table(path)
-        return gex_sanity(table, chain_strike_ranges(root, session, table.column("symbol").to_pylist()))
+        symbols = table.column("symbol").to_pylist()
+        return gex_sanity(table, chain_strike_ranges(root, session, symbols, known))
     except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
         return GateResult(
             "gex_summary", GEX_SANITY, False, f"{session}: {rel} cannot be checked ({exc})", (rel,)
@@ -211,13 +218,19 @@ def archive_gex_sanity(root: Path, session: dt.date) -> GateResult:
 
 
 def chain_strike_ranges(
-    root: Path, session: dt.date, symbols: Iterable[str]
+    root: Path,
+    session: dt.date,
+    symbols: Iterable[str],
+    known: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """``symbol -> (lowest, highest strike)`` from the session's chain files (absent ones are left out)."""
-    out = {}
+    """``symbol -> (lowest, highest strike)`` from the session's chain files (absent ones are left out);
+    ``known`` ranges (gathered when the same run wrote those files) are taken as they are."""
+    out, known = {}, known or {}
     for sym in sorted({s for s in symbols if s and layout.is_valid_symbol(s)}):
         path = layout.options_file(root, sym, session)
-        if path.is_file():
+        if sym in known:
+            out[sym] = known[sym]
+        elif path.is_file():
             bounds = pc.min_max(pq.read_table(path, columns=["strike_price"]).column("strike_price"))
             lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
             if lo is not None:

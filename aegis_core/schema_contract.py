@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -107,18 +107,27 @@ def _schema_of(source: Path | str | pa.Table | pa.Schema) -> pa.Schema:
 
 
 def files_schema_contract(
-    root: Path, files: Sequence[Path], contract: str | Artefact, *, artefact: str, label: str, noun: str
+    root: Path,
+    files: Sequence[Path],
+    contract: str | Artefact,
+    *,
+    artefact: str,
+    label: str,
+    noun: str,
+    known: Mapping[Path, pa.Schema] | None = None,
 ) -> GateResult:
     """Every one of ``files`` (under ``root``) meets ``contract``; a failure groups the files by finding.
 
     ``artefact`` names the gate's artefact, ``label`` what the files are of (a session, a slot), ``noun``
-    what to call them ("stocks file", "snapshot")."""
+    what to call them ("stocks file", "snapshot"). ``known``: the schemas of files the same run has just
+    written (the writer's own record), used instead of reading those files' footers again."""
+    known = known or {}
     by_problem: dict[str, list[str]] = defaultdict(list)  # finding -> files showing it
     columns: set[str] = set()
     bad: list[str] = []
     for path in files:
         rel = path.relative_to(root).as_posix()
-        result = schema_contract(path, contract)
+        result = schema_contract(known.get(path, path), contract)
         if result.passed:
             continue
         bad.append(rel)

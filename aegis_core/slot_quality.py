@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -89,13 +89,16 @@ def files_per_symbol(root: Path, slot: dt.datetime, universe: Iterable[str]) -> 
     return {str(k): v for k, v in sorted(counts.items())}
 
 
-def slot_schema_contract(root: Path, slot: dt.datetime) -> GateResult:
-    """Every snapshot of the slot has exactly the intraday contract's columns, types and nullability."""
+def slot_schema_contract(
+    root: Path, slot: dt.datetime, known: Mapping[Path, pa.Schema] | None = None
+) -> GateResult:
+    """Every snapshot of the slot has exactly the intraday contract's columns, types and nullability
+    (``known``: schemas of snapshots the same run wrote, not read again)."""
     files = [p for paths in slot_files(root, slot).values() for p in paths]
     if not files:
         return GateResult(ARTEFACT, SCHEMA_CONTRACT, False, f"{_label(slot)}: no snapshot file", ())
     return files_schema_contract(
-        root, files, OPTIONS_INTRADAY, artefact=ARTEFACT, label=_label(slot), noun="snapshot"
+        root, files, OPTIONS_INTRADAY, artefact=ARTEFACT, label=_label(slot), noun="snapshot", known=known
     )
 
 

@@ -231,12 +231,17 @@ def source_sanity(
     return GateResult(artefact, SOURCE_SANITY, share <= threshold, summary, tuple(symbols), details)
 
 
-def screen_chains(
-    batch: ChainsResult, stats: Mapping[str, object], session: dt.date, asked: list[str]
-) -> tuple[pl.DataFrame, Rejections, dict[str, str]]:
-    """The session's fetched chains through the door: the contracts kept, what was rejected, and every
-    symbol asked for that will have no file, with the reason (failed at the source, or all rejected)."""
-    kept = sum(f.height for f in batch.frames.values())
-    frame, rejections = screen_session(batch.frame(), session, Rejections.from_stats(stats, kept))
-    failed = {**batch.failures, **unwritten(asked, set(frame["symbol"]), batch.failures, rejections)}
-    return frame, rejections, failed
+def chains_outcome(
+    batch: ChainsResult,
+    stats: Mapping[str, object],
+    expired: Rejections,
+    asked: list[str],
+    written: set[str],
+) -> tuple[Rejections, dict[str, str]]:
+    """The door's account of a session's chains, screened as they arrived (``screen_session`` per chain,
+    counting into ``expired``): what was rejected, and every symbol asked for that has no file, with the
+    reason (failed at the source, or every row rejected)."""
+    rejections = Rejections.from_stats(stats, sum(batch.sizes.values()))
+    rejections.add(expired)
+    failed = {**batch.failures, **unwritten(asked, written, batch.failures, rejections)}
+    return rejections, failed

@@ -25,6 +25,7 @@ from aegis_assets.ldas.derived import gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks, vix
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, ParityResource, QualityResource
+from aegis_assets.run_writes import known_schemas, known_strike_ranges
 from aegis_assets.runs import check_partition_keys
 from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
 from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
@@ -172,8 +173,12 @@ def _schema_check(artefact: str) -> dg.AssetChecksDefinition:
         "nullability (blocking: downstream assets wait for it).",
     )
     def _check(context: dg.AssetCheckExecutionContext, archive: ArchiveResource) -> dg.AssetCheckResult:
-        root = Path(archive.archive_root)
-        return _evaluate(context, lambda d: archive_schema_contract(root, artefact, d), _ERROR)
+        root, run = Path(archive.archive_root), context.run.run_id
+        return _evaluate(
+            context,
+            lambda d: archive_schema_contract(root, artefact, d, known_schemas(run, artefact, d.isoformat())),
+            _ERROR,
+        )
 
     return _check
 
@@ -211,8 +216,10 @@ def _gex_sanity_check() -> dg.AssetChecksDefinition:
         "level inside the 0.8–1.2 × spot grid, gex_regime matching the sign of net_gex, no null values.",
     )
     def _check(context: dg.AssetCheckExecutionContext, archive: ArchiveResource) -> dg.AssetCheckResult:
-        root = Path(archive.archive_root)
-        return _evaluate(context, lambda d: archive_gex_sanity(root, d), _ERROR)
+        root, run = Path(archive.archive_root), context.run.run_id
+        return _evaluate(
+            context, lambda d: archive_gex_sanity(root, d, known_strike_ranges(run, d.isoformat())), _ERROR
+        )
 
     return _check
 

@@ -5,11 +5,13 @@ import time
 from typing import Any
 
 import dagster as dg
+import polars as pl
 
 from aegis_assets.clock import ClockParam, now
 from aegis_assets.partitions import session_partitions
 from aegis_assets.policy import SESSION_BACKFILL, VENDOR_POOL
 from aegis_assets.resources import ArchiveResource, MarketDataResource
+from aegis_assets.run_writes import remember
 from aegis_assets.runs import (
     failures_metadata,
     markdown_table,
@@ -18,7 +20,7 @@ from aegis_assets.runs import (
     run_sessions,
     run_symbols,
 )
-from aegis_core.archive.store import WriteReport
+from aegis_core.archive.store import Archive, WriteReport
 from aegis_core.calendar import NY, Session
 from aegis_core.capture import CaptureWindowError, eod_capture_time
 from aegis_core.polygon import PolygonNoDataError
@@ -26,9 +28,10 @@ from aegis_core.polygon.results import ChainsResult
 from aegis_core.validation import (
     Rejections,
     VendorDataError,
+    chains_outcome,
     check_vix,
     screen_bars,
-    screen_chains,
+    screen_session,
 )
 
 GROUP = "ldas"
@@ -140,6 +143,7 @@ def stocks(
         if failed:
             context.log.warning(f"{session.key}: no daily bar for {len(failed)} symbols: {_first(failed)}")
         report = archive.archive().write_stocks(frame, session.date)
+        remember(context.run.run_id, session.key, report)  # the checks of this run take its figures
         out[session.key] = {
             **_write_metadata(report, len(symbols), archive),
             **_request_metadata(stats, started),
@@ -156,21 +160,38 @@ def _capture_time(session: Session, clock: ClockParam, live: bool) -> dt.datetim
         raise dg.Failure(str(exc)) from None
 
 
-def _fetch_chains(
+def _capture_chains(
     context: dg.AssetExecutionContext,
     market: MarketDataResource,
+    store: Archive,
     symbols: list[str],
     session: Session,
     captured_at: dt.datetime,
-) -> tuple[ChainsResult, dict]:
-    """Every symbol's chain as of ``captured_at``; a failure when not one could be fetched."""
+) -> tuple[ChainsResult, dict, WriteReport, Rejections, dict[str, str]]:
+    """Every symbol's chain as of ``captured_at``, screened and written to its file as it arrives (the
+    session is never held in memory), then mirrored to the lake in one commit. A failure, with nothing
+    committed to the lake, when not one chain could be fetched or every row was rejected."""
     progress = progress_logger(context, "option chains")
-    batch, stats = market.fetch(captured_at, lambda c: c.option_chains(symbols, captured_at, progress))
-    if batch.failures:
-        context.log.warning(f"{session.key}: {len(batch.failures)} chains failed: {_first(batch.failures)}")
-    if not batch.frames:
-        raise dg.Failure(f"no option chain could be fetched for {session.key}: {_first(batch.failures)}")
-    return batch, stats
+    expired = Rejections()
+    with store.options_files(session.date) as files:
+
+        def arrived(symbol: str, frame: pl.DataFrame) -> None:
+            kept, _ = screen_session(frame, session.date, expired)
+            files.add(symbol, kept)
+
+        batch, stats = market.fetch(
+            captured_at, lambda c: c.option_chains(symbols, captured_at, progress, on_chain=arrived)
+        )
+        failures = batch.failures
+        if failures:
+            context.log.warning(f"{session.key}: {len(failures)} chains failed: {_first(failures)}")
+        if not batch.sizes:
+            raise dg.Failure(f"no option chain could be fetched for {session.key}: {_first(failures)}")
+        rejections, failed = chains_outcome(batch, stats, expired, symbols, files.symbols)
+        if not files.symbols:
+            raise dg.Failure(f"no usable option chain for {session.key}: {_first(failed)}")
+        report = files.close()
+    return batch, stats, report, rejections, failed
 
 
 def _chain_metadata(sizes: dict[str, int], report: WriteReport, started: float) -> dict[str, Any]:
@@ -199,20 +220,17 @@ def options(
     for session in run_sessions(context):
         captured_at = _capture_time(session, clock, market.live)
         started = time.perf_counter()
-        batch, stats = _fetch_chains(context, market, symbols, session, captured_at)
-        frame, rejections, failed = screen_chains(batch, stats, session.date, symbols)
-        if frame.height == 0:
-            raise dg.Failure(f"no usable option chain for {session.key}: {_first(failed)}")
-        sizes = {s: f.height for s, f in batch.frames.items()}
-        batch.frames.clear()  # the session is in `frame` now: not a second copy held through the write
-        report = archive.archive().write_options(frame, session.date)
+        batch, stats, report, rejections, failed = _capture_chains(
+            context, market, archive.archive(), symbols, session, captured_at
+        )
+        remember(context.run.run_id, session.key, report)  # the checks of this run take its figures
         out[session.key] = {
             **_write_metadata(report, len(symbols), archive),
             **_request_metadata(stats, started),
             **failures_metadata(failed),
             **_door_metadata(rejections),
             "captured_at": captured_at.isoformat(),
-            **_chain_metadata(sizes, report, started),
+            **_chain_metadata(batch.sizes, report, started),
         }
     return dg.MaterializeResult(metadata=merge_session_metadata(out))
 

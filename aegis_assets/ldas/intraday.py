@@ -20,6 +20,7 @@ from aegis_assets.ldas.eod import GROUP
 from aegis_assets.partitions import session_partitions, slot_partitions
 from aegis_assets.policy import SLOT_BACKFILL, VENDOR_POOL
 from aegis_assets.resources import ArchiveResource, MarketDataResource
+from aegis_assets.run_writes import remember
 from aegis_assets.runs import (
     failures_metadata,
     markdown_table,
@@ -79,6 +80,7 @@ def _capture_slot(
         )
     except NoChainsError as exc:
         raise dg.Failure(str(exc)) from None
+    remember(context.run.run_id, key, done.report)  # the slot's checks in this run take its figures
     if done.failures:
         context.log.warning(
             f"slot {key}: {len(done.failures)} chains failed: {name_list(list(done.failures))}"

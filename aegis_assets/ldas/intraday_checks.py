@@ -23,7 +23,9 @@ from aegis_assets.ldas.checks import check_result, parity_check
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
 from aegis_assets.partitions import slot_partitions
 from aegis_assets.resources import ArchiveResource, QualityResource
+from aegis_assets.run_writes import known_schemas
 from aegis_assets.runs import check_partition_keys, slot_starts
+from aegis_core.calendar import slot_key
 from aegis_core.gates import GateResult
 from aegis_core.schema_contract import SCHEMA_CONTRACT
 from aegis_core.slot_quality import (
@@ -55,7 +57,7 @@ def _per_slot(
     severity: dg.AssetCheckSeverity,
     **metadata: object,
 ) -> dg.AssetCheckResult:
-    results = {f"{s:%Y-%m-%d-%H:%M}": gate(s) for s in check_slots(context)}
+    results = {slot_key(s): gate(s) for s in check_slots(context)}
     return check_result(results, severity, metadata=metadata)
 
 
@@ -70,8 +72,12 @@ def _per_slot(
 def pt_snapshots_schema_contract(
     context: dg.AssetCheckExecutionContext, archive: ArchiveResource
 ) -> dg.AssetCheckResult:
-    root = Path(archive.archive_root)
-    return _per_slot(context, lambda s: slot_schema_contract(root, s), _ERROR)
+    root, run = Path(archive.archive_root), context.run.run_id
+    return _per_slot(
+        context,
+        lambda s: slot_schema_contract(root, s, known_schemas(run, "options_intraday", slot_key(s))),
+        _ERROR,
+    )
 
 
 @dg.asset_check(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
@@ -63,51 +64,67 @@ class Lake:
         symbols: Sequence[str] | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> int:
-        """Replace the rows of ``sessions`` (and ``slot``) in ``artefact``'s table; return the new version.
-
-        ``frame`` holds the artefact's contract columns plus ``session_date`` (and ``slot`` for
-        intraday); rows outside the replaced partitions are refused rather than silently kept.
-        With ``symbols``, only those symbols' rows of the sessions are replaced and every other
-        symbol's rows are kept (a subset run): one transaction either way.
-        """
-        if not sessions:
-            raise ValueError(f"{artefact.name}: a lake write needs at least one session")
-        cols = lake_columns(artefact)
-        schema = pa.schema([c.arrow_field for c in cols])
+        """Replace the rows of ``sessions`` (and ``slot``) in ``artefact``'s table with ``frame``; return
+        the new version. ``frame`` holds the contract columns plus ``session_date`` (and ``slot``)."""
         table = artefact.to_arrow(frame)
-        for c in cols[len(artefact.columns) :]:
+        for c in lake_columns(artefact)[len(artefact.columns) :]:
             if c.name not in frame.columns:
                 raise ValueError(f"{artefact.name}: lake column {c.name!r} missing from the frame")
             table = table.append_column(c.name, frame[c.name].cast(c.dtype).to_arrow())
-        # One batch, as delta-rs has always been given: it may interleave the rows of several batches,
-        # and the derived assets' sums read the rows back in table order.
-        table = table.cast(schema).combine_chunks()
+        return self.replace_batches(
+            artefact,
+            table.combine_chunks().to_batches,  # one batch, as the small daily tables always were
+            sessions=sessions,
+            slot=slot,
+            symbols=symbols,
+            metadata=metadata,
+        )
+
+    def replace_batches(
+        self,
+        artefact: Artefact,
+        batches: Callable[[], Iterable[pa.RecordBatch]],
+        *,
+        sessions: Sequence[dt.date],
+        slot: str | None = None,
+        symbols: Sequence[str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Replace the rows of ``sessions`` (and ``slot``) in ``artefact``'s table; return the new version.
+
+        ``batches()`` yields the rows (the lake's columns); they are streamed into one transaction, so
+        a session of any size is written in bounded memory (a retry after a lost commit race calls it
+        again). Rows outside the replaced partitions are refused rather than silently kept (nothing is
+        committed then). With ``symbols``, only those symbols' rows of the sessions are replaced and
+        every other symbol's rows are kept (a subset run).
+        """
+        if not sessions:
+            raise ValueError(f"{artefact.name}: a lake write needs at least one session")
         keys = sorted({d.isoformat() for d in sessions})
-        outside = frame.filter(~pl.col(SESSION_COLUMN).cast(pl.String).is_in(keys)).height
-        if outside:
-            raise ValueError(
-                f"{artefact.name}: {outside} rows fall outside the sessions being replaced {keys}"
-            )
         predicate = f"{SESSION_COLUMN} IN ({', '.join(_quote(k) for k in keys)})"
+        names: list[str] | None = None
         if symbols is not None:
             names = sorted(set(symbols))
             if not names:
                 raise ValueError(f"{artefact.name}: a per-symbol lake write needs at least one symbol")
-            strays = frame.filter(~pl.col("symbol").is_in(names)).height
-            if strays:
-                raise ValueError(f"{artefact.name}: {strays} rows belong to symbols not being replaced")
             predicate += f" AND symbol IN ({', '.join(_quote(n) for n in names)})"
         if slot is not None:
             predicate += f" AND {SLOT_COLUMN} = {_quote(slot)}"
+        schema = pa.schema([c.arrow_field for c in lake_columns(artefact)])
         props = CommitProperties(custom_metadata={k: str(v) for k, v in (metadata or {}).items()})
         uri = self.uri(artefact.name)
+
+        def rows() -> pa.RecordBatchReader:
+            checked = _inside(artefact.name, batches(), schema, keys, names)
+            return pa.RecordBatchReader.from_batches(schema, checked)
+
         for attempt in range(self.commit_retries + 1):
             try:
                 # Always a predicate overwrite, even for a table that does not exist yet: two runs that
                 # both find no table must not both append (their rows would be there twice).
                 write_deltalake(
                     uri,
-                    table,
+                    rows(),
                     mode="overwrite",
                     predicate=predicate,
                     partition_by=[SESSION_COLUMN],
@@ -121,6 +138,15 @@ class Lake:
                     raise
                 time.sleep(0.05 * 2**attempt)
         return DeltaTable(uri, storage_options=self._options()).version()
+
+    def with_partition_columns(
+        self, artefact: Artefact, table: pa.Table, session: dt.date, slot: str | None = None
+    ) -> pa.Table:
+        """``table`` (the contract columns) with the lake's ``session_date`` (and ``slot``) added."""
+        table = table.append_column(SESSION_COLUMN, pa.array([session] * table.num_rows, pa.date32()))
+        if slot is not None:
+            table = table.append_column(SLOT_COLUMN, pa.array([slot] * table.num_rows, pa.string()))
+        return table
 
     def version(self, table: str) -> int | None:
         try:
@@ -164,3 +190,25 @@ class Lake:
             return None
         lf = lf.filter(pl.col(SESSION_COLUMN).is_between(start, end))
         return (lf.select(columns) if columns else lf).collect()
+
+
+def _inside(
+    table: str,
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    keys: list[str],
+    symbols: list[str] | None,
+) -> Iterator[pa.RecordBatch]:
+    """``batches`` cast to the lake schema; a row outside the sessions (or symbols) stops the write."""
+    sessions = pa.array([dt.date.fromisoformat(k) for k in keys], pa.date32())
+    allowed = pa.array(symbols, pa.string()) if symbols is not None else None
+    for batch in batches:
+        batch = pa.Table.from_batches([batch]).select(schema.names).cast(schema).combine_chunks()
+        outside = len(batch) - pc.sum(pc.is_in(batch[SESSION_COLUMN], sessions)).as_py() if len(batch) else 0
+        if outside:
+            raise ValueError(f"{table}: {outside} rows fall outside the sessions being replaced {keys}")
+        if allowed is not None and len(batch):
+            strays = len(batch) - pc.sum(pc.is_in(batch["symbol"].cast(pa.string()), allowed)).as_py()
+            if strays:
+                raise ValueError(f"{table}: {strays} rows belong to symbols not being replaced")
+        yield from batch.to_batches()

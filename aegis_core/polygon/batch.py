@@ -28,8 +28,13 @@ async def run_batch(
     concurrency: int,
     fatal: tuple[type[BaseException], ...] = (),
     on_progress: ProgressCallback | None = None,
+    on_result: Callable[[str, T], None] | None = None,
 ) -> tuple[dict[str, T], dict[str, str]]:
-    """``job(symbol)`` for every distinct symbol; returns ``(results, failures)`` in the order given."""
+    """``job(symbol)`` for every distinct symbol; returns ``(results, failures)`` in the order given.
+
+    With ``on_result``, each result is handed to it as it arrives and not kept (``results`` is then
+    empty): a large batch is not held in memory. An exception it raises stops the batch and is raised.
+    """
     ordered = list(dict.fromkeys(symbols))
     total = len(ordered)
     results: dict[str, T] = {}
@@ -41,7 +46,7 @@ async def run_batch(
         nonlocal done
         for symbol in pending:  # one shared iterator: each symbol goes to exactly one worker
             try:
-                results[symbol] = await job(symbol)
+                result = await job(symbol)
             except fatal:
                 raise
             except PolygonError as exc:
@@ -50,6 +55,11 @@ async def run_batch(
             except Exception as exc:  # a bug or an unforeseen answer: report it by name, keep going
                 failures[symbol] = f"{symbol}: unexpected {type(exc).__name__}: {' '.join(str(exc).split())}"
                 log.exception("%s failed unexpectedly", symbol)
+            else:
+                if on_result is None:
+                    results[symbol] = result
+                else:
+                    on_result(symbol, result)  # outside the per-symbol handling: its failure is the batch's
             done += 1
             if on_progress is not None:
                 on_progress(done, total, symbol)

@@ -251,13 +251,23 @@ class PolygonClient:
         symbols: Iterable[str],
         captured_at: dt.datetime,
         on_progress: ProgressCallback | None = None,
+        on_chain: Callable[[str, pl.DataFrame], None] | None = None,
     ) -> ChainsResult:
         """Chains of many underlyings, ``max_concurrency`` at a time. Every symbol ends up either in
-        ``frames`` or in ``failures``; a ``PolygonAuthError`` cancels the rest and is raised.
-        ``on_progress(done, total, symbol)`` is called as each symbol finishes, either way."""
+        ``sizes`` (and ``frames``) or in ``failures``; a ``PolygonAuthError`` cancels the rest and is
+        raised. ``on_progress(done, total, symbol)`` is called as each symbol finishes, either way.
+        With ``on_chain(symbol, frame)``, each chain is handed over as it arrives instead of being kept
+        in ``frames``: the caller writes it and memory never holds the whole batch."""
         _require_aware(captured_at)
         started = time.perf_counter()
         stats = RequestStats()
+        sizes: dict[str, int] = {}
+
+        def arrived(symbol: str, frame: pl.DataFrame) -> None:
+            sizes[symbol] = frame.height
+            if on_chain is not None:
+                on_chain(symbol, frame)
+
         try:
             frames, failures = await run_batch(
                 symbols,
@@ -265,10 +275,14 @@ class PolygonClient:
                 concurrency=self.max_concurrency,
                 fatal=(PolygonAuthError,),
                 on_progress=on_progress,
+                on_result=arrived if on_chain is not None else None,
             )
         finally:
             self.stats.add(stats)
-        return ChainsResult(frames, failures, stats, time.perf_counter() - started)
+        if on_chain is None:
+            sizes = {s: f.height for s, f in frames.items()}
+        ordered = {s: sizes[s] for s in dict.fromkeys(symbols) if s in sizes}
+        return ChainsResult(frames, failures, stats, time.perf_counter() - started, ordered)
 
     # --- pagination ------------------------------------------------------------------------------
 

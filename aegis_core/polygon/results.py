@@ -14,15 +14,17 @@ from aegis_core.polygon.stats import RequestStats
 class ChainsResult:
     """Option chains of many underlyings.
 
-    ``frames`` holds one ``OPTIONS`` frame per symbol that succeeded (in the order asked);
-    ``failures`` maps every symbol that did not to a one-line reason. Together they cover every
-    symbol asked for.
+    ``sizes`` holds the contracts of every symbol that succeeded (in the order asked) and ``frames``
+    its ``OPTIONS`` frame, unless the chains were handed over as they arrived (then it is empty);
+    ``failures`` maps every symbol that did not succeed to a one-line reason. Together they cover
+    every symbol asked for.
     """
 
     frames: dict[str, pl.DataFrame]
     failures: dict[str, str]
     stats: RequestStats = field(default_factory=RequestStats)
     elapsed_s: float = 0.0
+    sizes: dict[str, int] = field(default_factory=dict)
 
     def frame(self) -> pl.DataFrame:
         """All chains in one ``OPTIONS`` frame."""
@@ -33,7 +35,7 @@ class ChainsResult:
 
     def metadata(self) -> dict[str, object]:
         return {
-            "symbols_ok": len(self.frames),
+            "symbols_ok": len(self.sizes),
             "symbols_failed": len(self.failures),
             "failed": dict(self.failures),
             "elapsed_s": round(self.elapsed_s, 3),

@@ -13,7 +13,7 @@ import os
 import dagster as dg
 import pytest
 
-from aegis_core.archive import store
+from aegis_core.archive import symbol_files
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.schemas import ARTEFACTS
 from aegis_core.settings import load_settings
@@ -52,7 +52,7 @@ def lake_digests(root):
 @pytest.mark.parametrize("batch_rows", [None, 100], ids=["default-groups", "many-small-groups"])
 def test_eod_archive_and_lake_identical_to_the_recorded_run(sim_env, tmp_path, monkeypatch, batch_rows):
     if batch_rows:  # files written in many groups of symbols: the same bytes and lake rows
-        monkeypatch.setattr(store, "FILE_BATCH_ROWS", batch_rows)
+        monkeypatch.setattr(symbol_files, "MAX_PENDING", batch_rows)
     defs = build_definitions(load_settings())
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("ldas_eod_job").execute_in_process(

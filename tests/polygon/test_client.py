@@ -484,3 +484,35 @@ def test_constructor_refuses_unsafe_settings(base_url: str, key: str, complaint:
     with pytest.raises(ValueError, match=re.escape(complaint)) as caught:
         PolygonClient(base_url, key)
     assert KEY not in str(caught.value)
+
+
+def test_chains_handed_over_as_they_arrive_are_not_kept(serve: Serve) -> None:
+    script = ChainScript({"AAPL": 3, "MSFT": 1, "SPY": 2}, per_page=5)
+    server = serve(script)
+    got: dict[str, int] = {}
+
+    async def run():
+        async with client(server.url) as c:
+            return await c.option_chains(
+                ["AAPL", "MSFT", "SPY"], CAPTURED, on_chain=lambda s, f: got.update({s: f.height})
+            )
+
+    result = asyncio.run(run())
+    assert got == {"AAPL": 15, "MSFT": 5, "SPY": 10}
+    assert result.frames == {}  # handed over, not held
+    assert result.sizes == {"AAPL": 15, "MSFT": 5, "SPY": 10} and result.failures == {}
+
+
+def test_a_receiver_that_fails_stops_the_batch_and_is_raised(serve: Serve) -> None:
+    server = serve(ChainScript({s: 2 for s in ("AAPL", "MSFT", "SPY", "QQQ")}, per_page=5))
+
+    def receiver(symbol, frame):
+        raise OSError(28, "No space left on device")
+
+    async def run():
+        async with client(server.url, max_concurrency=1) as c:
+            return await c.option_chains(["AAPL", "MSFT", "SPY", "QQQ"], CAPTURED, on_chain=receiver)
+
+    with pytest.raises(OSError, match="No space left"):
+        asyncio.run(run())
+    assert len(server.requests) < 8  # not every chain fetched after the write failed
