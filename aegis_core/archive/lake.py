@@ -113,6 +113,7 @@ class Lake:
         schema = pa.schema([c.arrow_field for c in lake_columns(artefact)])
         props = CommitProperties(custom_metadata={k: str(v) for k, v in (metadata or {}).items()})
         uri = self.uri(artefact.name)
+        self._create_if_absent(artefact, schema, props)
 
         def rows() -> pa.RecordBatchReader:
             checked = _inside(artefact.name, batches(), schema, keys, names)
@@ -120,8 +121,8 @@ class Lake:
 
         for attempt in range(self.commit_retries + 1):
             try:
-                # Always a predicate overwrite, even for a table that does not exist yet: two runs that
-                # both find no table must not both append (their rows would be there twice).
+                # A predicate overwrite of an existing table: two runs writing the same rows at once
+                # conflict, and the one that commits second writes again over the first one's rows.
                 write_deltalake(
                     uri,
                     rows(),
@@ -138,6 +139,24 @@ class Lake:
                     raise
                 time.sleep(0.05 * 2**attempt)
         return DeltaTable(uri, storage_options=self._options()).version()
+
+    def _create_if_absent(self, artefact: Artefact, schema: pa.Schema, props: CommitProperties) -> None:
+        """An empty table, so that every write is an overwrite that Delta checks for conflicts: two runs
+        that both found no table and both created it by writing would both append their rows."""
+        if self.version(artefact.name) is not None:
+            return
+        try:
+            DeltaTable.create(
+                self.uri(artefact.name),
+                schema,
+                mode="ignore",
+                partition_by=[SESSION_COLUMN],
+                storage_options=self._options(),
+                commit_properties=props,
+            )
+        except Exception:  # another run created it first: fine; anything else is raised
+            if self.version(artefact.name) is None:
+                raise
 
     def with_partition_columns(
         self, artefact: Artefact, table: pa.Table, session: dt.date, slot: str | None = None

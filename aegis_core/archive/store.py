@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,30 +79,45 @@ class Archive:
             artefact, frame, sessions=[session], metadata=self.lake_metadata(session)
         )
 
-    def _symbol_files(
-        self,
-        artefact: Artefact,
-        path_of: Callable[[str], Path],
-        session: dt.date,
-        slot: str | None = None,
-        **meta: str,
+    def _session_files(
+        self, artefact: Artefact, path_of: Callable[[str], Path], session: dt.date, symbols: Sequence[str]
     ) -> SymbolFiles:
-        return SymbolFiles(self, artefact, path_of, session, slot, self._metadata(session, **meta))
+        def existing(symbol: str) -> list[Path]:
+            return [path] if (path := path_of(symbol)).is_file() else []
 
-    def options_files(self, session: dt.date) -> SymbolFiles:
-        """The writer of the session's chain files, fed one symbol at a time as chains arrive."""
-        return self._symbol_files(OPTIONS, lambda s: layout.options_file(self.root, s, session), session)
+        meta = self._metadata(session)
+        return SymbolFiles(self, artefact, path_of, session, None, meta, symbols, existing)
 
-    def intraday_files(self, slot_start: dt.datetime, captured_at: dt.datetime) -> SymbolFiles:
+    def options_files(self, session: dt.date, symbols: Sequence[str]) -> SymbolFiles:
+        """The writer of the session's chain files for ``symbols``, fed a chain at a time as they arrive."""
+        path_of = lambda s: layout.options_file(self.root, s, session)  # noqa: E731
+        return self._session_files(OPTIONS, path_of, session, symbols)
+
+    def intraday_files(
+        self, slot_start: dt.datetime, captured_at: dt.datetime, symbols: Sequence[str]
+    ) -> SymbolFiles:
         """The writer of one slot's snapshot files; ``finish_intraday`` then removes the slot's older ones."""
         local = slot_start.astimezone(NY)
-        return self._symbol_files(
+        return SymbolFiles(
+            self,
             OPTIONS_INTRADAY,
             lambda s: layout.intraday_file(self.root, s, captured_at),
             local.date(),
-            slot=f"{local:%H:%M}",
-            captured_at=captured_at.isoformat(),
+            f"{local:%H:%M}",
+            self._metadata(local.date(), captured_at=captured_at.isoformat()),
+            symbols,
+            lambda s: self._slot_files(s, slot_start),
         )
+
+    def _slot_files(self, symbol: str, slot_start: dt.datetime) -> list[Path]:
+        """``symbol``'s snapshot files inside the slot starting at ``slot_start``."""
+        local = slot_start.astimezone(NY)
+        session = local.date()
+        return [
+            path
+            for t, path in sorted(layout.intraday_files(self.root, symbol, session).items())
+            if local <= dt.datetime.combine(session, t, NY) < local + SLOT_LENGTH
+        ]
 
     def _daily(self, artefact: Artefact, frame: pl.DataFrame, session: dt.date) -> WriteReport:
         start = time.perf_counter()
@@ -119,11 +134,11 @@ class Archive:
         return self._daily(VIX, frame, session)
 
     def write_stocks(self, frame: pl.DataFrame, session: dt.date) -> WriteReport:
-        files = self._symbol_files(STOCKS, lambda s: layout.stock_file(self.root, s, session), session)
-        return _write_by_symbol(files, frame)
+        path_of = lambda s: layout.stock_file(self.root, s, session)  # noqa: E731
+        return _write_by_symbol(frame, lambda symbols: self._session_files(STOCKS, path_of, session, symbols))
 
     def write_options(self, frame: pl.DataFrame, session: dt.date) -> WriteReport:
-        return _write_by_symbol(self.options_files(session), frame)
+        return _write_by_symbol(frame, lambda symbols: self.options_files(session, symbols))
 
     def write_gex_summary(self, frame: pl.DataFrame, session: dt.date) -> WriteReport:
         return self._daily(GEX_SUMMARY, frame, session)
@@ -145,29 +160,30 @@ class Archive:
         self, frame: pl.DataFrame, slot_start: dt.datetime, captured_at: dt.datetime
     ) -> WriteReport:
         """One slot's snapshots from one frame; older files of the same slot are removed after."""
-        report = _write_by_symbol(self.intraday_files(slot_start, captured_at), frame)
+
+        def writer(covered: list[str]) -> SymbolFiles:
+            return self.intraday_files(slot_start, captured_at, covered)
+
+        report = _write_by_symbol(frame, writer)
         return self.finish_intraday(report, slot_start)
 
     def finish_intraday(self, report: WriteReport, slot_start: dt.datetime) -> WriteReport:
         """Remove the slot's files that the new snapshots (``report``) replace: a re-captured slot keeps
         one file per symbol. Only after the new ones landed, so a slot is never left without."""
-        local = slot_start.astimezone(NY)
-        session = local.date()
         keep = set(report.files)
         for path in report.files:
-            symbol = path.parts[-4]
-            for t, old in layout.intraday_files(self.root, symbol, session).items():
-                when = dt.datetime.combine(session, t, NY)
-                if local <= when < local + SLOT_LENGTH and old not in keep:
+            for old in self._slot_files(path.parts[-4], slot_start):
+                if old not in keep:
                     old.unlink(missing_ok=True)
                     report.replaced += 1
         return report
 
 
-def _write_by_symbol(files: SymbolFiles, frame: pl.DataFrame) -> WriteReport:
-    """Every symbol of ``frame`` (in order of first appearance, rows in their order) through ``files``."""
-    with files:
-        if frame.height:
-            for (symbol,), rows in frame.partition_by("symbol", maintain_order=True, as_dict=True).items():
-                files.add(str(symbol), rows)
+def _write_by_symbol(frame: pl.DataFrame, writer: Callable[[list[str]], SymbolFiles]) -> WriteReport:
+    """Every symbol of ``frame`` (in order of first appearance, rows in their order) through the writer
+    covering those symbols."""
+    parts = frame.partition_by("symbol", maintain_order=True, as_dict=True) if frame.height else {}
+    with writer([str(s) for (s,) in parts]) as files:
+        for (symbol,), rows in parts.items():
+            files.add(str(symbol), rows)
         return files.close()

@@ -1,16 +1,22 @@
-"""One session's (or slot's) per-symbol files, written as the symbols arrive, then mirrored to the lake.
+"""One session's (or slot's) per-symbol files, written as the symbols arrive, and their lake rows.
 
 A chain is written to its file as soon as it is fetched, on a few threads beside the fetch, and then
-dropped: memory holds the chains in flight, never the session. When every chain is in, the lake gets
-the files just written, read back one at a time, in one transaction. What each write saw (rows, bytes,
-schema, strike range) is kept as ``FileStats`` for the checks of the same run.
+handed to the lake writer, which streams it into the table's one transaction for the session: memory
+holds the chains in flight, never the session, and the commit comes right after the last chain. What
+each write saw (rows, bytes, schema, strike range) is kept as ``FileStats`` for the checks of the run.
+
+The lake rows replaced are those of the symbols the write covers. A covered symbol that gets no new
+file (it failed at the source, or every row was rejected) keeps its old file, and the lake gets that
+file's rows again: the lake mirrors the files, symbol by symbol, whatever happened.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +31,11 @@ from aegis_core.archive.files import write_table
 from aegis_core.archive.schemas import Artefact
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from aegis_core.archive.store import Archive
+
+log = logging.getLogger(__name__)
 
 FILE_THREADS = 4  # parquet encoding releases the GIL; a few threads hide fsync latency
 MAX_PENDING = 16  # chains handed over but not yet written: beyond this, add() waits (back-pressure)
@@ -66,12 +76,21 @@ def _strike_range(table: pa.Table) -> tuple[float, float] | None:
     return None if lo is None else (float(lo), float(hi))
 
 
+class _Aborted(RuntimeError):
+    """The write was abandoned (the run failed): the lake transaction must not commit."""
+
+
+_END = object()
+
+
 class SymbolFiles:
     """Write ``artefact``'s per-symbol files for one session (and slot) as the symbols are added.
 
-    Use as a context manager: ``add(symbol, frame)`` for each symbol, then ``close()`` mirrors the
-    written files to the lake and returns the report. Leaving the block on an exception waits for the
-    writes in flight and commits nothing to the lake (the run failed: the files written stay, each whole).
+    Use as a context manager: ``add(symbol, frame)`` for each symbol, then ``close()`` waits for the
+    files and the lake commit and returns the report. ``symbols``: the symbols this write covers (their
+    lake rows are replaced); ``existing(symbol)``: the files such a symbol already has, mirrored again
+    when it gets no new one. Leaving the block on an exception commits nothing to the lake (the files
+    written by then stay, each whole; the lake_consistency check names them).
     """
 
     def __init__(
@@ -79,23 +98,32 @@ class SymbolFiles:
         archive: Archive,
         artefact: Artefact,
         path_of: Callable[[str], Path],
-        session,
+        session: dt.date,
         slot: str | None,
         metadata: dict[str, str],
+        symbols: Sequence[str],
+        existing: Callable[[str], list[Path]],
     ) -> None:
         archive.claim(artefact)  # the guard, before the first file
         self._archive, self._artefact, self._path_of = archive, artefact, path_of
         self._session, self._slot, self._metadata = session, slot, metadata
+        self._covered, self._existing = sorted(set(symbols)), existing
         self._started = time.perf_counter()
         self._pool = ThreadPoolExecutor(FILE_THREADS, thread_name_prefix=f"write-{artefact.name}")
         self._room = threading.BoundedSemaphore(MAX_PENDING)
         self._writes: dict[str, Future[FileStats]] = {}
+        self._to_lake: queue.Queue[object] = queue.Queue(MAX_PENDING)
+        self._lake_thread = ThreadPoolExecutor(1, thread_name_prefix=f"lake-{artefact.name}")
+        self._lake: Future[int] | None = None  # the lake transaction, started with the first file
 
     def __enter__(self) -> SymbolFiles:
         return self
 
     def __exit__(self, kind, *_: object) -> None:
+        if self._lake is not None and not self._lake.done():  # left before close(): commit nothing
+            self._offer(_Aborted("the write was abandoned"))
         self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+        self._lake_thread.shutdown(wait=True)
 
     @property
     def symbols(self) -> set[str]:
@@ -106,8 +134,12 @@ class SymbolFiles:
         """Write ``symbol``'s rows (contract columns) to its file, on a writer thread; no rows, no file."""
         if not frame.height:
             return
+        if symbol not in self._covered:
+            raise ValueError(f"{self._artefact.name}: {symbol} is not one of the symbols this write covers")
         if symbol in self._writes:
             raise ValueError(f"{self._artefact.name}: {symbol} handed over twice")
+        if self._lake is None:
+            self._lake = self._lake_thread.submit(self._commit)
         self._room.acquire()  # back-pressure: the fetch waits when the disk falls behind
         future = self._pool.submit(self._write, symbol, frame)
         future.add_done_callback(lambda _: self._room.release())
@@ -117,10 +149,21 @@ class SymbolFiles:
         table = self._artefact.to_arrow(frame)
         path = self._path_of(symbol)
         size = write_table(path, table, self._metadata)
+        self._offer(table)
         return FileStats(path, table.num_rows, size, table.schema, _strike_range(table))
 
+    def _offer(self, item: object) -> None:
+        """Hand ``item`` to the lake writer, unless it has already stopped (its error is raised at close)."""
+        assert self._lake is not None
+        while not self._lake.done():
+            try:
+                self._to_lake.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
     def close(self) -> WriteReport:
-        """Wait for every file (the first write error is raised), then mirror them to the lake."""
+        """Wait for every file (the first write error is raised) and for the lake commit."""
         report = WriteReport(self._artefact.name)
         for symbol, future in self._writes.items():
             report.stats[symbol] = future.result()
@@ -128,27 +171,65 @@ class SymbolFiles:
         report.files = [s.path for s in report.stats.values()]
         report.rows = sum(s.rows for s in report.stats.values())
         report.bytes = sum(s.bytes for s in report.stats.values())
-        # Subset semantics: the symbols written replace their own rows only; every other symbol's rows
-        # of the session stay, as their files do (a subset run, or a symbol that failed).
-        symbols = sorted(report.stats)
-        if symbols:
-            report.lake_version = self._archive.lake.replace_batches(
-                self._artefact,
-                lambda: self._batches([report.stats[s].path for s in symbols]),
-                sessions=[self._session],
-                slot=self._slot,
-                symbols=symbols,
-                metadata=self._archive.lake_metadata(self._session),
-            )
-        else:  # nothing written: the table is left as it is
+        if self._lake is None:  # nothing written: the table is left as it is
             report.lake_version = self._archive.lake.version(self._artefact.name)
+        else:
+            for path in self._kept_files():
+                if (table := self._read_kept(path)) is not None:
+                    self._offer(table)
+            self._offer(_END)
+            report.lake_version = self._lake.result()
         report.seconds = time.perf_counter() - self._started
         return report
 
-    def _batches(self, paths: list[Path]) -> Iterator[pa.RecordBatch]:
-        """The files just written, one at a time, with the lake's partition columns."""
-        for path in paths:
-            table = pq.read_table(path).replace_schema_metadata(None)
-            yield from self._archive.lake.with_partition_columns(
-                self._artefact, table, self._session, self._slot
-            ).to_batches()
+    def _kept_files(self) -> list[Path]:
+        """The files of covered symbols that got no new one: their rows go to the lake again."""
+        return [p for s in self._covered if s not in self._writes for p in self._existing(s)]
+
+    def _read_kept(self, path: Path) -> pa.Table | None:
+        """An old file's rows in the contract; None (said in the log) when it cannot be: its lake rows
+        are then dropped and lake_consistency names the file."""
+        try:
+            return _read(path).select(self._artefact.column_names).cast(self._artefact.arrow_schema)
+        except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+            log.warning("%s: %s cannot be mirrored to the lake again: %s", self._artefact.name, path, exc)
+            return None
+
+    def _commit(self) -> int:
+        tries = iter([self._streamed])
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            # The first try takes the tables as they are written; a retry after a lost commit race
+            # reads the files, which by then hold the same rows.
+            return next(tries, self._reread)()
+
+        return self._archive.lake.replace_batches(
+            self._artefact,
+            batches,
+            sessions=[self._session],
+            slot=self._slot,
+            symbols=self._covered,
+            metadata=self._archive.lake_metadata(self._session),
+        )
+
+    def _streamed(self) -> Iterator[pa.RecordBatch]:
+        while (item := self._to_lake.get()) is not _END:
+            if isinstance(item, _Aborted):
+                raise item
+            assert isinstance(item, pa.Table)
+            yield from self._lake_batches(item)
+
+    def _reread(self) -> Iterator[pa.RecordBatch]:
+        for symbol in self._covered:
+            stats = self._writes.get(symbol)
+            paths = [stats.result().path] if stats is not None else self._existing(symbol)
+            for path in paths:
+                yield from self._lake_batches(_read(path))
+
+    def _lake_batches(self, table: pa.Table) -> list[pa.RecordBatch]:
+        lake = self._archive.lake
+        return lake.with_partition_columns(self._artefact, table, self._session, self._slot).to_batches()
+
+
+def _read(path: Path) -> pa.Table:
+    return pq.read_table(path).replace_schema_metadata(None)
