@@ -1,7 +1,5 @@
 """``python -m aegis_pipelines.cli``: the ``aegis`` command."""
 
-import sys
+from aegis_pipelines.cli import entry
 
-from aegis_pipelines.cli import main
-
-sys.exit(main())
+entry()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aegis_core.settings import Settings
 from aegis_pipelines.alerting.root_cause import failure_lines
+from aegis_pipelines.cli import command_lifetime, startup_phase
 
 _ORDER = ["ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank"]
 
@@ -56,26 +57,28 @@ def open_instance() -> Iterator:
 def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str] | None) -> int:
     """Execute ``job_name`` for partition ``key`` in-process; print the summary; return the exit code."""
 
-    from aegis_assets.runs import SYMBOLS_TAG
-    from aegis_pipelines.definitions import build_definitions
-    from aegis_pipelines.instance.orphans import fail_orphaned_runs, process_tags
+    with command_lifetime():
+        with startup_phase():  # Dagster, the code location's modules, the Definitions
+            from aegis_assets.runs import SYMBOLS_TAG
+            from aegis_pipelines.definitions import build_definitions
+            from aegis_pipelines.instance.orphans import fail_orphaned_runs, process_tags
 
-    job = build_definitions(settings).resolve_job_def(job_name)
-    tags = {"aegis/trigger": "cli", **process_tags(os.getpid())}
-    if symbols:
-        tags[SYMBOLS_TAG] = ",".join(symbols)
-    started = time.perf_counter()
-    with open_instance() as instance:
-        fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
-        result = job.execute_in_process(
-            partition_key=key,
-            instance=instance,
-            tags=tags,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-    print_summary(result, settings, time.perf_counter() - started)
-    return 0 if result.success else 1
+            job = build_definitions(settings).resolve_job_def(job_name)
+        tags = {"aegis/trigger": "cli", **process_tags(os.getpid())}
+        if symbols:
+            tags[SYMBOLS_TAG] = ",".join(symbols)
+        started = time.perf_counter()
+        with open_instance() as instance:
+            fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
+            result = job.execute_in_process(
+                partition_key=key,
+                instance=instance,
+                tags=tags,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            )
+        print_summary(result, settings, time.perf_counter() - started)
+        return 0 if result.success else 1
 
 
 def print_summary(result, settings: Settings, seconds: float) -> None:
