@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from aegis_core.archive import layout
+from aegis_core.archive.files import read_columns
 from aegis_core.archive.lake import Lake
 from aegis_core.gates import GateResult, name_list
 
@@ -37,7 +38,7 @@ def file_rows(root: Path, artefact: str, session: dt.date) -> dict[str, int]:
     path = layout.daily_file(root, artefact, session)
     if not path.is_file():
         return {}
-    counts = pc.value_counts(pq.read_table(path, columns=["symbol"]).column("symbol")).to_pylist()
+    counts = pc.value_counts(read_columns(path, ["symbol"]).column("symbol")).to_pylist()
     return {str(c["values"]): int(c["counts"]) for c in counts}
 
 

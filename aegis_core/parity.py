@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aegis_core.archive import layout
+from aegis_core.archive.files import read_columns
 from aegis_core.archive.schemas import GEX_REGIMES, IV_RANK
 from aegis_core.calendar import FIRST_SLOT
 from aegis_core.gates import GateResult, name_list
@@ -442,7 +443,7 @@ class _ArtefactComparison:
                         f"{side} {e.rel} lacks column(s) {', '.join(missing)}",
                         missing,
                     )
-                tables[side] = pq.read_table(e.path, columns=columns)
+                tables[side] = read_columns(e.path, columns)
             except (OSError, pa.ArrowException) as exc:
                 return None, self._result(gate, False, f"{side} {e.rel}: unreadable ({exc})", [e.rel])
         return tables, None

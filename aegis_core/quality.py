@@ -18,9 +18,9 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from aegis_core.archive import layout
+from aegis_core.archive.files import read_columns
 from aegis_core.archive.schemas import GEX_REGIMES
 from aegis_core.gates import GateResult, name_list
 from aegis_core.schema_contract import SCHEMA_CONTRACT, files_schema_contract
@@ -77,7 +77,7 @@ def _symbols_in(path: Path) -> tuple[set[str], str | None]:
     if not path.is_file():
         return set(), f"{path} does not exist"
     try:
-        column = pq.read_table(path, columns=["symbol"]).column("symbol")
+        column = read_columns(path, ["symbol"]).column("symbol")
     except (OSError, pa.ArrowException, KeyError) as exc:
         return set(), f"{path}: cannot read the symbol column ({exc})"
     return {s for s in column.to_pylist() if s is not None}, None
@@ -208,7 +208,7 @@ def archive_gex_sanity(
     if not path.is_file():
         return GateResult("gex_summary", GEX_SANITY, False, f"{session}: {rel} missing", (rel,))
     try:
-        table = pq.read_table(path)
+        table = read_columns(path)
         symbols = table.column("symbol").to_pylist()
         return gex_sanity(table, chain_strike_ranges(root, session, symbols, known))
     except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
@@ -231,7 +231,7 @@ def chain_strike_ranges(
         if sym in known:
             out[sym] = known[sym]
         elif path.is_file():
-            bounds = pc.min_max(pq.read_table(path, columns=["strike_price"]).column("strike_price"))
+            bounds = pc.min_max(read_columns(path, ["strike_price"]).column("strike_price"))
             lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
             if lo is not None:
                 out[sym] = (lo, hi)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from aegis_core.archive import layout
+from aegis_core.archive.files import read_columns
 from aegis_core.archive.schemas import OPTIONS_INTRADAY
 from aegis_core.calendar import NY, SLOT_LENGTH
 from aegis_core.gates import GateResult, name_list
@@ -105,7 +105,7 @@ def slot_schema_contract(
 def _capture_range(path: Path) -> tuple[dt.datetime, dt.datetime] | str | None:
     """(earliest, latest) ``timestamp`` of a snapshot; None when it has no rows; a string when unreadable."""
     try:
-        column = pq.read_table(path, columns=["timestamp"]).column("timestamp")
+        column = read_columns(path, ["timestamp"]).column("timestamp")
     except (OSError, pa.ArrowException, KeyError) as exc:
         return f"cannot read its timestamp column ({exc})"
     if not pa.types.is_timestamp(column.type) or column.type.tz is None:

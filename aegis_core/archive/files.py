@@ -31,6 +31,13 @@ def write_artefact(path: Path, artefact: Artefact, frame, metadata: dict[str, st
     return write_table(path, artefact.to_arrow(frame), metadata)
 
 
+def read_columns(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One parquet file (or some of its columns). ``ParquetFile`` rather than ``pq.read_table``: the
+    latter goes through the dataset layer, whose first use imports pandas (about a second)."""
+    with pq.ParquetFile(path) as file:
+        return file.read(columns=columns)
+
+
 def read_metadata(path: Path) -> dict[str, str]:
     """The AEGIS metadata of a parquet file (empty for files written by other tools)."""
     raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)

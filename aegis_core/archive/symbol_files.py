@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from aegis_core.archive.files import write_table
+from aegis_core.archive.files import read_columns, write_table
 from aegis_core.archive.schemas import Artefact
 
 if TYPE_CHECKING:
@@ -232,4 +231,4 @@ class SymbolFiles:
 
 
 def _read(path: Path) -> pa.Table:
-    return pq.read_table(path).replace_schema_metadata(None)
+    return read_columns(path).replace_schema_metadata(None)

@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from aegis_assets.run_writes import known_schemas, known_strike_ranges
+from aegis_core import quality
 from aegis_core.archive import layout
 from aegis_core.quality import archive_schema_contract, chain_strike_ranges
 from tests.pipelines.checks.conftest import evaluations, load_defs, run_job
@@ -19,21 +20,21 @@ DAY = dt.date(2026, 11, 20)
 
 
 def _count_reads(monkeypatch, root: Path) -> list[str]:
-    """Every footer or strike column read of an archive file, by relative path (pyarrow, spied on)."""
+    """Every footer or strike column read of an archive file, by relative path (spied on, still read)."""
     seen: list[str] = []
-    read_schema, read_table = pq.read_schema, pq.read_table
+    read_schema, read_columns = pq.read_schema, quality.read_columns
 
     def schema(source, *args, **kwargs):
         seen.append(f"schema {Path(source).relative_to(root)}")
         return read_schema(source, *args, **kwargs)
 
-    def table(source, *args, **kwargs):
-        if kwargs.get("columns") == ["strike_price"]:
-            seen.append(f"strikes {Path(source).relative_to(root)}")
-        return read_table(source, *args, **kwargs)
+    def columns(path, names=None):
+        if names == ["strike_price"]:
+            seen.append(f"strikes {Path(path).relative_to(root)}")
+        return read_columns(path, names)
 
     monkeypatch.setattr(pq, "read_schema", schema)
-    monkeypatch.setattr(pq, "read_table", table)
+    monkeypatch.setattr(quality, "read_columns", columns)
     return seen
 
 
@@ -65,6 +66,7 @@ def test_the_eod_checks_use_the_figures_written_and_agree_with_reading(sim_env, 
     strikes = known_strike_ranges(run, DAY.isoformat())
     assert set(strikes) == set(symbols)
     assert chain_strike_ranges(root, DAY, symbols, strikes) == chain_strike_ranges(root, DAY, symbols)
+    assert len([r for r in reads if r.startswith("strikes options/")]) == len(symbols)  # the spy sees reads
 
 
 def test_a_check_run_on_its_own_reads_the_files_and_fails_on_a_broken_one(sim_env, monkeypatch, instance):
