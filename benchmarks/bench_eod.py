@@ -374,8 +374,8 @@ def _cli_env(args: argparse.Namespace, key: str, work: Path, rps: float) -> dict
 
 
 def _run_events(home: Path) -> tuple[dict[str, float], dict[str, float], dict[str, dict[str, Any]]]:
-    """From the run on the instance in ``home``: the run's start and end (epoch seconds), each step's
-    seconds, each asset's materialization metadata."""
+    """From the run on the instance in ``home``: the run's start and end and each step's start (epoch
+    seconds, by event or step name), each step's seconds, each asset's materialization metadata."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -386,11 +386,21 @@ def _run_events(home: Path) -> tuple[dict[str, float], dict[str, float], dict[st
             event, mat = entry.dagster_event, entry.asset_materialization
             if event and event.event_type in (dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS):
                 marks[event.event_type.name] = entry.timestamp
+            elif event and event.event_type == dg.DagsterEventType.STEP_START:
+                marks[event.step_key or "?"] = entry.timestamp
             elif mat is not None:
                 meta[mat.asset_key.to_user_string()] = {
                     k: getattr(v, "value", v) for k, v in mat.metadata.items()
                 }
         return marks, _step_seconds(instance, run.run_id), meta
+
+
+def _rss(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # just ended
+        return 0
+    return next((int(x.split()[1]) * 1024 for x in status.splitlines() if x.startswith("VmRSS")), 0)
 
 
 def phase_cli(args: argparse.Namespace, key: str, rps: float | None = None) -> dict[str, Any]:
@@ -401,18 +411,20 @@ def phase_cli(args: argparse.Namespace, key: str, rps: float | None = None) -> d
     moved = session_close(args.session) + dt.timedelta(minutes=30)
     with open(work / "stdout.txt", "w+") as out, open(work / "stderr.txt", "w+") as err:
         spawned = time.time()
-        cmd = [
-            sys.executable,
-            "-c",
-            _CLI_CHILD,
-            f"{spawned:.6f}",
-            moved.isoformat(),
-            "eod",
-            "--date",
-            args.session,
-        ]
-        rc = subprocess.run(cmd, cwd=PROJECT, env=env, stdout=out, stderr=err).returncode
+        argv = [f"{spawned:.6f}", moved.isoformat(), "eod", "--date", args.session]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CLI_CHILD, *argv], cwd=PROJECT, env=env, stdout=out, stderr=err
+        )
+        rss = []  # (seconds since the spawn, RSS): when the peak happens, to place it in the run's steps
+        while True:
+            rss.append((time.time() - spawned, _rss(proc.pid)))
+            try:
+                proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                pass
         wall = time.time() - spawned
+        rc = proc.returncode
         out.seek(0), err.seek(0)
         stdout, stderr = out.read(), err.read()
     n = args.symbols
@@ -424,6 +436,7 @@ def phase_cli(args: argparse.Namespace, key: str, rps: float | None = None) -> d
     marks, steps, meta = _run_events(work / "home")
     fetched = [meta[a] for a in ("ldas/vix", "ldas/stocks", "ldas/options")]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_at = max(rss, key=lambda x: x[1])[0]
     return {
         "wall_s": wall,
         "first_request_s": float(first.group(1)) if first else None,
@@ -432,6 +445,11 @@ def phase_cli(args: argparse.Namespace, key: str, rps: float | None = None) -> d
         "after_run_s": spawned + wall - marks["RUN_SUCCESS"],  # the run's end → exit: summary, teardown
         "steps_s": steps,
         "options_s": float(meta["ldas/options"]["duration_s"]),
+        "write_s": float(meta["ldas/options"]["write_seconds"]),
+        "peak_at_s": peak_at,
+        "peak_step": max(
+            (k for k, t in marks.items() if t - spawned <= peak_at), key=lambda k: marks[k], default=None
+        ),
         "requests": sum(m["requests"] for m in fetched),
         "options_requests": meta["ldas/options"]["requests"],
         "retries": sum(m["retries"] for m in fetched),
@@ -453,7 +471,7 @@ def run_phase(args: argparse.Namespace) -> None:
     key = os.environ[KEY_VAR]
     out = globals()[f"phase_{args.child.replace('-', '_')}"](args, key)
     cpu, rss = self_stats()
-    out = {"cpu_s": cpu, "peak_rss": rss, **out}  # a phase that runs a command reports the command's
+    out = {"cpu_s": cpu, "peak_rss": rss, **out}  # a phase that runs a command reports the command's own
     print(json.dumps(out, default=str))
 
 
@@ -590,7 +608,8 @@ def cli_breakdown(p: dict[str, Any]) -> str:
     first = "-" if p["first_request_s"] is None else f"{p['first_request_s']:.1f}"
     return (
         f"start {p['run_start_s']:.1f} (1st request {first}), {fetch}, checks {checks:.1f}, "
-        f"derived {derived:.1f}, between steps {between:.1f}, exit {p['after_run_s']:.1f}"
+        f"derived {derived:.1f}, between steps {between:.1f}, exit {p['after_run_s']:.1f}; "
+        f"peak RSS in {str(p['peak_step']).removeprefix('ldas__')}"
     )
 
 
