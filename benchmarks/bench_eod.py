@@ -17,13 +17,20 @@ process of its own, one after the other, against that one server at the same con
               ``asset`` phase wrote, with 251 earlier sessions of ATM IV history seeded into the lake.
 - ``naive``   ``benchmarks/naive_eod.py``: sequential GET, ``json.loads``, a dict per contract, a file
               per symbol.
+- ``cli``     ``aegis eod --date SESSION`` as a process of its own, timed from the spawn to the exit
+              (interpreter start, imports, definitions, the instance, the whole ``ldas_eod_job`` with
+              its checks and derived assets, the summary): source ``polygon`` pointed at the server
+              (a profile in a fresh temporary folder: archive, lake, ``DAGSTER_HOME`` with the
+              project's ``dagster.yaml``), the production Polygon settings, no request ceiling.
+- ``cli-ceiling`` the same under the production request ceiling (90 req/s), against requests ÷ 90 s.
 
 Reports wall time, requests, pages, contracts per second, CPU of the phase and of the sim server, peak
-RSS of the phase's process and the ratios the targets are stated in.
+RSS of the phase's process (for ``cli``: of the ``aegis eod`` process tree) and the ratios the targets
+are stated in.
 
     uv run python benchmarks/bench_eod.py [--latency-ms 50] [--concurrency 32] [--rps 0]
         [--ceiling-rps 90] [--symbols 712] [--session 2026-11-20]
-        [--phases floor,client,ceiling,asset,derived,naive]
+        [--phases floor,client,ceiling,asset,derived,cli,cli-ceiling,naive]
         [--repeat 1] [--json out.json]
 """
 
@@ -34,7 +41,10 @@ import asyncio
 import datetime as dt
 import json
 import os
+import re
+import resource
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,10 +52,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from common import MiB, proc_stats, run_child, self_stats, session_close, sim_server
+from common import PROJECT, MiB, proc_stats, run_child, self_stats, session_close, sim_server
 
 KEY_VAR = "AEGIS_BENCH_SIM_KEY"
-PHASES = ("floor", "client", "ceiling", "asset", "derived", "naive")
+PHASES = ("floor", "client", "ceiling", "asset", "derived", "cli", "cli-ceiling", "naive")
+REPEATED = ("floor", "client", "asset", "cli")  # the phases --repeat runs again (best kept)
 HISTORY_SESSIONS = 252  # IV rank window, today included
 
 # Targets of the benchmark issue (2-core machine, 50 ms latency).
@@ -53,6 +64,7 @@ EOD_VS_FLOOR_MAX = 1.5
 NAIVE_SPEEDUP_MIN = 6.0
 DERIVED_MAX_S = 5.0
 PEAK_RSS_MAX = 2 * 1024 * MiB
+CEILING_MAX = 1.1  # aegis eod under the ceiling ÷ (requests ÷ ceiling)
 
 
 # --- phases (each runs in a child process and prints one JSON object) --------------------------------
@@ -294,12 +306,172 @@ def phase_naive(args: argparse.Namespace, key: str) -> dict[str, Any]:
     }
 
 
+# ``aegis eod`` in a process of its own (python -c, the same interpreter as ``uv run aegis``). Two
+# additions, for the measurement only (the command itself runs unchanged): the seconds from the
+# parent's spawn (argv[1]) to the first request httpx sends, on stderr; and the clock moved to argv[2]
+# (30 minutes after the session's close, still moving), because the polygon source captures the
+# end-of-day chains only between the close and the next open and the benchmark runs at any hour.
+_CLI_CHILD = r"""
+import sys, time
+T0 = float(sys.argv[1])
+import httpx
+seen = []
+def mark():
+    if not seen:
+        seen.append(1)
+        print(f"__first_request_s__ {time.time() - T0:.3f}", file=sys.stderr, flush=True)
+orig = httpx.AsyncClient.send
+async def send(self, request, *a, **k):
+    mark()
+    return await orig(self, request, *a, **k)
+httpx.AsyncClient.send = send
+import datetime as dt
+import aegis_core.clock as clock
+clock._bench_offset = dt.datetime.fromisoformat(sys.argv[2]) - dt.datetime.now(dt.UTC)
+def moved():
+    return dt.datetime.now(dt.UTC) + _bench_offset
+clock.wall_clock.__code__ = moved.__code__  # every holder of wall_clock (defaults included)
+from aegis_pipelines.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def _cli_env(args: argparse.Namespace, key: str, work: Path, rps: float) -> dict[str, str]:
+    """A fresh archive, lake and DAGSTER_HOME, and a profile: source polygon at the server, the
+    production Polygon settings (retries, timeouts), ``--concurrency`` connections, ``rps`` req/s."""
+    import shutil
+
+    import yaml
+
+    from aegis_core.sim import sim_base_url
+
+    home = work / "home"
+    home.mkdir(parents=True)
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    (work / "universe.txt").write_text("\n".join(_symbols(args.symbols)) + "\n")
+    production = yaml.safe_load((PROJECT / "configs/production.yaml").read_text())["polygon"]
+    profile = {
+        "profile": "bench",
+        "source": "polygon",
+        "archive_root": str(work / "archive"),
+        "lake_root": str(work / "lake"),
+        "universe_file": str(work / "universe.txt"),
+        "polygon": {
+            **production,
+            "base_url": sim_base_url(args.url, session_close(args.session)),
+            "max_concurrency": args.concurrency,
+            "max_requests_per_second": rps,
+        },
+        "alerts": {"require_slack": False},
+    }
+    (work / "profile.yaml").write_text(yaml.safe_dump(profile))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AEGIS_", "POLYGON_", "DAGSTER_"))}
+    return env | {
+        "AEGIS_CONFIG": str(work / "profile.yaml"),
+        "POLYGON_API_KEY": key,
+        "DAGSTER_HOME": str(home),
+    }
+
+
+def _run_events(home: Path) -> tuple[dict[str, float], dict[str, float], dict[str, dict[str, Any]]]:
+    """From the run on the instance in ``home``: the run's start and end and each step's start (epoch
+    seconds, by event or step name), each step's seconds, each asset's materialization metadata."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        marks: dict[str, float] = {}
+        meta: dict[str, dict[str, Any]] = {}
+        for entry in instance.all_logs(run.run_id):
+            event, mat = entry.dagster_event, entry.asset_materialization
+            if event and event.event_type in (dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS):
+                marks[event.event_type.name] = entry.timestamp
+            elif event and event.event_type == dg.DagsterEventType.STEP_START:
+                marks[event.step_key or "?"] = entry.timestamp
+            elif mat is not None:
+                meta[mat.asset_key.to_user_string()] = {
+                    k: getattr(v, "value", v) for k, v in mat.metadata.items()
+                }
+        return marks, _step_seconds(instance, run.run_id), meta
+
+
+def _rss(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # just ended
+        return 0
+    return next((int(x.split()[1]) * 1024 for x in status.splitlines() if x.startswith("VmRSS")), 0)
+
+
+def phase_cli(args: argparse.Namespace, key: str, rps: float | None = None) -> dict[str, Any]:
+    """``aegis eod --date SESSION`` end to end, process start included; peak RSS of its process tree."""
+    rps = rps or args.rps or 1000.0  # 1000: the settings' largest, the local profile's "none"
+    work = Path(tempfile.mkdtemp(prefix="cli-", dir=args.work))
+    env = _cli_env(args, key, work, rps)
+    moved = session_close(args.session) + dt.timedelta(minutes=30)
+    with open(work / "stdout.txt", "w+") as out, open(work / "stderr.txt", "w+") as err:
+        spawned = time.time()
+        argv = [f"{spawned:.6f}", moved.isoformat(), "eod", "--date", args.session]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CLI_CHILD, *argv], cwd=PROJECT, env=env, stdout=out, stderr=err
+        )
+        rss = []  # (seconds since the spawn, RSS): when the peak happens, to place it in the run's steps
+        while True:
+            rss.append((time.time() - spawned, _rss(proc.pid)))
+            try:
+                proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+        wall = time.time() - spawned
+        rc = proc.returncode
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    n = args.symbols
+    covered = re.search(r"^ldas/options\s+\d+\s+\d+\s+(\d+/\d+)", stdout, re.M)
+    if rc != 0 or not covered or covered.group(1) != f"{n}/{n}":
+        sys.stderr.write(stderr[-3000:] + stdout[-2000:])
+        raise RuntimeError(f"aegis eod: exit {rc}, options covered {covered and covered.group(1)}")
+    first = re.search(r"__first_request_s__ ([\d.]+)", stderr)
+    marks, steps, meta = _run_events(work / "home")
+    fetched = [meta[a] for a in ("ldas/vix", "ldas/stocks", "ldas/options")]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_at = max(rss, key=lambda x: x[1])[0]
+    return {
+        "wall_s": wall,
+        "first_request_s": float(first.group(1)) if first else None,
+        "run_start_s": marks["RUN_START"] - spawned,  # spawn → the run starts: imports, definitions, instance
+        "run_s": marks["RUN_SUCCESS"] - marks["RUN_START"],
+        "after_run_s": spawned + wall - marks["RUN_SUCCESS"],  # the run's end → exit: summary, teardown
+        "steps_s": steps,
+        "options_s": float(meta["ldas/options"]["duration_s"]),
+        "write_s": float(meta["ldas/options"]["write_seconds"]),
+        "peak_at_s": peak_at,
+        "peak_step": max(
+            (k for k, t in marks.items() if t - spawned <= peak_at), key=lambda k: marks[k], default=None
+        ),
+        "requests": sum(m["requests"] for m in fetched),
+        "options_requests": meta["ldas/options"]["requests"],
+        "retries": sum(m["retries"] for m in fetched),
+        "contracts": meta["ldas/options"]["dagster/row_count"],
+        "symbols_covered": covered.group(1),
+        "ceiling_rps": rps,
+        "cpu_s": children.ru_utime + children.ru_stime,
+        "peak_rss": children.ru_maxrss * 1024,  # the largest process of the tree
+    }
+
+
+def phase_cli_ceiling(args: argparse.Namespace, key: str) -> dict[str, Any]:
+    """``aegis eod`` under the production request ceiling: against requests ÷ ceiling."""
+    return phase_cli(args, key, rps=args.ceiling_rps)
+
+
 def run_phase(args: argparse.Namespace) -> None:
     warnings.simplefilter("ignore")
     key = os.environ[KEY_VAR]
-    out = globals()[f"phase_{args.child}"](args, key)
+    out = globals()[f"phase_{args.child.replace('-', '_')}"](args, key)
     cpu, rss = self_stats()
-    out.update(cpu_s=cpu, peak_rss=rss)
+    out = {"cpu_s": cpu, "peak_rss": rss, **out}  # a phase that runs a command reports the command's own
     print(json.dumps(out, default=str))
 
 
@@ -338,7 +510,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     ):
         for phase in phases:
             runs = []
-            for _ in range(args.repeat if phase in ("floor", "client", "asset") else 1):
+            for _ in range(args.repeat if phase in REPEATED else 1):
                 work = Path(tmp)
                 sim_cpu0, _ = proc_stats(sim.pid)
                 out = json.loads(
@@ -347,7 +519,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 sim_cpu1, sim_rss = proc_stats(sim.pid)
                 out.update(sim_cpu_s=sim_cpu1 - sim_cpu0, sim_peak_rss=sim_rss)
                 runs.append(out)
-                print(f"  {phase:<8} {out['wall_s']:7.1f} s", file=sys.stderr, flush=True)
+                print(f"  {phase:<11} {out['wall_s']:7.1f} s", file=sys.stderr, flush=True)
             results[phase] = min(runs, key=lambda r: r["wall_s"])
             results[phase]["runs_wall_s"] = [round(r["wall_s"], 2) for r in runs]
     return {
@@ -382,6 +554,26 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                 "naive ÷ EOD ldas/options", speedup, f"≥ {NAIVE_SPEEDUP_MIN}", speedup >= NAIVE_SPEEDUP_MIN
             )
         )
+    cli, ceil = r.get("cli"), r.get("cli-ceiling")
+    if floor and cli:
+        ratio = cli["wall_s"] / floor["wall_s"]
+        out.append(
+            _target("aegis eod end to end ÷ floor", ratio, f"≤ {EOD_VS_FLOOR_MAX}", ratio <= EOD_VS_FLOOR_MAX)
+        )
+    if naive and cli:
+        speedup = naive["wall_s"] / cli["wall_s"]
+        out.append(
+            _target(
+                "naive ÷ aegis eod end to end",
+                speedup,
+                f"≥ {NAIVE_SPEEDUP_MIN}",
+                speedup >= NAIVE_SPEEDUP_MIN,
+            )
+        )
+    if ceil:
+        ratio = ceil["wall_s"] / ceiling_bound(ceil)
+        name = f"aegis eod@{ceil['ceiling_rps']:g} ÷ (requests ÷ {ceil['ceiling_rps']:g})"
+        out.append(_target(name, ratio, f"≤ {CEILING_MAX}", ratio <= CEILING_MAX))
     if r.get("derived"):
         s = r["derived"]["analytics_s"]
         out.append(_target("GEX + ATM IV + IV rank (s)", s, f"< {DERIVED_MAX_S}", s < DERIVED_MAX_S))
@@ -393,6 +585,32 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+def ceiling_bound(p: dict[str, Any]) -> float:
+    """Seconds the run's requests take at the ceiling: (chain pages + stock and VIX requests) ÷ rate."""
+    return p["requests"] / p["ceiling_rps"]
+
+
+FETCH_STEPS = ("ldas__options", "ldas__stocks", "ldas__vix")
+DERIVED_STEPS = ("ldas__gex_summary", "ldas__atm_iv", "ldas__iv_rank")
+
+
+def cli_breakdown(p: dict[str, Any]) -> str:
+    """Where the end-to-end seconds go: process start to the run's start, each fetch step, the checks,
+    the derived assets, the rest of the run (between steps), the run's end to the exit. The job runs
+    in process, one step after the other, so these add up to the wall time."""
+    steps = p["steps_s"]
+    fetch = " ".join(f"{k.removeprefix('ldas__')} {steps.get(k, 0):.1f}" for k in FETCH_STEPS)
+    derived = sum(steps.get(k, 0) for k in DERIVED_STEPS)
+    checks = sum(v for k, v in steps.items() if k not in FETCH_STEPS + DERIVED_STEPS)
+    between = p["run_s"] - sum(steps.values())
+    first = "-" if p["first_request_s"] is None else f"{p['first_request_s']:.1f}"
+    return (
+        f"start {p['run_start_s']:.1f} (1st request {first}), {fetch}, checks {checks:.1f}, "
+        f"derived {derived:.1f}, between steps {between:.1f}, exit {p['after_run_s']:.1f}; "
+        f"peak RSS in {str(p['peak_step']).removeprefix('ldas__')}"
+    )
 
 
 def _target(name: str, value: float, goal: str, met: bool) -> dict[str, Any]:
@@ -420,6 +638,11 @@ def print_table(report: dict[str, Any]) -> None:
             rows.append(
                 ("client@ceil", p["wall_s"], p, f"{c['ceiling_rps']:g} req/s ceiling: ≥ requests ÷ ceiling")
             )
+        elif phase in ("cli", "cli-ceiling"):
+            note = cli_breakdown(p)
+            if phase == "cli-ceiling":
+                note = f"{p['ceiling_rps']:g} req/s, requests ÷ rate {ceiling_bound(p):.1f} s; {note}"
+            rows.append(("aegis eod" if phase == "cli" else "eod@ceil", p["wall_s"], p, note))
         elif phase == "derived":
             steps = " ".join(f"{k.removeprefix('ldas__')} {v:.2f}" for k, v in p["steps_s"].items())
             rows.append(("derived", p["analytics_s"], p, steps))
@@ -470,7 +693,9 @@ def main() -> int:
     )
     parser.add_argument("--session", default="2026-11-20")
     parser.add_argument("--phases", default=",".join(PHASES))
-    parser.add_argument("--repeat", type=int, default=1, help="runs of floor/client/asset; the best is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of floor/client/asset/cli; the best is kept"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     # Internal: run one phase in this process (the parent starts one child per phase).
     parser.add_argument("--child", choices=PHASES, help=argparse.SUPPRESS)
