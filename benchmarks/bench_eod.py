@@ -331,8 +331,9 @@ clock._bench_offset = dt.datetime.fromisoformat(sys.argv[2]) - dt.datetime.now(d
 def moved():
     return dt.datetime.now(dt.UTC) + _bench_offset
 clock.wall_clock.__code__ = moved.__code__  # every holder of wall_clock (defaults included)
-from aegis_pipelines.cli import main
-sys.exit(main(sys.argv[3:]))
+from aegis_pipelines.cli import entry
+sys.argv = ["aegis", *sys.argv[3:]]
+entry()  # what the aegis executable runs
 """
 
 

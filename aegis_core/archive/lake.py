@@ -162,9 +162,10 @@ class Lake:
         self, artefact: Artefact, table: pa.Table, session: dt.date, slot: str | None = None
     ) -> pa.Table:
         """``table`` (the contract columns) with the lake's ``session_date`` (and ``slot``) added."""
-        table = table.append_column(SESSION_COLUMN, pa.array([session] * table.num_rows, pa.date32()))
+        n = table.num_rows
+        table = table.append_column(SESSION_COLUMN, pa.repeat(pa.scalar(session, pa.date32()), n))
         if slot is not None:
-            table = table.append_column(SLOT_COLUMN, pa.array([slot] * table.num_rows, pa.string()))
+            table = table.append_column(SLOT_COLUMN, pa.repeat(pa.scalar(slot, pa.string()), n))
         return table
 
     def version(self, table: str) -> int | None:

@@ -134,11 +134,14 @@ class Archive:
         return self._daily(VIX, frame, session)
 
     def write_stocks(self, frame: pl.DataFrame, session: dt.date) -> WriteReport:
-        path_of = lambda s: layout.stock_file(self.root, s, session)  # noqa: E731
-        return _write_by_symbol(frame, lambda symbols: self._session_files(STOCKS, path_of, session, symbols))
+        def writer(covered: list[str]) -> SymbolFiles:
+            path_of = lambda s: layout.stock_file(self.root, s, session)  # noqa: E731
+            return self._session_files(STOCKS, path_of, session, covered)
+
+        return _write_by_symbol(STOCKS, frame, writer)
 
     def write_options(self, frame: pl.DataFrame, session: dt.date) -> WriteReport:
-        return _write_by_symbol(frame, lambda symbols: self.options_files(session, symbols))
+        return _write_by_symbol(OPTIONS, frame, lambda covered: self.options_files(session, covered))
 
     def write_gex_summary(self, frame: pl.DataFrame, session: dt.date) -> WriteReport:
         return self._daily(GEX_SUMMARY, frame, session)
@@ -164,7 +167,7 @@ class Archive:
         def writer(covered: list[str]) -> SymbolFiles:
             return self.intraday_files(slot_start, captured_at, covered)
 
-        report = _write_by_symbol(frame, writer)
+        report = _write_by_symbol(OPTIONS_INTRADAY, frame, writer)
         return self.finish_intraday(report, slot_start)
 
     def finish_intraday(self, report: WriteReport, slot_start: dt.datetime) -> WriteReport:
@@ -179,11 +182,31 @@ class Archive:
         return report
 
 
-def _write_by_symbol(frame: pl.DataFrame, writer: Callable[[list[str]], SymbolFiles]) -> WriteReport:
+def _write_by_symbol(
+    artefact: Artefact, frame: pl.DataFrame, writer: Callable[[list[str]], SymbolFiles]
+) -> WriteReport:
     """Every symbol of ``frame`` (in order of first appearance, rows in their order) through the writer
-    covering those symbols."""
-    parts = frame.partition_by("symbol", maintain_order=True, as_dict=True) if frame.height else {}
-    with writer([str(s) for (s,) in parts]) as files:
-        for (symbol,), rows in parts.items():
-            files.add(str(symbol), rows)
+    covering those symbols. The frame is converted to Arrow once and each symbol's table is a zero-copy
+    slice of it: converting 712 small frames one by one costs more than encoding their files."""
+    tables = _tables_by_symbol(artefact, frame)
+    with writer([symbol for symbol, _ in tables]) as files:
+        for symbol, table in tables:
+            files.add(symbol, table)
         return files.close()
+
+
+def _tables_by_symbol(artefact: Artefact, frame: pl.DataFrame) -> list[tuple[str, pa.Table]]:
+    """One Arrow table per symbol of ``frame`` (symbols in order of first appearance, rows in order)."""
+    if not frame.height:
+        return []
+    runs = frame.get_column("symbol").rle().struct.unnest()
+    if runs.get_column("value").n_unique() < runs.height:  # a symbol in several runs: gather its rows
+        first_row = pl.col("_row").min().over("symbol")
+        frame = frame.with_row_index("_row").sort(first_row, maintain_order=True).drop("_row")
+        runs = frame.get_column("symbol").rle().struct.unnest()
+    table = artefact.to_arrow(frame)
+    out, offset = [], 0
+    for length, symbol in runs.iter_rows():
+        out.append((str(symbol), table.slice(offset, length)))
+        offset += length
+    return out

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 FILE_THREADS = 4  # parquet encoding releases the GIL; a few threads hide fsync latency
 MAX_PENDING = 16  # chains handed over but not yet written: beyond this, add() waits (back-pressure)
+LAKE_BATCH_ROWS = 65_536  # written chains are handed to the lake writer in batches of about this size
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,10 @@ class SymbolFiles:
         """The symbols handed over so far (each gets a file)."""
         return set(self._writes)
 
-    def add(self, symbol: str, frame: pl.DataFrame) -> None:
-        """Write ``symbol``'s rows (contract columns) to its file, on a writer thread; no rows, no file."""
-        if not frame.height:
+    def add(self, symbol: str, frame: pl.DataFrame | pa.Table) -> None:
+        """Write ``symbol``'s rows to its file, on a writer thread; no rows, no file. ``frame``: the
+        contract's columns, or an Arrow table already in the contract (``Artefact.to_arrow``)."""
+        if not len(frame):
             return
         if symbol not in self._covered:
             raise ValueError(f"{self._artefact.name}: {symbol} is not one of the symbols this write covers")
@@ -144,8 +146,8 @@ class SymbolFiles:
         future.add_done_callback(lambda _: self._room.release())
         self._writes[symbol] = future
 
-    def _write(self, symbol: str, frame: pl.DataFrame) -> FileStats:
-        table = self._artefact.to_arrow(frame)
+    def _write(self, symbol: str, frame: pl.DataFrame | pa.Table) -> FileStats:
+        table = frame if isinstance(frame, pa.Table) else self._artefact.to_arrow(frame)
         path = self._path_of(symbol)
         size = write_table(path, table, self._metadata)
         self._offer(table)
@@ -212,20 +214,33 @@ class SymbolFiles:
         )
 
     def _streamed(self) -> Iterator[pa.RecordBatch]:
+        """The tables as they are written, gathered into batches of about ``LAKE_BATCH_ROWS`` rows
+        (whole symbols, in order): one small batch per symbol costs the lake writer more than the rows."""
+        held: list[pa.Table] = []
+        rows = 0
         while (item := self._to_lake.get()) is not _END:
             if isinstance(item, _Aborted):
                 raise item
             assert isinstance(item, pa.Table)
-            yield from self._lake_batches(item)
+            held.append(item)
+            rows += item.num_rows
+            if rows >= LAKE_BATCH_ROWS:
+                yield from self._lake_batches(held)
+                held, rows = [], 0
+        if held:
+            yield from self._lake_batches(held)
 
     def _reread(self) -> Iterator[pa.RecordBatch]:
         for symbol in self._covered:
             stats = self._writes.get(symbol)
             paths = [stats.result().path] if stats is not None else self._existing(symbol)
-            for path in paths:
-                yield from self._lake_batches(_read(path))
+            yield from self._lake_batches([_read(path) for path in paths])
 
-    def _lake_batches(self, table: pa.Table) -> list[pa.RecordBatch]:
+    def _lake_batches(self, tables: list[pa.Table]) -> list[pa.RecordBatch]:
+        """``tables`` (whole symbols) as one batch with the lake's partition columns."""
+        if not tables:
+            return []
+        table = pa.concat_tables(tables).combine_chunks()
         lake = self._archive.lake
         return lake.with_partition_columns(self._artefact, table, self._session, self._slot).to_batches()
 
