@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from aegis_core.analytics import gex, iv
 from aegis_core.archive.lake import SESSION_COLUMN, Lake
-from aegis_core.archive.schemas import OPTIONS
+
+# The chain columns the analytics read: only these are loaded (a third of the contract's width).
+CHAIN_INPUT_COLUMNS = list(dict.fromkeys((*gex.CHAIN_COLUMNS, *iv.CHAIN_COLUMNS)))
 
 
 class MissingInputError(RuntimeError):
@@ -22,14 +25,14 @@ class MissingInputError(RuntimeError):
 
 @dataclass(frozen=True)
 class SessionInputs:
-    chains: pl.DataFrame  # the OPTIONS contract, all symbols
+    chains: pl.DataFrame  # the OPTIONS columns the analytics read (CHAIN_INPUT_COLUMNS), all symbols
     spots: pl.DataFrame  # symbol, spot (the session close)
     as_of: dt.datetime  # when the chains were captured (latest capture time)
 
 
 def session_inputs(lake: Lake, session: dt.date) -> SessionInputs:
     """The session's archived chains and closes; a missing artefact is named with what to run."""
-    chains = lake.read_sessions("options", session, session, OPTIONS.column_names)
+    chains = lake.read_sessions("options", session, session, CHAIN_INPUT_COLUMNS)
     if chains is None or chains.height == 0:
         raise MissingInputError(
             f"no option chains for {session} in the lake table {lake.uri('options')}: "

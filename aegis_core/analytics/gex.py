@@ -49,7 +49,7 @@ _NEGLIGIBLE_D1 = 40.0
 # Contracts per block of the contract × grid matrix (keeps each block in cache-friendly megabytes).
 _BLOCK_CONTRACTS = 8192
 
-_CHAIN_COLUMNS = (
+CHAIN_COLUMNS = (  # what the computation reads of a chain (its inputs need no more)
     "timestamp",
     "symbol",
     "contract_type",
@@ -215,11 +215,11 @@ def _valid_spots(spots: pl.DataFrame) -> tuple[dict[str, float], dict[str, str]]
 
 
 def _select_chain(chains: pl.DataFrame) -> pl.DataFrame:
-    missing = [c for c in _CHAIN_COLUMNS if c not in chains.columns]
+    missing = [c for c in CHAIN_COLUMNS if c not in chains.columns]
     if missing:
         raise ValueError(f"chains: missing columns {missing} (expected the {OPTIONS.name} contract)")
     schema = OPTIONS.polars_schema
-    return chains.select(pl.col(c).cast(schema[c]) for c in _CHAIN_COLUMNS)
+    return chains.select(pl.col(c).cast(schema[c]) for c in CHAIN_COLUMNS)
 
 
 def _contributing(

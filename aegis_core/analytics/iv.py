@@ -30,7 +30,7 @@ import polars as pl
 
 from aegis_core.archive.schemas import ATM_IV, IV_RANK, OPTIONS
 
-_CHAIN_COLUMNS = ("symbol", "contract_type", "expiration_date", "strike_price", "implied_volatility")
+CHAIN_COLUMNS = ("symbol", "contract_type", "expiration_date", "strike_price", "implied_volatility")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def atm_iv(
     timestamp = _utc(as_of)
     if target_days < min_days_to_expiry:
         raise ValueError(f"target_days ({target_days}) must be >= min_days_to_expiry ({min_days_to_expiry})")
-    missing = [c for c in _CHAIN_COLUMNS if c not in chains.columns]
+    missing = [c for c in CHAIN_COLUMNS if c not in chains.columns]
     if missing:
         raise ValueError(f"chains: missing columns {missing} (expected the {OPTIONS.name} contract)")
     missing = [c for c in ("symbol", "spot") if c not in spots.columns]
@@ -77,7 +77,7 @@ def atm_iv(
         raise ValueError(f"spots: more than one spot for symbols {duplicated.to_list()}")
 
     schema = OPTIONS.polars_schema
-    chain = chains.select(pl.col(c).cast(schema[c]) for c in _CHAIN_COLUMNS)
+    chain = chains.select(pl.col(c).cast(schema[c]) for c in CHAIN_COLUMNS)
     good_spots = spots.select(pl.col("symbol").cast(pl.String), pl.col("spot").cast(pl.Float64)).filter(
         pl.col("spot").is_finite() & (pl.col("spot") > 0)
     )
