@@ -1,22 +1,33 @@
-"""Inputs of the derived analytics, read from the lake (never re-fetched from the source).
+"""Inputs of the derived analytics, read from the archive (never re-fetched from the source).
 
-A session's chains and closes come from the ``options`` and ``stocks`` tables; IV history comes
-from the ``atm_iv`` table in one partition-pruned scan over the whole window.
+A session's chains come from its per-symbol chain files, a group of whole symbols at a time, so the
+analytics never hold the session in memory whole (every figure of a symbol depends on its own
+contracts only). Closes come from the ``stocks`` table, and IV history from the ``atm_iv`` table in
+one partition-pruned scan over the whole window.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
+import pyarrow as pa
 
 from aegis_core.analytics import gex, iv
+from aegis_core.archive import layout
+from aegis_core.archive.files import read_columns
 from aegis_core.archive.lake import SESSION_COLUMN, Lake
+from aegis_core.archive.schemas import OPTIONS
 
 # The chain columns the analytics read: only these are loaded (a third of the contract's width).
 CHAIN_INPUT_COLUMNS = list(dict.fromkeys((*gex.CHAIN_COLUMNS, *iv.CHAIN_COLUMNS)))
+GROUP_CONTRACTS = 250_000  # chains are analysed in groups of whole symbols of about this many contracts
+
+R = TypeVar("R")
 
 
 class MissingInputError(RuntimeError):
@@ -25,17 +36,63 @@ class MissingInputError(RuntimeError):
 
 @dataclass(frozen=True)
 class SessionInputs:
-    chains: pl.DataFrame  # the OPTIONS columns the analytics read (CHAIN_INPUT_COLUMNS), all symbols
+    root: Path  # the archive
+    session: dt.date
+    chain_files: list[Path]  # the session's chain files, by symbol
     spots: pl.DataFrame  # symbol, spot (the session close)
     as_of: dt.datetime  # when the chains were captured (latest capture time)
 
+    def chain_groups(self, contracts: int | None = None) -> Iterator[pl.DataFrame]:
+        """The chains (``CHAIN_INPUT_COLUMNS``) in groups of whole symbols of about ``contracts`` rows
+        (default ``GROUP_CONTRACTS``), symbols in order, each symbol's contracts in its file's order."""
+        contracts = GROUP_CONTRACTS if contracts is None else contracts
+        held: list[pl.DataFrame] = []
+        rows = 0
+        for path in self.chain_files:
+            try:
+                frame = pl.from_arrow(read_columns(path, CHAIN_INPUT_COLUMNS))
+            except (OSError, pa.ArrowException, KeyError) as exc:
+                raise MissingInputError(f"{path} cannot be read for the analytics: {exc}") from None
+            assert isinstance(frame, pl.DataFrame)
+            held.append(frame)
+            rows += frame.height
+            if rows >= contracts:
+                yield pl.concat(held)
+                held, rows = [], 0
+        if held:
+            yield pl.concat(held)
 
-def session_inputs(lake: Lake, session: dt.date) -> SessionInputs:
-    """The session's archived chains and closes; a missing artefact is named with what to run."""
-    chains = lake.read_sessions("options", session, session, CHAIN_INPUT_COLUMNS)
-    if chains is None or chains.height == 0:
+
+def per_group(
+    inputs: SessionInputs, compute: Callable[[pl.DataFrame, pl.DataFrame, dt.datetime], R]
+) -> list[R]:
+    """``compute(chains, spots, as_of)`` for each group of chains with the spots of its symbols, then
+    once for the symbols with a spot and no chain (no chains at all): every symbol is judged once."""
+    out, seen = [], set()
+    for chains in inputs.chain_groups():
+        symbols = chains.get_column("symbol").unique()
+        seen.update(symbols.to_list())
+        out.append(
+            compute(chains, inputs.spots.filter(pl.col("symbol").is_in(symbols.implode())), inputs.as_of)
+        )
+    rest = inputs.spots.filter(~pl.col("symbol").is_in(sorted(seen)))
+    if rest.height:
+        empty = pl.DataFrame(schema={c: OPTIONS.polars_schema[c] for c in CHAIN_INPUT_COLUMNS})
+        out.append(compute(empty, rest, inputs.as_of))
+    return out
+
+
+def session_inputs(root: Path, lake: Lake, session: dt.date) -> SessionInputs:
+    """The session's archived chains (as groups, read when iterated) and closes; a missing artefact is
+    named with what to run."""
+    files = [
+        path
+        for symbol in layout.symbols_with(root, "options")
+        if (path := layout.options_file(root, symbol, session)).is_file()
+    ]
+    if not files:
         raise MissingInputError(
-            f"no option chains for {session} in the lake table {lake.uri('options')}: "
+            f"no option chains for {session} in the archive {root / 'options'}: "
             "materialize ldas/options first"
         )
     closes = lake.read_sessions("stocks", session, session, ["symbol", "close"])
@@ -44,7 +101,18 @@ def session_inputs(lake: Lake, session: dt.date) -> SessionInputs:
             f"no stock closes for {session} in the lake table {lake.uri('stocks')}: "
             "materialize ldas/stocks first"
         )
-    return SessionInputs(chains, closes.rename({"close": "spot"}), chains["timestamp"].max())
+    captured = lake.scan("options")
+    as_of = (
+        captured.filter(pl.col(SESSION_COLUMN) == session).select(pl.col("timestamp").max()).collect().item()
+        if captured is not None
+        else None
+    )
+    if as_of is None:
+        raise MissingInputError(
+            f"no option chains for {session} in the lake table {lake.uri('options')}: "
+            "materialize ldas/options first"
+        )
+    return SessionInputs(root, session, files, closes.rename({"close": "spot"}), as_of)
 
 
 def atm_iv_history(lake: Lake, sessions: Sequence[dt.date]) -> pl.DataFrame:

@@ -4,8 +4,10 @@ They read their inputs from the lake, so a back-fill re-computes any range after
 without touching the data source. A back-fill runs as one run for the whole range.
 """
 
+import datetime as dt
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import dagster as dg
 import polars as pl
@@ -13,13 +15,15 @@ import polars as pl
 from aegis_assets.ldas.eod import SESSION_ASSET, options, stocks
 from aegis_assets.resources import AnalyticsResource, ArchiveResource
 from aegis_assets.runs import failures_metadata, markdown_table, merge_session_metadata, run_sessions
+from aegis_core.analytics import AtmIvResult, GexResult
 from aegis_core.analytics import atm_iv as compute_atm_iv
 from aegis_core.analytics import gex_summary as compute_gex
 from aegis_core.analytics import iv_rank as compute_iv_rank
 from aegis_core.archive.store import WriteReport
 from aegis_core.calendar import nyse
-from aegis_core.derived import MissingInputError, atm_iv_history, session_inputs
+from aegis_core.derived import MissingInputError, atm_iv_history, per_group, session_inputs
 
+R = TypeVar("R")
 IV_WINDOW = 252  # sessions of ATM IV history an IV rank looks at (contract §6)
 
 _AC = dg.AutomationCondition
@@ -57,9 +61,13 @@ def _written(report: WriteReport) -> dict:
     return meta
 
 
-def _inputs(archive: ArchiveResource, session):
+def _per_group(
+    archive: ArchiveResource, session, compute: Callable[[pl.DataFrame, pl.DataFrame, dt.datetime], R]
+) -> list[R]:
+    """``compute(chains, spots, as_of)`` over the session's chains a group of symbols at a time."""
+    store = archive.archive()
     try:
-        return session_inputs(archive.archive().lake, session.date)
+        return per_group(session_inputs(store.root, store.lake, session.date), compute)
     except MissingInputError as exc:
         raise dg.Failure(str(exc)) from None
 
@@ -69,15 +77,16 @@ def gex_summary(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
     """Per-symbol gamma exposure (net, abs, walls, zero-gamma, regime): ``gex_summary/YYYY/MM/DD.parquet``."""
-    out = {}
+    out, params = {}, analytics.gex_params()
     for session in run_sessions(context):
-        inputs = _inputs(archive, session)
-        result = compute_gex(
-            inputs.chains,
-            inputs.spots,
-            session_date=session.date,
-            as_of=inputs.as_of,
-            params=analytics.gex_params(),
+        result = GexResult.combine(
+            _per_group(
+                archive,
+                session,
+                lambda chains, spots, as_of, d=session.date: compute_gex(
+                    chains, spots, session_date=d, as_of=as_of, params=params
+                ),
+            )
         )
         report = archive.archive().write_gex_summary(result.frame, session.date)
         top = result.frame.sort(result.frame["net_gex"].abs(), descending=True).head(10)
@@ -101,15 +110,16 @@ def atm_iv(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
     """Daily 30-day constant-maturity ATM implied volatility per symbol (lake table ``atm_iv``)."""
-    out = {}
+    out, days = {}, analytics.iv_target_days
     for session in run_sessions(context):
-        inputs = _inputs(archive, session)
-        result = compute_atm_iv(
-            inputs.chains,
-            inputs.spots,
-            session_date=session.date,
-            as_of=inputs.as_of,
-            target_days=analytics.iv_target_days,
+        result = AtmIvResult.combine(
+            _per_group(
+                archive,
+                session,
+                lambda chains, spots, as_of, d=session.date: compute_atm_iv(
+                    chains, spots, session_date=d, as_of=as_of, target_days=days
+                ),
+            )
         )
         report = archive.archive().write_atm_iv(result.frame, session.date)
         out[session.key] = {

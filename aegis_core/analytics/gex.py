@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +117,24 @@ class GexResult:
     contracts_dropped: dict[str, int] = field(default_factory=dict)
     # Contributing contracts left out of the zero-gamma profile for lack of a usable IV.
     contracts_not_repriced: int = 0
+
+    @classmethod
+    def combine(cls, parts: Sequence[GexResult]) -> GexResult:
+        """The results of disjoint groups of symbols as one (rows by symbol, counts added)."""
+        dropped: Counter[str] = Counter()
+        for part in parts:
+            dropped.update(part.contracts_dropped)
+        return cls(
+            frame=(
+                pl.concat([p.frame for p in parts]).sort("symbol")
+                if parts
+                else pl.DataFrame(schema=GEX_SUMMARY.polars_schema)
+            ),
+            skipped=dict(sorted(kv for p in parts for kv in p.skipped.items())),
+            contracts_used=sum(p.contracts_used for p in parts),
+            contracts_dropped=dict(dropped),
+            contracts_not_repriced=sum(p.contracts_not_repriced for p in parts),
+        )
 
 
 def gex_summary(

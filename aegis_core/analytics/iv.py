@@ -39,6 +39,15 @@ class AtmIvResult:
     # symbol -> why it has no row.
     skipped: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def combine(cls, parts: Sequence[AtmIvResult]) -> AtmIvResult:
+        """The results of disjoint groups of symbols as one (rows by symbol)."""
+        frames = [p.frame for p in parts]
+        return cls(
+            frame=pl.concat(frames).sort("symbol") if frames else pl.DataFrame(schema=ATM_IV.polars_schema),
+            skipped=dict(sorted(kv for p in parts for kv in p.skipped.items())),
+        )
+
 
 @dataclass(frozen=True)
 class IvRankResult:
