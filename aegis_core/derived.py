@@ -16,10 +16,10 @@ from typing import TypeVar
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from aegis_core.analytics import gex, iv
 from aegis_core.archive import layout
-from aegis_core.archive.files import read_columns
 from aegis_core.archive.lake import SESSION_COLUMN, Lake
 from aegis_core.archive.schemas import OPTIONS
 
@@ -44,23 +44,34 @@ class SessionInputs:
 
     def chain_groups(self, contracts: int | None = None) -> Iterator[pl.DataFrame]:
         """The chains (``CHAIN_INPUT_COLUMNS``) in groups of whole symbols of about ``contracts`` rows
-        (default ``GROUP_CONTRACTS``), symbols in order, each symbol's contracts in its file's order."""
+        (default ``GROUP_CONTRACTS``; sized from the files' footers), symbols in order, each symbol's
+        contracts in its file's order."""
         contracts = GROUP_CONTRACTS if contracts is None else contracts
-        held: list[pl.DataFrame] = []
-        rows = 0
-        for path in self.chain_files:
+        for paths in _groups(self.chain_files, contracts):
             try:
-                frame = pl.from_arrow(read_columns(path, CHAIN_INPUT_COLUMNS))
-            except (OSError, pa.ArrowException, KeyError) as exc:
-                raise MissingInputError(f"{path} cannot be read for the analytics: {exc}") from None
-            assert isinstance(frame, pl.DataFrame)
-            held.append(frame)
-            rows += frame.height
-            if rows >= contracts:
-                yield pl.concat(held)
-                held, rows = [], 0
-        if held:
-            yield pl.concat(held)
+                yield pl.scan_parquet(paths).select(CHAIN_INPUT_COLUMNS).collect()
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                where = f"{paths[0]}" if len(paths) == 1 else f"{paths[0]} … {paths[-1]}"
+                raise MissingInputError(
+                    f"chain files cannot be read for the analytics ({where}): {exc}"
+                ) from None
+
+
+def _groups(paths: list[Path], contracts: int) -> Iterator[list[Path]]:
+    """``paths`` in consecutive groups of about ``contracts`` rows (a larger file alone)."""
+    group: list[Path] = []
+    rows = 0
+    for path in paths:
+        try:
+            rows += pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise MissingInputError(f"{path} cannot be read for the analytics: {exc}") from None
+        group.append(path)
+        if rows >= contracts:
+            yield group
+            group, rows = [], 0
+    if group:
+        yield group
 
 
 def per_group(

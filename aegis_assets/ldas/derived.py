@@ -1,7 +1,8 @@
 """Derived analytics assets: gamma exposure, ATM IV and IV rank, computed from the archive alone.
 
-They read their inputs from the lake, so a back-fill re-computes any range after a parameter change
-without touching the data source. A back-fill runs as one run for the whole range.
+They read their inputs from the archive (``aegis_core.derived``: chains from the chain files a group of
+whole symbols at a time, closes and IV history from the lake), so a back-fill re-computes any range
+after a parameter change without touching the data source. A back-fill runs as one run for the range.
 """
 
 import datetime as dt

@@ -14,7 +14,7 @@ from aegis_assets.ldas.eod import options, stocks
 from aegis_core.analytics import AtmIvResult, GexResult, atm_iv, gex_summary
 from aegis_core.archive import layout
 from aegis_core.archive.lake import Lake
-from aegis_core.derived import per_group, session_inputs
+from aegis_core.derived import MissingInputError, per_group, session_inputs
 from aegis_core.settings import load_settings
 from aegis_pipelines.resources import build_resources
 
@@ -76,3 +76,11 @@ def test_a_symbol_without_a_chain_or_without_a_spot_is_named_once(archived):
     assert result.skipped[gone] == "no option chain archived for this symbol"
     assert result.skipped[no_spot] == "no spot (session close) for this symbol"
     assert {gone, no_spot}.isdisjoint(result.frame["symbol"].to_list())
+
+
+def test_an_unreadable_chain_file_fails_the_analytics_naming_it(archived):
+    root, lake = archived
+    broken = layout.options_file(root, sorted(layout.symbols_with(root, "options"))[1], DAY)
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(MissingInputError, match=str(broken)):
+        _gex(session_inputs(root, lake, DAY))

@@ -13,6 +13,7 @@ import os
 import dagster as dg
 import pytest
 
+from aegis_core import derived
 from aegis_core.archive import symbol_files
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.schemas import ARTEFACTS
@@ -49,10 +50,12 @@ def lake_digests(root):
     return out
 
 
-@pytest.mark.parametrize("batch_rows", [None, 100], ids=["default-groups", "many-small-groups"])
-def test_eod_archive_and_lake_identical_to_the_recorded_run(sim_env, tmp_path, monkeypatch, batch_rows):
-    if batch_rows:  # files written in many groups of symbols: the same bytes and lake rows
-        monkeypatch.setattr(symbol_files, "MAX_PENDING", batch_rows)
+@pytest.mark.parametrize("small", [False, True], ids=["default-batches", "small-batches-and-groups"])
+def test_eod_archive_and_lake_identical_to_the_recorded_run(sim_env, tmp_path, monkeypatch, small):
+    if small:  # two chains in hand at a time, lake batches of ~100 rows, the analytics symbol by symbol
+        monkeypatch.setattr(symbol_files, "MAX_PENDING", 2)
+        monkeypatch.setattr(symbol_files, "LAKE_BATCH_ROWS", 100)
+        monkeypatch.setattr(derived, "GROUP_CONTRACTS", 100)
     defs = build_definitions(load_settings())
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("ldas_eod_job").execute_in_process(
@@ -61,7 +64,7 @@ def test_eod_archive_and_lake_identical_to_the_recorded_run(sim_env, tmp_path, m
     assert result.success
     found = {"archive": archive_digests(tmp_path / "archive"), "lake": lake_digests(tmp_path / "lake")}
     assert found["archive"] and found["lake"]
-    if os.environ.get("AEGIS_RECORD_GOLDEN") == "1" and batch_rows is None:
+    if os.environ.get("AEGIS_RECORD_GOLDEN") == "1" and not small:
         GOLDEN.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
     expected = json.loads(GOLDEN.read_text())
     assert found["archive"] == expected["archive"]
