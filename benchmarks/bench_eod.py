@@ -52,7 +52,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from common import PROJECT, MiB, proc_stats, run_child, self_stats, session_close, sim_server
+from common import (
+    FIRST_REQUEST_PROBE,
+    PROJECT,
+    MiB,
+    proc_stats,
+    run_child,
+    self_stats,
+    session_close,
+    sim_server,
+)
 
 KEY_VAR = "AEGIS_BENCH_SIM_KEY"
 PHASES = ("floor", "client", "ceiling", "asset", "derived", "cli", "cli-ceiling", "naive")
@@ -311,20 +320,9 @@ def phase_naive(args: argparse.Namespace, key: str) -> dict[str, Any]:
 # parent's spawn (argv[1]) to the first request httpx sends, on stderr; and the clock moved to argv[2]
 # (30 minutes after the session's close, still moving), because the polygon source captures the
 # end-of-day chains only between the close and the next open and the benchmark runs at any hour.
-_CLI_CHILD = r"""
-import sys, time
-T0 = float(sys.argv[1])
-import httpx
-seen = []
-def mark():
-    if not seen:
-        seen.append(1)
-        print(f"__first_request_s__ {time.time() - T0:.3f}", file=sys.stderr, flush=True)
-orig = httpx.AsyncClient.send
-async def send(self, request, *a, **k):
-    mark()
-    return await orig(self, request, *a, **k)
-httpx.AsyncClient.send = send
+_CLI_CHILD = (
+    FIRST_REQUEST_PROBE
+    + """
 import datetime as dt
 import aegis_core.clock as clock
 clock._bench_offset = dt.datetime.fromisoformat(sys.argv[2]) - dt.datetime.now(dt.UTC)
@@ -335,6 +333,7 @@ from aegis_pipelines.cli import entry
 sys.argv = ["aegis", *sys.argv[3:]]
 entry()  # what the aegis executable runs
 """
+)
 
 
 def _cli_env(args: argparse.Namespace, key: str, work: Path, rps: float) -> dict[str, str]:

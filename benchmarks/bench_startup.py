@@ -23,35 +23,21 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+from common import FIRST_REQUEST_PROBE, PROJECT
+
 HELP_MAX_S = 1.0
 FIRST_REQUEST_MAX_S = 5.0
 
 # Runs ``aegis ARGS`` in this interpreter; prints the seconds from argv[1] (the parent's clock just
 # before spawning) to the first request httpx sends.
-_CHILD = r"""
-import sys, time
-T0 = float(sys.argv[1])
-import httpx
-seen = []
-def mark():
-    if not seen:
-        seen.append(1)
-        print(f"__first_request_s__ {time.time() - T0:.3f}", file=sys.stderr, flush=True)
-for cls in (httpx.AsyncClient, httpx.Client):
-    orig = cls.send
-    if cls is httpx.AsyncClient:
-        async def send(self, request, *a, _orig=orig, **k):
-            mark()
-            return await _orig(self, request, *a, **k)
-    else:
-        def send(self, request, *a, _orig=orig, **k):
-            mark()
-            return _orig(self, request, *a, **k)
-    cls.send = send
-from aegis_pipelines.cli import main
-sys.exit(main(sys.argv[2:]))
+_CHILD = (
+    FIRST_REQUEST_PROBE
+    + """
+from aegis_pipelines.cli import entry
+sys.argv = ["aegis", *sys.argv[2:]]
+entry()  # what the aegis executable runs
 """
+)
 
 
 def aegis_exe() -> str:

@@ -67,3 +67,29 @@ def session_close(key: str) -> dt.datetime:
     from aegis_core.calendar import nyse, parse_session_date
 
     return nyse().require_session(parse_session_date(key)).close
+
+
+# The opening of a child's ``python -c`` script: prints on stderr the seconds from argv[1] (the parent's
+# clock just before spawning) to the first request httpx sends (``__first_request_s__ S``). The command
+# itself runs unchanged after it.
+FIRST_REQUEST_PROBE = r"""
+import sys, time
+T0 = float(sys.argv[1])
+import httpx
+seen = []
+def mark():
+    if not seen:
+        seen.append(1)
+        print(f"__first_request_s__ {time.time() - T0:.3f}", file=sys.stderr, flush=True)
+for cls in (httpx.AsyncClient, httpx.Client):
+    orig = cls.send
+    if cls is httpx.AsyncClient:
+        async def send(self, request, *a, _orig=orig, **k):
+            mark()
+            return await _orig(self, request, *a, **k)
+    else:
+        def send(self, request, *a, _orig=orig, **k):
+            mark()
+            return _orig(self, request, *a, **k)
+    cls.send = send
+"""
