@@ -10,6 +10,7 @@ process finds nothing here and reads the files, as it always did.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -42,6 +43,17 @@ def known_schemas(run_id: str, artefact: str, partition: str) -> dict[Path, pa.S
     """``path -> schema`` of the files of ``artefact`` this run wrote for ``partition`` (empty: none)."""
     report = written(run_id, artefact, partition)
     return {s.path: s.schema for s in report.stats.values()} if report else {}
+
+
+def known_capture_ranges(
+    run_id: str, artefact: str, partition: str
+) -> dict[Path, tuple[dt.datetime, dt.datetime]]:
+    """``path -> (earliest, latest) timestamp`` of the files of ``artefact`` this run wrote for
+    ``partition``."""
+    report = written(run_id, artefact, partition)
+    if report is None:
+        return {}
+    return {s.path: s.captured for s in report.stats.values() if s.captured is not None}
 
 
 def known_strike_ranges(run_id: str, session: str) -> dict[str, tuple[float, float]]:

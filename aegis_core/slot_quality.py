@@ -116,13 +116,17 @@ def _capture_range(path: Path) -> tuple[dt.datetime, dt.datetime] | str | None:
     return bounds["min"].as_py(), bounds["max"].as_py()
 
 
-def capture_window(root: Path, slot: dt.datetime) -> GateResult:
+def capture_window(
+    root: Path, slot: dt.datetime, known: Mapping[Path, tuple[dt.datetime, dt.datetime]] | None = None
+) -> GateResult:
     """Every snapshot of the slot was captured inside the slot's window.
 
     The file name places a snapshot in the slot; its rows' ``timestamp`` (the capture moment, UTC)
     must agree: inside ``[slot start, slot start + 15 min)``. A snapshot named inside the window but
     stamped outside it (a late capture filed under the slot, a stale chain) fails, naming the file.
+    ``known``: the (earliest, latest) timestamps of snapshots the same run wrote, not read again.
     """
+    known = known or {}
     start = _local(slot)
     end = start + SLOT_LENGTH
     files = [p for paths in slot_files(root, slot).values() for p in paths]
@@ -132,7 +136,7 @@ def capture_window(root: Path, slot: dt.datetime) -> GateResult:
     offenders, details = [], []
     for path in files:
         rel = path.relative_to(root).as_posix()
-        seen = _capture_range(path)
+        seen = known[path] if path in known else _capture_range(path)
         if seen is None:
             offenders.append(rel)
             details.append(f"{rel}: no rows, so no capture time")

@@ -23,7 +23,7 @@ from aegis_assets.ldas.checks import check_result, parity_check
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
 from aegis_assets.partitions import slot_partitions
 from aegis_assets.resources import ArchiveResource, QualityResource
-from aegis_assets.run_writes import known_schemas
+from aegis_assets.run_writes import known_capture_ranges, known_schemas
 from aegis_assets.runs import check_partition_keys, slot_starts
 from aegis_core.calendar import slot_key
 from aegis_core.gates import GateResult
@@ -115,8 +115,12 @@ def pt_snapshots_slot_coverage(
 def pt_snapshots_capture_window(
     context: dg.AssetCheckExecutionContext, archive: ArchiveResource
 ) -> dg.AssetCheckResult:
-    root = Path(archive.archive_root)
-    return _per_slot(context, lambda s: capture_window(root, s), _ERROR)
+    root, run = Path(archive.archive_root), context.run.run_id
+    return _per_slot(
+        context,
+        lambda s: capture_window(root, s, known_capture_ranges(run, "options_intraday", slot_key(s))),
+        _ERROR,
+    )
 
 
 def slot_checks() -> list[dg.AssetChecksDefinition]:

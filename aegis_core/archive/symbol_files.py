@@ -12,6 +12,7 @@ file's rows again: the lake mirrors the files, symbol by symbol, whatever happen
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import queue
 import threading
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -30,8 +31,6 @@ from aegis_core.archive.files import read_columns, write_table
 from aegis_core.archive.schemas import Artefact
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from aegis_core.archive.store import Archive
 
 log = logging.getLogger(__name__)
@@ -43,13 +42,15 @@ LAKE_BATCH_ROWS = 65_536  # written chains are handed to the lake writer in batc
 
 @dataclass(frozen=True)
 class FileStats:
-    """What one file write saw: its rows, size, Arrow schema and (chains) the strike range."""
+    """What one file write saw: its rows, size, Arrow schema and (chains) the strike range and the
+    earliest and latest capture ``timestamp``."""
 
     path: Path
     rows: int
     bytes: int
     schema: pa.Schema
     strikes: tuple[float, float] | None = None
+    captured: tuple[dt.datetime, dt.datetime] | None = None
 
 
 @dataclass
@@ -68,12 +69,13 @@ class WriteReport:
         return len(self.files)
 
 
-def _strike_range(table: pa.Table) -> tuple[float, float] | None:
-    if "strike_price" not in table.column_names or not table.num_rows:
+def _bounds(table: pa.Table, column: str) -> tuple[Any, Any] | None:
+    """(lowest, highest) of ``column``; None when the table has no such column or no value in it."""
+    if column not in table.column_names or not table.num_rows:
         return None
-    bounds = pc.min_max(table.column("strike_price"))
+    bounds = pc.min_max(table.column(column))
     lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
-    return None if lo is None else (float(lo), float(hi))
+    return None if lo is None else (lo, hi)
 
 
 class _Aborted(RuntimeError):
@@ -151,7 +153,8 @@ class SymbolFiles:
         path = self._path_of(symbol)
         size = write_table(path, table, self._metadata)
         self._offer(table)
-        return FileStats(path, table.num_rows, size, table.schema, _strike_range(table))
+        strikes, captured = _bounds(table, "strike_price"), _bounds(table, "timestamp")
+        return FileStats(path, table.num_rows, size, table.schema, strikes, captured)
 
     def _offer(self, item: object) -> None:
         """Hand ``item`` to the lake writer, unless it has already stopped (its error is raised at close)."""

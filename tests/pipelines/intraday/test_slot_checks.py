@@ -106,3 +106,29 @@ def test_missing_slot_fails_every_check(defs, instance):
 
 def _nullable(schema: pa.Schema, name: str) -> pa.Schema:
     return pa.schema([f.with_nullable(True) if f.name == name else f for f in schema])
+
+
+def test_the_slot_checks_of_the_capturing_run_take_the_figures_it_wrote(defs, instance, monkeypatch):
+    from aegis_assets.run_writes import known_capture_ranges, known_schemas
+    from aegis_core import slot_quality
+
+    reads: list[str] = []
+    read_columns = slot_quality.read_columns
+    monkeypatch.setattr(
+        slot_quality, "read_columns", lambda p, c=None: reads.append(str(p)) or read_columns(p, c)
+    )
+    result = run_job(defs, instance, "ldas_intraday_job", SLOT)
+    assert result.success and all(e.passed for e in checks(result).values())
+    assert reads == []  # no snapshot's timestamp column read back by the run that wrote it
+
+    root = defs.resources["archive"].archive().root
+    times = known_capture_ranges(result.run_id, "options_intraday", SLOT)
+    schemas = known_schemas(result.run_id, "options_intraday", SLOT)
+    assert len(times) == len(schemas) == 3
+    assert slot_quality.capture_window(root, SLOT_START, times) == slot_quality.capture_window(
+        root, SLOT_START
+    )
+    assert len(reads) == 3  # read back when not known
+    assert slot_quality.slot_schema_contract(root, SLOT_START, schemas) == slot_quality.slot_schema_contract(
+        root, SLOT_START
+    )
