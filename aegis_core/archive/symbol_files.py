@@ -234,10 +234,13 @@ class SymbolFiles:
             yield from self._lake_batches(held)
 
     def _reread(self) -> Iterator[pa.RecordBatch]:
+        """Every covered symbol's rows from the files, as the stream would have had them."""
         for symbol in self._covered:
-            stats = self._writes.get(symbol)
-            paths = [stats.result().path] if stats is not None else self._existing(symbol)
-            yield from self._lake_batches([_read(path) for path in paths])
+            if (written := self._writes.get(symbol)) is not None:
+                yield from self._lake_batches([_read(written.result().path)])
+            else:
+                kept = (self._read_kept(path) for path in self._existing(symbol))
+                yield from self._lake_batches([t for t in kept if t is not None])
 
     def _lake_batches(self, tables: list[pa.Table]) -> list[pa.RecordBatch]:
         """``tables`` (whole symbols) as one batch with the lake's partition columns."""
