@@ -36,8 +36,6 @@ class MissingInputError(RuntimeError):
 
 @dataclass(frozen=True)
 class SessionInputs:
-    root: Path  # the archive
-    session: dt.date
     chain_files: list[Path]  # the session's chain files, by symbol
     spots: pl.DataFrame  # symbol, spot (the session close)
     as_of: dt.datetime  # when the chains were captured (latest capture time)
@@ -123,7 +121,7 @@ def session_inputs(root: Path, lake: Lake, session: dt.date) -> SessionInputs:
             f"no option chains for {session} in the lake table {lake.uri('options')}: "
             "materialize ldas/options first"
         )
-    return SessionInputs(root, session, files, closes.rename({"close": "spot"}), as_of)
+    return SessionInputs(files, closes.rename({"close": "spot"}), as_of)
 
 
 def atm_iv_history(lake: Lake, sessions: Sequence[dt.date]) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """The derived analytics read a session's chains a group of whole symbols at a time (bounded memory):
 the result is the same whatever the grouping, and every symbol is judged once (spot or chain missing)."""
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -65,13 +66,7 @@ def test_a_symbol_without_a_chain_or_without_a_spot_is_named_once(archived):
     layout.options_file(root, gone, DAY).unlink()  # its chain file is gone (its close remains)
     inputs = session_inputs(root, lake, DAY)
     no_spot = inputs.chain_files[0].parts[-4]
-    inputs = type(inputs)(
-        inputs.root,
-        inputs.session,
-        inputs.chain_files,
-        inputs.spots.filter(pl.col("symbol") != no_spot),
-        inputs.as_of,
-    )
+    inputs = dataclasses.replace(inputs, spots=inputs.spots.filter(pl.col("symbol") != no_spot))
     result = _gex(inputs)
     assert result.skipped[gone] == "no option chain archived for this symbol"
     assert result.skipped[no_spot] == "no spot (session close) for this symbol"
