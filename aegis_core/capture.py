@@ -113,7 +113,7 @@ def capture_slot(
     """
     started = time.perf_counter()
     # Each chain is written to its file as it arrives; the slot is never held in memory whole.
-    with archive.intraday_files(slot, captured_at, symbols) as files:
+    with archive.intraday_files(slot, captured_at, symbols, own_process=True) as files:
         batch, stats = fetch(
             captured_at,
             lambda c: c.option_chains(symbols, captured_at, on_progress=on_progress, on_chain=files.add),

@@ -173,7 +173,7 @@ def _capture_chains(
     committed to the lake, when not one chain could be fetched or every row was rejected."""
     progress = progress_logger(context, "option chains")
     expired = Rejections()
-    with store.options_files(session.date, symbols) as files:
+    with store.options_files(session.date, symbols, own_process=True) as files:
 
         def arrived(symbol: str, frame: pl.DataFrame) -> None:
             kept, _ = screen_session(frame, session.date, expired)

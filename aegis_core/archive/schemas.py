@@ -66,6 +66,18 @@ class Artefact:
         """The frame as an Arrow table carrying this contract's types and nullability."""
         return self.conform(frame).to_arrow().cast(self.arrow_schema)
 
+    def arrow_table(self, table: pa.Table) -> pa.Table:
+        """An Arrow table holding this contract's columns (in any string layout, e.g. polars' views)
+        as one carrying its types and nullability: what ``to_arrow`` does, without a polars round trip."""
+        missing = [c for c in self.column_names if c not in table.column_names]
+        if missing:
+            raise ValueError(f"{self.name}: missing columns {missing}")
+        table = table.select(self.column_names)
+        nulls = [c for c in self.non_nullable if table.column(c).null_count]
+        if nulls:
+            raise ValueError(f"{self.name}: null values in non-nullable columns {nulls}")
+        return table.cast(self.arrow_schema)
+
 
 def _cols(spec: str, dtype: pl.DataType, nullable: bool = True) -> list[Column]:
     return [Column(name, dtype, nullable) for name in spec.split()]

@@ -29,9 +29,11 @@ from aegis_core.archive.schemas import (
     Artefact,
 )
 from aegis_core.archive.symbol_files import SymbolFiles, WriteReport
+from aegis_core.archive.writer_process import SymbolFilesProcess
 from aegis_core.calendar import NY, SLOT_LENGTH
 
 WRITER = "aegis-pipelines"
+SessionFiles = SymbolFiles | SymbolFilesProcess  # one interface, in this process or a child of its own
 
 
 @dataclass(frozen=True)
@@ -88,15 +90,29 @@ class Archive:
         meta = self._metadata(session)
         return SymbolFiles(self, artefact, path_of, session, None, meta, symbols, existing)
 
-    def options_files(self, session: dt.date, symbols: Sequence[str]) -> SymbolFiles:
-        """The writer of the session's chain files for ``symbols``, fed a chain at a time as they arrive."""
+    def options_files(
+        self, session: dt.date, symbols: Sequence[str], *, own_process: bool = False
+    ) -> SessionFiles:
+        """The writer of the session's chain files for ``symbols``, fed a chain at a time as they arrive;
+        ``own_process``: it runs in a process of its own, off the fetch's interpreter lock."""
+        if own_process:
+            return SymbolFilesProcess(self, OPTIONS, "options_files", (session, list(symbols)))
         path_of = lambda s: layout.options_file(self.root, s, session)  # noqa: E731
         return self._session_files(OPTIONS, path_of, session, symbols)
 
     def intraday_files(
-        self, slot_start: dt.datetime, captured_at: dt.datetime, symbols: Sequence[str]
-    ) -> SymbolFiles:
-        """The writer of one slot's snapshot files; ``finish_intraday`` then removes the slot's older ones."""
+        self,
+        slot_start: dt.datetime,
+        captured_at: dt.datetime,
+        symbols: Sequence[str],
+        *,
+        own_process: bool = False,
+    ) -> SessionFiles:
+        """The writer of one slot's snapshot files; ``finish_intraday`` then removes the slot's older ones.
+        ``own_process`` as for ``options_files``."""
+        if own_process:
+            args = (slot_start, captured_at, list(symbols))
+            return SymbolFilesProcess(self, OPTIONS_INTRADAY, "intraday_files", args)
         local = slot_start.astimezone(NY)
         return SymbolFiles(
             self,
@@ -164,7 +180,7 @@ class Archive:
     ) -> WriteReport:
         """One slot's snapshots from one frame; older files of the same slot are removed after."""
 
-        def writer(covered: list[str]) -> SymbolFiles:
+        def writer(covered: list[str]) -> SessionFiles:
             return self.intraday_files(slot_start, captured_at, covered)
 
         report = _write_by_symbol(OPTIONS_INTRADAY, frame, writer)
@@ -183,7 +199,7 @@ class Archive:
 
 
 def _write_by_symbol(
-    artefact: Artefact, frame: pl.DataFrame, writer: Callable[[list[str]], SymbolFiles]
+    artefact: Artefact, frame: pl.DataFrame, writer: Callable[[list[str]], SessionFiles]
 ) -> WriteReport:
     """Every symbol of ``frame`` (in order of first appearance, rows in their order) through the writer
     covering those symbols. The frame is converted to Arrow once and each symbol's table is a zero-copy

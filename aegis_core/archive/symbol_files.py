@@ -134,7 +134,7 @@ class SymbolFiles:
 
     def add(self, symbol: str, frame: pl.DataFrame | pa.Table) -> None:
         """Write ``symbol``'s rows to its file, on a writer thread; no rows, no file. ``frame``: the
-        contract's columns, or an Arrow table already in the contract (``Artefact.to_arrow``)."""
+        contract's columns, as a polars frame or an Arrow table (``Artefact.arrow_table``)."""
         if not len(frame):
             return
         if symbol not in self._covered:
@@ -149,7 +149,8 @@ class SymbolFiles:
         self._writes[symbol] = future
 
     def _write(self, symbol: str, frame: pl.DataFrame | pa.Table) -> FileStats:
-        table = frame if isinstance(frame, pa.Table) else self._artefact.to_arrow(frame)
+        artefact = self._artefact
+        table = artefact.arrow_table(frame) if isinstance(frame, pa.Table) else artefact.to_arrow(frame)
         path = self._path_of(symbol)
         size = write_table(path, table, self._metadata)
         self._offer(table)
