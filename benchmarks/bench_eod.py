@@ -24,6 +24,9 @@ process of its own, one after the other, against that one server at the same con
               project's ``dagster.yaml``), the production Polygon settings, no request ceiling.
 - ``cli-ceiling`` the same under the production request ceiling (90 req/s), against requests ÷ 90 s.
 
+Every phase meets a warm server: one floor pass, not measured, runs first (a fresh server draws each
+symbol's price walk on its first request).
+
 Reports wall time, requests, pages, contracts per second, CPU of the phase and of the sim server, peak
 RSS of the phase's process (for ``cli``: of the ``aegis eod`` process tree) and the ratios the targets
 are stated in.
@@ -508,6 +511,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="bench-eod-") as tmp,
         sim_server(args.latency_ms, KEY_VAR, _universe_args(args.symbols, Path(tmp)), env=env) as sim,
     ):
+        # One pass of the floor, not measured, first: a fresh server draws each symbol's price walk on
+        # its first request, and the first phase would otherwise pay for that alone.
+        run_child(child_command(args, "floor", sim.url, Path(tmp)), env=env)
+        print("  (server warmed by one unmeasured floor pass)", file=sys.stderr, flush=True)
         for phase in phases:
             runs = []
             for _ in range(args.repeat if phase in REPEATED else 1):

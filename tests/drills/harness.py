@@ -342,8 +342,14 @@ def drill_kill_mid_write(setup: DrillSetup, reference: dict[str, str]) -> DrillR
             "--work", str(setup.work), "--kill-after-files", str(kill_after),
         ]  # fmt: skip
         with log.open("w") as out:
-            child = subprocess.run(
-                cmd, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT, timeout=900, env=os.environ.copy()
+            child = subprocess.run(  # its own process group: the drill kills the run whole
+                cmd,
+                cwd=PROJECT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=900,
+                env=os.environ.copy(),
+                start_new_session=True,
             )
         visible = archive_digest(target)
         temps = temp_files(target)
@@ -567,8 +573,10 @@ def _lake_options_rows(setup: DrillSetup, target: Path) -> int | None:
 
 
 class _KillingOs:
-    """``os`` for ``aegis_core.atomic`` (the archive's file writer) whose ``replace`` SIGKILLs the
-    process after the ``limit``-th chain file lands: the other writer threads are then mid-file."""
+    """``os`` for ``aegis_core.atomic`` (the archive's file writer) whose ``replace`` SIGKILLs the whole
+    run after the ``limit``-th chain file lands: the other writer threads are then mid-file. The files
+    are written by the run's writer process; the run leads its own process group, which is killed
+    whole, as ``kill -9 -PGID``, the OOM killer of a container or ``docker kill`` would."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
@@ -582,16 +590,27 @@ class _KillingOs:
         if "/options/" in str(dst):
             self._landed += 1
             if self._landed >= self._limit:
-                os.kill(os.getpid(), signal.SIGKILL)
+                run_group = os.getpgid(0) == os.getppid()  # the writer, in the group its run leads
+                os.killpg(os.getpgid(0), signal.SIGKILL) if run_group else os.kill(
+                    os.getpid(), signal.SIGKILL
+                )
+
+
+def arm_kill_after_files(limit: int) -> None:
+    """Make this process's archive writes SIGKILL the run after ``limit`` chain files (the drill)."""
+    import aegis_core.atomic as atomic
+
+    atomic.os = _KillingOs(limit)  # type: ignore[assignment]
 
 
 def _child_eod(args: argparse.Namespace) -> int:
     """The run the SIGKILL drill kills (a separate process; its setup comes from the parent's files)."""
-    import aegis_core.atomic as atomic
-
     setup = DrillSetup(work=Path(args.work), symbols=[], key=os.environ[KEY_VAR], wrong_key="")
     setup.symbols = setup.universe_file.read_text().split()
-    atomic.os = _KillingOs(args.kill_after_files)  # type: ignore[assignment]
+    # The chain files are written by the run's writer process: it arms the kill (kill_hook/).
+    hook = Path(__file__).with_name("kill_hook")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(hook), str(PROJECT)])
+    os.environ["AEGIS_DRILL_KILL_AFTER_FILES"] = str(args.kill_after_files)
     result = materialize_eod(setup, args.url, Path(args.child_eod), log_name="killed-child-python")
     return 0 if result.success else 1
 
