@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +95,16 @@ def _instant(value: int, kind: pa.TimestampType) -> dt.datetime:
     return instant if kind.tz else instant.replace(tzinfo=None)
 
 
+def refuse_handover(
+    artefact: Artefact, symbol: str, covered: Collection[str], handed: Collection[str]
+) -> None:
+    """Raise when ``symbol`` is not one the write covers, or has been handed over already."""
+    if symbol not in covered:
+        raise ValueError(f"{artefact.name}: {symbol} is not one of the symbols this write covers")
+    if symbol in handed:
+        raise ValueError(f"{artefact.name}: {symbol} handed over twice")
+
+
 class _Aborted(RuntimeError):
     """The write was abandoned (the run failed): the lake transaction must not commit."""
 
@@ -154,10 +164,7 @@ class SymbolFiles:
         contract's columns, as a polars frame or an Arrow table (``Artefact.arrow_table``)."""
         if not len(frame):
             return
-        if symbol not in self._covered:
-            raise ValueError(f"{self._artefact.name}: {symbol} is not one of the symbols this write covers")
-        if symbol in self._writes:
-            raise ValueError(f"{self._artefact.name}: {symbol} handed over twice")
+        refuse_handover(self._artefact, symbol, self._covered, self._writes)
         if self._lake is None:
             self._lake = self._lake_thread.submit(self._commit)
         self._room.acquire()  # back-pressure: the fetch waits when the disk falls behind

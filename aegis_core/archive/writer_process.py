@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from aegis_core.archive import symbol_files
 from aegis_core.archive.schemas import Artefact
-from aegis_core.archive.symbol_files import WriteReport
+from aegis_core.archive.symbol_files import WriteReport, refuse_handover
 
 if TYPE_CHECKING:
     from aegis_core.archive.store import Archive
@@ -101,10 +101,7 @@ class SymbolFilesProcess:
         """As ``SymbolFiles.add``: the rows go to the child, which writes them on its threads."""
         if not len(frame):
             return
-        if symbol not in self._covered:
-            raise ValueError(f"{self._artefact.name}: {symbol} is not one of the symbols this write covers")
-        if symbol in self._added:
-            raise ValueError(f"{self._artefact.name}: {symbol} handed over twice")
+        refuse_handover(self._artefact, symbol, self._covered, self._added)
         self._send(("add", symbol, _ipc(frame)))
         self._added.add(symbol)
 
