@@ -208,9 +208,32 @@ def _leftovers(project: str) -> list[str]:
     return found
 
 
+def _clear_earlier_test_stacks() -> list[str]:
+    """Remove what an earlier run of this test left behind when its teardown failed: containers,
+    networks and volumes of a compose project ``aegistest…`` (this fixture's), never another stack's."""
+    removed = []
+    for kind, listing in (
+        ("container", ["ps", "-a"]),
+        ("network", ["network", "ls"]),
+        ("volume", ["volume", "ls"]),
+    ):
+        key = "{{.ID}}" if kind == "container" else "{{.Name}}"
+        rows = sh(
+            "docker", *listing, "--format", key + ' {{.Label "com.docker.compose.project"}}'
+        ).splitlines()
+        ours = [
+            name for name, _, project in (r.partition(" ") for r in rows) if project.startswith("aegistest")
+        ]
+        if ours:
+            sh("docker", *(["rm", "-f"] if kind == "container" else [kind, "rm"]), *ours)
+            removed += ours
+    return removed
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     docker_engine_or_skip()
+    _clear_earlier_test_stacks()
     if _leftovers("aegis"):
         pytest.fail(f"another aegis stack is on this engine (would share its volumes): {_leftovers('aegis')}")
     token = secrets.token_hex(4)
