@@ -1,11 +1,13 @@
 """End to end through the real Dagster webserver and daemon (``dagster dev``) on loopback.
 
-A temporary DAGSTER_HOME holds the project's own dagster.yaml (the local instance: run queue, vendor
-tag limit, retries); the simulated market, a temporary archive and lake and a three-symbol universe
-stand in for production. Through GraphQL only: launch the end-of-day job for one session and a
-back-fill of two more, wait for the daemon to run them, read the materializations and check
-evaluations back and compare them with the files on disk. Then the asset graph page is rendered in
-headless Chromium, and the server is stopped (SIGINT to its process group) with nothing left behind.
+A temporary DAGSTER_HOME holds the project's own dagster.yaml (the local instance: run queue, vendor tag
+limit, retries); the simulated market, a temporary archive and lake and a three-symbol universe stand in
+for production. Through GraphQL only: launch the end-of-day job for one session and a back-fill of two
+more, wait for the daemon to run them, read the materializations and check evaluations back and compare
+them with the files on disk. When the queue runs the single session first, the back-fill changes ATM IV
+inside that session's IV-rank window, so the automation daemon must re-derive its IV rank: the scenario
+waits for that run too, and the test requires it. Then the asset graph page is rendered in headless
+Chromium, and the server is stopped (SIGINT to its process group) with nothing left behind.
 
 Measured on a 2-core machine shared with other test runs (load average 4–7): 100–175 s in all —
 start 21–52 s, the run done 15–37 s after launch, the back-fill 60–88 s after launch (its daemon
@@ -80,6 +82,7 @@ class Scenario:
     backfill_id: str
     run: dict
     backfill: dict
+    rederive_run: dict | None  # the automation's IV-rank run when the back-fill ran after the run
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -164,6 +167,31 @@ def wait(
         time.sleep(2)
 
 
+def ran_first(run: dict, backfill: dict) -> bool:
+    """Whether the single-session run ended before the back-fill's run started (the queue's order)."""
+    return run["endTime"] <= backfill["runs"][0]["startTime"]
+
+
+def wait_for_rederived_iv_rank(server: DevServer, run_id: str, seconds: dict) -> dict:
+    """The automation run that re-derives the run's IV rank after the back-fill, once it has succeeded."""
+    started = time.monotonic()
+    deadline = started + WAIT_S
+    while time.monotonic() < deadline:
+        latest = materializations(server, "iv_rank").get(RUN_SESSION, {}).get("run_id")
+        if latest and latest != run_id:
+            rederive = server.graphql(RUN, {"id": latest})["runOrError"]
+            if rederive["status"] in ("FAILURE", "CANCELED"):
+                pytest.fail(f"re-derivation run {latest} {rederive['status']}: {failures(server, latest)}")
+            if rederive["status"] == "SUCCESS":
+                seconds["rederive"] = round(time.monotonic() - started, 1)
+                return rederive
+        time.sleep(2)
+    pytest.fail(
+        f"the back-fill changed ATM IV in {RUN_SESSION}'s IV-rank window but no run re-derived it "
+        f"within {WAIT_S}s\n{server.log_tail()}"
+    )
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Iterator[Scenario]:
     tmp = tmp_path_factory.mktemp("e2e")
@@ -185,7 +213,8 @@ def scenario(tmp_path_factory) -> Iterator[Scenario]:
         launched = time.monotonic()
         run_id, backfill_id = launch(server)
         run, backfill = wait(server, run_id, backfill_id, launched, seconds)
-        yield Scenario(server, tmp / "archive", run_id, backfill_id, run, backfill, seconds)
+        rederive = wait_for_rederived_iv_rank(server, run_id, seconds) if ran_first(run, backfill) else None
+        yield Scenario(server, tmp / "archive", run_id, backfill_id, run, backfill, rederive, seconds)
         seconds["total"] = round(time.monotonic() - started, 1)
         print(f"\ne2e timings (s): {json.dumps(seconds)}")
 
@@ -234,7 +263,10 @@ def test_materializations_read_back_match_the_archive(scenario):
     }
     mats = {asset: materializations(server, asset) for asset in EOD_ASSETS}
     for asset, by_partition in mats.items():
-        assert {p: m["run_id"] for p, m in by_partition.items()} == expected_run, asset
+        expected = dict(expected_run)
+        if asset == "iv_rank" and scenario.rederive_run is not None:
+            expected[RUN_SESSION] = scenario.rederive_run["runId"]
+        assert {p: m["run_id"] for p, m in by_partition.items()} == expected, asset
 
     # The single-session run reports its own rows; the range run one line per session.
     day = parse_session_date(RUN_SESSION)
@@ -254,6 +286,24 @@ def test_materializations_read_back_match_the_archive(scenario):
         rows = sum(pl.read_parquet(layout.options_file(root, s, d)).height for s in SMALL_UNIVERSE)
         assert per_session[session]["dagster/row_count"] == rows > 0, session
         assert pl.read_parquet(layout.daily_file(root, "iv_rank", d)).height == len(SMALL_UNIVERSE)
+
+
+def test_a_backfill_inside_a_later_iv_rank_window_re_derives_it(scenario):
+    """The queue decides the order; when the run went first its IV rank was stale after the back-fill."""
+    # Either way the session's IV rank ends up over all three sessions of ATM IV.
+    ranked = pl.read_parquet(layout.daily_file(scenario.root, "iv_rank", parse_session_date(RUN_SESSION)))
+    assert ranked["observations"].to_list() == [len(BACKFILL_SESSIONS) + 1] * len(SMALL_UNIVERSE)
+    if scenario.rederive_run is None:
+        assert not ran_first(scenario.run, scenario.backfill)
+        mat = materializations(scenario.server, "iv_rank")[RUN_SESSION]
+        assert mat["run_id"] == scenario.run_id  # derived from the back-filled history already
+        return
+    rederive = scenario.rederive_run
+    assert tags(rederive).get("dagster/from_automation_condition") == "true", tags(rederive)
+    assert rederive["startTime"] >= scenario.backfill_run["endTime"]
+    # Only the stale IV rank, not the session's other assets.
+    for asset in EOD_ASSETS[:-1]:
+        assert materializations(scenario.server, asset)[RUN_SESSION]["run_id"] == scenario.run_id, asset
 
 
 def test_check_evaluations_of_the_runs_are_recorded(scenario):
