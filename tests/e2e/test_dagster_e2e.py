@@ -11,7 +11,8 @@ Chromium, and the server is stopped (SIGINT to its process group) with nothing l
 
 Measured on a 2-core machine shared with other test runs (load average 4–7): 100–175 s in all —
 start 21–52 s, the run done 15–37 s after launch, the back-fill 60–88 s after launch (its daemon
-works in 30 s iterations), the browser ~10 s, stop 5–7 s.
+works in 30 s iterations), the IV-rank re-derivation 12 s after the back-fill (unloaded; the automation
+is evaluated at most every 30 s), the browser ~10 s, stop 5–7 s.
 """
 
 from __future__ import annotations
