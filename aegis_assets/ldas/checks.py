@@ -255,8 +255,8 @@ def _lake_consistency_check(artefact: str) -> dg.AssetChecksDefinition:
         asset=ASSET_KEYS[artefact],
         name=LAKE_CONSISTENCY_CHECK,
         partitions_def=session_partitions(),
-        description=f"The session's {artefact} rows per symbol are the same in the parquet files and in "
-        "the Delta table; names every symbol that differs.",
+        description=f"Per symbol, the session's {artefact} rows in the parquet files and in the Delta "
+        "table are as many and of the same capture (latest timestamp); names every symbol that differs.",
     )
     def _check(context: dg.AssetCheckExecutionContext, archive: ArchiveResource) -> dg.AssetCheckResult:
         store = archive.archive()

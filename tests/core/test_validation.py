@@ -6,7 +6,7 @@ import math
 import polars as pl
 import pytest
 
-from aegis_core.consistency import compare_rows
+from aegis_core.consistency import Tally, compare_tallies
 from aegis_core.validation import (
     BAD_BAR,
     EXPIRED,
@@ -75,11 +75,28 @@ def test_source_sanity_fails_above_the_share_and_names_reasons_and_symbols() -> 
     assert unknown.passed and "nothing to judge" in unknown.summary
 
 
-def test_compare_rows_names_every_difference() -> None:
-    gate = compare_rows("options", DAY, {"A": 10, "B": 5}, {"A": 10, "C": 3})
+def test_compare_tallies_names_every_difference() -> None:
+    gate = compare_tallies("options", DAY, {"A": Tally(10), "B": Tally(5)}, {"A": Tally(10), "C": Tally(3)})
     assert not gate.passed and gate.offenders == ("B", "C")
     assert gate.details == (
-        "B: 5 row(s) in the files, 0 in the lake",
-        "C: 0 row(s) in the files, 3 in the lake",
+        "B: 5 row(s) in the files, 0 row(s) in the lake",
+        "C: 0 row(s) in the files, 3 row(s) in the lake",
     )
-    assert compare_rows("options", DAY, {"A": 1}, {"A": 1}).passed
+    assert compare_tallies("options", DAY, {"A": Tally(1, 5)}, {"A": Tally(1, 5)}).passed
+
+
+def test_equal_counts_of_another_capture_disagree() -> None:
+    """A chain captured again has as many rows as before: the capture time tells them apart."""
+    close, later = 1_795_802_400_000_000, 1_795_802_700_000_000  # 2026-11-27 18:00 and 18:05 UTC
+    gate = compare_tallies(
+        "options",
+        DAY,
+        {"A": Tally(7, later), "B": Tally(2, close)},
+        {"A": Tally(7, close), "B": Tally(2, close)},
+    )
+    assert not gate.passed and gate.offenders == ("A",)
+    assert "A (another capture)" in gate.summary
+    assert gate.details == (
+        "A: 7 row(s) up to 2026-11-27T18:05:00Z in the files, "
+        "7 row(s) up to 2026-11-27T18:00:00Z in the lake",
+    )
