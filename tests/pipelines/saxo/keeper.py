@@ -18,9 +18,12 @@ from aegis_pipelines.resources import saxo_resource
 from tests.fakes.saxo import FakeSaxoTokenServer
 from tests.fakes.slack import FakeSlack
 
-# Fast client retries (three attempts), short HTTP and lock timeouts keep the failure paths quick.
+# Fast client retries (three attempts) and a short lock timeout keep the failure paths quick. The HTTP
+# timeout is not short: on a loaded machine a loopback answer can take over half a second, and a refresh
+# the fake server completed (rotating the refresh token) but the client gave up on is retried with the old
+# refresh token, which the server then refuses (invalid_grant): the scripted day drifts off its script.
 FAST = {
-    "timeout_s": 0.5,
+    "timeout_s": 5.0,
     "max_attempts": 3,
     "backoff_initial_s": 0.01,
     "backoff_max_s": 0.02,
