@@ -21,6 +21,7 @@ from typing import Literal
 import httpx
 from pydantic import SecretStr
 
+from aegis_core.bounds import Range
 from aegis_core.calendar import NY, CalendarRangeError, nyse
 from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
 from aegis_core.pt_health.fetch import display_url, fetch_status
@@ -39,6 +40,7 @@ from aegis_core.universe import UniverseError, load_universe
 
 Status = Literal["pass", "fail", "skip"]
 DEFAULT_TIMEOUT_S = 10.0
+PROBE_TIMEOUT = Range(0, 300, "s", low_open=True)  # --timeout
 # Each probe's answer is small (one VIX bar, auth.test); anything past this is refused.
 MAX_PROBE_BYTES = 1 << 20
 # Stands in for an absent secret while probing which variables the profile needs; never sent anywhere.

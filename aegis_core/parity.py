@@ -31,6 +31,7 @@ from aegis_core.archive.schemas import GEX_REGIMES, IV_RANK
 from aegis_core.calendar import FIRST_SLOT
 from aegis_core.gates import GateResult, name_list
 from aegis_core.schema_contract import schema_differences
+from aegis_core.settings import PARITY_COUNT, PARITY_IV_RANK
 from aegis_core.slots import slot_index, slot_of, slot_start
 
 __all__ = [
@@ -89,9 +90,10 @@ class ParityTolerances:
     iv_rank_abs: float = 1e-9
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if not value >= 0:  # also rejects NaN
-                raise ValueError(f"parity tolerance {name}={value!r} must be ≥ 0")
+        for name, value in asdict(self).items():  # the profile's ranges (NaN and infinity refused)
+            (PARITY_IV_RANK if name == "iv_rank_abs" else PARITY_COUNT).check(
+                value, f"parity tolerance {name}"
+            )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from aegis_core.atomic import replace_bytes, sweep_temps
+from aegis_core.user_files import TOKEN_MAX_BYTES, UserFileError, UserFileMissing, read_user_file
 
 UTC = dt.UTC
 # A temporary of the pre-shared-writer saves: .NAME.PID.HEX.tmp
@@ -43,6 +44,11 @@ MAX_LIFETIME_S = 10 * 366 * 86_400
 
 class TokenCacheError(Exception):
     """The cache file is missing, unreadable or invalid; the message names the file, never a token."""
+
+
+class TokenCacheNotAFile(TokenCacheError):
+    """The cache path names something that is not a regular file under the size cap (a FIFO, a
+    device, a folder, a runaway file): a configuration error, not a token that needs a person."""
 
 
 def _epoch(value: Any) -> Any:
@@ -141,13 +147,13 @@ def parse_token_cache(data: bytes | str, source: str) -> TokenCache:
 def load_token_cache(path: Path | str) -> TokenCache:
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = read_user_file(path, max_bytes=TOKEN_MAX_BYTES, what="Token cache")
+    except UserFileMissing:
         raise TokenCacheError(
             f"Token cache {path} not found: a person must authorise once to create it"
         ) from None
-    except OSError as exc:
-        raise TokenCacheError(f"Token cache {path} cannot be read: {exc.strerror}") from None
+    except UserFileError as exc:
+        raise TokenCacheNotAFile(str(exc)) from None
     return parse_token_cache(data, str(path))
 
 

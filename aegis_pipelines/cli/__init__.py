@@ -43,10 +43,19 @@ def _module(name: str):
     return importlib.import_module(f"aegis_pipelines.cli.{COMMANDS[name][0]}")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the command and the bad argument (exit 2), like
+    every other refusal of the ``aegis`` commands; ``--help`` shows the usage. Sub-command parsers are
+    of the same class (``add_subparsers`` uses the parent's)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser, with the full arguments of the command ``argv`` names (every command's when
     ``argv`` is None) and only a help line for the others."""
-    parser = argparse.ArgumentParser(prog="aegis", description="AEGIS data pipelines")
+    parser = OneLineParser(prog="aegis", description="AEGIS data pipelines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     first = None if argv is None else next((a for a in argv if not a.startswith("-")), None)
     for name, (_, help_line) in COMMANDS.items():

@@ -17,7 +17,7 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 
-from aegis_core.doctor import DEFAULT_TIMEOUT_S, Check, failed, passed, run_checks, skipped
+from aegis_core.doctor import DEFAULT_TIMEOUT_S, PROBE_TIMEOUT, Check, failed, passed, run_checks, skipped
 from aegis_core.settings import Settings
 from aegis_pipelines.cli.local_run import ensure_dagster_home
 
@@ -26,10 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check the active configuration end to end (exit 1 on any failure)")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=PROBE_TIMEOUT.arg("--timeout"),
         default=DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
-        help="timeout of each request to an external service (default: %(default)s)",
+        help=f"timeout of each request to an external service ({PROBE_TIMEOUT.describe()}; "
+        "default: %(default)s)",
     )
     p.add_argument(
         "--no-dagster", action="store_true", help="skip loading the code location and the Dagster instance"

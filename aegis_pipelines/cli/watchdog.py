@@ -16,6 +16,7 @@ import sys
 import threading
 
 from aegis_core.alerts import AlertError
+from aegis_core.bounds import moment_arg
 from aegis_core.settings import SettingsError, load_settings
 
 
@@ -29,18 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="one pass, then exit (1 if something is wrong)")
     p.add_argument(
         "--since",
-        type=_aware,
+        type=moment_arg("--since"),
         metavar="ISO",
         help="with --once: ticks expected after this time count (default: one tick grace ago)",
     )
     p.set_defaults(func=run)
-
-
-def _aware(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. 2026-11-27T17:15-05:00")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
