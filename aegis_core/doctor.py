@@ -157,6 +157,14 @@ def check_paths(settings: Settings, now: dt.datetime) -> list[Check]:
     reference = settings.parity.reference_root
     if reference is None:
         checks.append(skipped("parity reference", "AEGIS_PARITY_ROOT not set; no parity checks"))
+    elif reference.resolve() == Path(settings.archive_root).resolve():
+        checks.append(
+            failed(
+                "parity reference",
+                f"{reference} (AEGIS_PARITY_ROOT) is the archive root itself: parity would compare the "
+                "archive with itself",
+            )
+        )
     elif reference.is_dir() and os.access(reference, os.R_OK | os.X_OK):
         checks.append(passed("parity reference", f"{reference} is readable"))
     else:

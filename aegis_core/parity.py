@@ -48,6 +48,8 @@ __all__ = [
     "GateResult",
     "ParityReport",
     "ParityTolerances",
+    "SameArchiveError",
+    "check_distinct_roots",
     "compare_archives",
     "gates_for",
 ]
@@ -164,6 +166,23 @@ class ParityReport:
         return "\n".join(lines)
 
 
+class SameArchiveError(ValueError):
+    """Both sides of a comparison are one archive (the same folder, a symbolic link to it, or the
+    reference root set to the archive root): every gate would pass by construction."""
+
+
+def check_distinct_roots(python_root: Path, rust_root: Path) -> None:
+    """Refuse comparing an archive with itself: the two roots must resolve to different folders."""
+    python_real, rust_real = Path(python_root).resolve(), Path(rust_root).resolve()
+    if python_real == rust_real:
+        same = f"{python_root}" if Path(python_root) == Path(rust_root) else f"{python_root} and {rust_root}"
+        through = "" if Path(python_root) == python_real == Path(rust_root) else f" (both are {python_real})"
+        raise SameArchiveError(
+            f"refusing to compare archive {same} with itself{through}: parity needs the reference "
+            "(Rust) archive beside the Python one (AEGIS_PARITY_ROOT must not be the archive root)"
+        )
+
+
 def artefact_gates(
     python_root: Path, reference_root: Path, session: dt.date, artefact: str, tolerances: ParityTolerances
 ) -> dict[str, GateResult]:
@@ -171,7 +190,7 @@ def artefact_gates(
     of the artefact, naming the reference root (what the parity asset checks report)."""
     try:
         report = compare_archives(python_root, reference_root, session, [artefact], tolerances)
-    except (FileNotFoundError, NotADirectoryError) as exc:
+    except (FileNotFoundError, NotADirectoryError, SameArchiveError) as exc:
         return {
             g: GateResult(artefact, g, False, f"{session}: {exc}", (str(reference_root),))
             for g in gates_for(artefact)
@@ -193,6 +212,7 @@ def compare_archives(
             raise FileNotFoundError(f"{side} archive root not found: {root}")
         if not root.is_dir():
             raise NotADirectoryError(f"{side} archive root is not a directory: {root}")
+    check_distinct_roots(roots["python"], roots["rust"])
     chosen = tuple(dict.fromkeys(artefacts))
     for a in chosen:
         _check_artefact(a)

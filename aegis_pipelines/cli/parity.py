@@ -22,7 +22,14 @@ from typing import Any
 
 from aegis_core.calendar import CalendarRangeError, not_a_session, nyse, parse_session_date
 from aegis_core.clock import wall_clock
-from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives, session_file_count
+from aegis_core.parity import (
+    PARITY_ARTEFACTS,
+    ParityTolerances,
+    SameArchiveError,
+    check_distinct_roots,
+    compare_archives,
+    session_file_count,
+)
 from aegis_core.readiness import DEFAULT_LOOKBACK, LOOKBACK, parity_readiness
 from aegis_core.settings import PARITY_COUNT, PARITY_IV_RANK
 
@@ -93,6 +100,10 @@ def _validate(args: argparse.Namespace) -> _Request:
             state = "is not a directory" if root.exists() else "does not exist"
             raise UsageError(f"{flag} {root} {state}")
         roots[side] = root
+    try:
+        check_distinct_roots(roots["python"], roots["rust"])
+    except SameArchiveError as exc:
+        raise UsageError(str(exc)) from None
     try:
         session = parse_session_date(args.date)
     except ValueError as exc:
@@ -193,6 +204,10 @@ def _readiness_inputs(args: argparse.Namespace) -> tuple[Path, Path, dt.date, Pa
             raise UsageError(
                 f"{flag} {root} {'is not a directory' if Path(root).exists() else 'does not exist'}"
             )
+    try:
+        check_distinct_roots(Path(python_root), Path(rust_root))
+    except SameArchiveError as exc:
+        raise UsageError(str(exc)) from None
     try:
         day = (
             parse_session_date(args.date) if args.date else nyse().latest_completed_session(wall_clock()).date
