@@ -22,7 +22,16 @@ import httpx
 from pydantic import SecretStr
 
 from aegis_core.bounds import Range
-from aegis_core.calendar import NY, CalendarRangeError, nyse
+from aegis_core.calendar import (
+    CALENDAR_END,
+    CALENDAR_START,
+    EXTEND_HINT,
+    HORIZON_WARNING,
+    NY,
+    CalendarRangeError,
+    horizon_left,
+    nyse,
+)
 from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
 from aegis_core.pt_health.fetch import display_url, fetch_status
 from aegis_core.saxo import Freshness, TokenCacheError, assess, load_token_cache
@@ -38,7 +47,7 @@ from aegis_core.settings import (
 )
 from aegis_core.universe import UniverseError, load_universe
 
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "warn", "fail", "skip"]
 DEFAULT_TIMEOUT_S = 10.0
 PROBE_TIMEOUT = Range(0, 300, "s", low_open=True)  # --timeout
 # Each probe's answer is small (one VIX bar, auth.test); anything past this is refused.
@@ -69,6 +78,24 @@ def failed(name: str, detail: str) -> Check:
 
 def skipped(name: str, detail: str) -> Check:
     return Check(name, "skip", detail)
+
+
+def warned(name: str, detail: str) -> Check:
+    """Works today, needs a person soon (not a failure: the exit status stays 0)."""
+    return Check(name, "warn", detail)
+
+
+def check_calendar(now: dt.datetime) -> Check:
+    """The NYSE calendar's horizon: a warning from a year before its end, a failure past it."""
+    name = "nyse calendar"
+    today = now.astimezone(NY).date()
+    left = horizon_left(today)
+    span = f"{CALENDAR_START}..{CALENDAR_END}"
+    if today > CALENDAR_END or today < CALENDAR_START:
+        return failed(name, f"today ({today}) is outside the calendar horizon {span}: {EXTEND_HINT}")
+    if left < HORIZON_WARNING:
+        return warned(name, f"the calendar ends {CALENDAR_END}, in {left.days} day(s): {EXTEND_HINT}")
+    return passed(name, f"horizon {span} ({left.days} days left)")
 
 
 def _set(environ: Mapping[str, str], name: str) -> bool:
@@ -335,6 +362,7 @@ def run_checks(
         checks.append(
             passed("settings", f"profile {settings.profile} from {path} (source {settings.source})")
         )
+    checks.append(check_calendar(now))
     probe = settings or _probe(environ, _REQUIRED_VARIABLES)
     if probe is None:
         return checks, None

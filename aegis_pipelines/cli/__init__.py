@@ -20,6 +20,8 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 
+from aegis_core.calendar import CalendarRangeError
+
 # Every command: its name, the module that registers it and its one-line help. Only the module of the
 # command being run is imported (the others pull polars, httpx, Dagster: seconds of start-up), so
 # `aegis --help` lists the commands from this table alone; tests/pipelines/test_cli_startup.py checks
@@ -104,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser(argv).parse_args(argv)
         try:
             return int(args.func(args) or 0)
+        except CalendarRangeError as exc:  # a date past the NYSE table: one line, how to extend it
+            print(f"aegis {args.command}: {exc}", file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130

@@ -17,6 +17,7 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 
+from aegis_core.clock import wall_clock
 from aegis_core.doctor import DEFAULT_TIMEOUT_S, PROBE_TIMEOUT, Check, failed, passed, run_checks, skipped
 from aegis_core.settings import Settings
 from aegis_pipelines.cli.local_run import ensure_dagster_home
@@ -95,7 +96,7 @@ def check_instance(environ: Mapping[str, str]) -> Check:
 def run(args: argparse.Namespace) -> int:
     with contextlib.suppress(ValueError):  # the same default instance as `aegis eod`: the project folder
         ensure_dagster_home()
-    checks, settings = run_checks(os.environ, timeout_s=args.timeout)
+    checks, settings = run_checks(os.environ, timeout_s=args.timeout, clock=wall_clock)
     if args.no_dagster:
         checks.append(skipped("dagster", "--no-dagster"))
     else:
@@ -105,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     for check in checks:
         print(check.line)
     counts = Counter(c.status for c in checks)
-    print(f"\naegis doctor: {counts['pass']} ok, {counts['fail']} failing, {counts['skip']} not checked")
+    warned = f", {counts['warn']} warning(s)" if counts["warn"] else ""
+    failing, unchecked = counts["fail"], counts["skip"]
+    print(f"\naegis doctor: {counts['pass']} ok, {failing} failing{warned}, {unchecked} not checked")
     sys.stdout.flush()
     return 1 if counts["fail"] else 0

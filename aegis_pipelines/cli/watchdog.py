@@ -9,7 +9,6 @@ tick is missing, once per problem. ``--once`` makes one pass and exits: 0 when n
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import signal
 import sys
@@ -17,6 +16,7 @@ import threading
 
 from aegis_core.alerts import AlertError
 from aegis_core.bounds import moment_arg
+from aegis_core.clock import wall_clock
 from aegis_core.settings import SettingsError, load_settings
 
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     policy, sender = watchdog.policy_from(settings), watchdog.sender_from(settings)
     if args.once:
-        now = dt.datetime.now(dt.UTC)
+        now = wall_clock()
         since = args.since or now - policy.tick_grace - policy.heartbeat_max_age
         with dg.DagsterInstance.get() as instance:
             due = watchdog.due_alerts(instance, policy, since, now)
