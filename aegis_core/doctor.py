@@ -32,7 +32,14 @@ from aegis_core.calendar import (
     horizon_left,
     nyse,
 )
-from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
+from aegis_core.http_deadline import (
+    Answer,
+    Deadline,
+    DeadlineExceeded,
+    ResponseTooLarge,
+    send_bounded,
+    tls_failure,
+)
 from aegis_core.pt_health.fetch import display_url, fetch_status
 from aegis_core.saxo import Freshness, TokenCacheError, assess, load_token_cache
 from aegis_core.settings import (
@@ -287,7 +294,8 @@ def check_polygon(settings: Settings, now: dt.datetime, timeout_s: float) -> Che
     except (DeadlineExceeded, ResponseTooLarge) as exc:
         return failed(name, _redact(str(exc), [key]))
     except httpx.HTTPError as exc:
-        return failed(name, _redact(f"{base} unreachable: {type(exc).__name__}: {exc}", [key]))
+        tls = tls_failure(exc, base)
+        return failed(name, _redact(tls or f"{base} unreachable: {type(exc).__name__}: {exc}", [key]))
     ms = (time.perf_counter() - started) * 1000
     if response.status_code in (401, 403):
         return failed(name, _redact(f"{base} refused the key: {_answer(response)}", [key]))
@@ -313,7 +321,9 @@ def check_slack(settings: Settings, timeout_s: float) -> Check:
     except (DeadlineExceeded, ResponseTooLarge) as exc:
         return failed(name, _redact(str(exc), [token]))
     except (httpx.HTTPError, ValueError) as exc:
-        return failed(name, _redact(f"{base}/auth.test failed: {type(exc).__name__}: {exc}", [token]))
+        tls = tls_failure(exc, base)
+        detail = tls or f"{base}/auth.test failed: {type(exc).__name__}: {exc}"
+        return failed(name, _redact(detail, [token]))
     if not (isinstance(body, dict) and body.get("ok")):
         return failed(name, _redact(f"{base} refused the token: {_answer(response)}", [token]))
     who = " ".join(f"{k} {body[k]}" for k in ("team", "user") if body.get(k))

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from aegis_core.atomic import replace_bytes, sweep_temps
+from aegis_core.atomic import replace_file, sweep_temps
 from aegis_core.user_files import TOKEN_MAX_BYTES, UserFileError, UserFileMissing, read_user_file
 
 UTC = dt.UTC
@@ -163,6 +164,31 @@ def resolve_cache_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
+def _owner(path: Path) -> tuple[int, int] | None:
+    """The (uid, gid) of the cache file a save replaces (None when there is none yet)."""
+    try:
+        found = os.stat(resolve_cache_path(path))
+    except FileNotFoundError:
+        return None
+    return found.st_uid, found.st_gid
+
+
+def cache_owner_problem(path: Path | str) -> str | None:
+    """Why this process cannot save ``path`` keeping its owner (None when it can).
+
+    A save replaces the file: the new file would belong to this process's user, and a keeper running
+    as the file's owner would then get "Permission denied" from a 0600 file it no longer owns. Root
+    gives the new file the old owner; any other user can save only a file of its own."""
+    owner = _owner(Path(path))
+    euid = os.geteuid()
+    if owner is None or owner[0] == euid or euid == 0:
+        return None
+    return (
+        f"Token cache {path} belongs to uid {owner[0]} but this keeper runs as uid {euid}: saving would "
+        "take it from its owner; run the keeper as that user (or as root, which keeps the owner)"
+    )
+
+
 def save_token_cache(path: Path | str, token: TokenCache) -> None:
     """Replace the cache atomically with owner-only permissions (``aegis_core.atomic``).
 
@@ -171,9 +197,21 @@ def save_token_cache(path: Path | str, token: TokenCache) -> None:
     the old one intact. A symbolic link is written through: its target is replaced (atomically, in
     the target's folder) and the link stays, so keepers reading the target see the new refresh token.
     """
+    # The owner stays: the file's other keepers run as its owner (``cache_owner_problem`` refuses a
+    # save that cannot keep it); the mode is tightened to owner-only whatever it was (0644 → 0600).
+    problem = cache_owner_problem(path)
+    if problem:
+        raise PermissionError(errno.EPERM, problem)
+    owner, data = _owner(Path(path)), token.to_json_bytes()
+
+    def write(handle: BinaryIO) -> None:
+        if owner is not None and os.geteuid() == 0 and owner != (os.geteuid(), os.getegid()):
+            os.fchown(handle.fileno(), *owner)
+        handle.write(data)
+
     # Best effort for the folder's fsync only: once renamed, the token is saved, and reporting it as
     # not saved would call for a needless re-authorisation.
-    replace_bytes(Path(path), token.to_json_bytes(), mode=CACHE_MODE, folder_sync_best_effort=True)
+    replace_file(Path(path), write, mode=CACHE_MODE, folder_sync_best_effort=True)
 
 
 def remove_stale_temp_files(path: Path | str) -> int:
