@@ -21,6 +21,7 @@ from aegis_core.archive.lake import Lake, lake_columns
 from aegis_core.archive.schemas import ARTEFACTS, Artefact
 from aegis_core.atomic import replace_bytes
 from aegis_core.store_errors import store_error
+from aegis_core.user_files import TOKEN_MAX_BYTES, UserFileError, read_user_file
 
 MARKER = ".aegis-archive.json"
 SIM, REAL = "sim", "real"
@@ -69,7 +70,9 @@ def recorded_kind(root: Path) -> str | None:
 def _marker_kind(marker: Path) -> str:
     """The kind a marker file records; one clear line naming the file when it is unusable."""
     try:
-        doc = json.loads(marker.read_text())
+        doc = json.loads(read_user_file(marker, max_bytes=TOKEN_MAX_BYTES, what="archive marker"))
+    except UserFileError as exc:  # a FIFO, a device, a runaway file: never waited on or read whole
+        raise ArchiveKindError(f'{exc}: it must be JSON like {{"kind": "real"}}: fix or remove it') from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArchiveKindError(
             f"archive marker {marker} is unreadable ({type(exc).__name__}: {exc}); it must be JSON like "

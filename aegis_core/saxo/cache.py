@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from aegis_core.atomic import replace_file, sweep_temps
+from aegis_core.bounds import Range
 from aegis_core.user_files import TOKEN_MAX_BYTES, UserFileError, UserFileMissing, read_user_file
 
 UTC = dt.UTC
@@ -41,6 +42,8 @@ CACHE_FIELDS = (
 # 2106, lifetimes within ten years either way (negative: already expired, as Saxo sometimes sends).
 MAX_EPOCH_S = 2**32
 MAX_LIFETIME_S = 10 * 366 * 86_400
+LIFETIME = Range(-MAX_LIFETIME_S, MAX_LIFETIME_S, "s", integer=True)
+ISSUED_AT = Range(0, MAX_EPOCH_S - 1, "s since 1970")
 
 
 class TokenCacheError(Exception):
@@ -83,10 +86,10 @@ class TokenCache(BaseModel):
     access_token: SecretStr = Field(min_length=1)
     token_type: str = "Bearer"
     # Negative values happen (Saxo); they mean an access token that is already expired.
-    expires_in: int = Field(ge=-MAX_LIFETIME_S, le=MAX_LIFETIME_S)
+    expires_in: int = LIFETIME.field()
     refresh_token: SecretStr = Field(min_length=1)
-    refresh_token_expires_in: int = Field(ge=-MAX_LIFETIME_S, le=MAX_LIFETIME_S)
-    issued_at: float = Field(ge=0, lt=MAX_EPOCH_S, allow_inf_nan=False)
+    refresh_token_expires_in: int = LIFETIME.field()
+    issued_at: float = ISSUED_AT.field()
 
     @field_validator("issued_at", mode="before")
     @classmethod

@@ -50,14 +50,9 @@ def open_instance() -> Iterator:
 
     with open(Path(os.environ["DAGSTER_HOME"]) / ".aegis-instance.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        # dagster-postgres logs each connection retry on the root logger (a paragraph each); when the
-        # database stays away, the one line of ``instance_failure`` says it instead.
-        quiet = logging.NullHandler()
-        logging.getLogger().addHandler(quiet)
         try:
             instance = dg.DagsterInstance.get()
         finally:
-            logging.getLogger().removeHandler(quiet)
             fcntl.flock(lock, fcntl.LOCK_UN)
     with instance:
         yield instance
@@ -78,7 +73,7 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
             tags[SYMBOLS_TAG] = ",".join(symbols)
         started = time.perf_counter()
         try:
-            with open_instance() as instance:
+            with quiet_database_retries(), open_instance() as instance:
                 fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
                 result = job.execute_in_process(
                     partition_key=key,
@@ -96,6 +91,31 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
             return 2
         print_summary(result, settings, time.perf_counter() - started)
         return 0 if result.success else 1
+
+
+class _NoDatabaseRetries(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "root" and record.getMessage().startswith(_DB_RETRY))
+
+
+_DB_RETRY = "Retrying failed database connection"
+
+
+@contextlib.contextmanager
+def quiet_database_retries() -> Iterator[None]:
+    """dagster-postgres logs each connection retry on the root logger, a paragraph each (and its
+    ``logging.warning`` then installs a root handler for good). While a command runs, the root logger
+    writes warnings to stderr as Python's last-resort handler would, without those paragraphs: when
+    the database stays away, the one line of ``instance_failure`` says so."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(_NoDatabaseRetries())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 # The failures of an instance's storage or configuration (by class name, so that no database driver

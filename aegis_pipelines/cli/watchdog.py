@@ -48,21 +48,29 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import dagster as dg
 
+    from aegis_pipelines.cli.local_run import instance_failure
     from aegis_pipelines.instance import watchdog
 
     policy, sender = watchdog.policy_from(settings), watchdog.sender_from(settings)
     if args.once:
         now = wall_clock()
         since = args.since or now - policy.tick_grace - policy.heartbeat_max_age
-        with dg.DagsterInstance.get() as instance:
-            due = watchdog.due_alerts(instance, policy, since, now)
-            before = watchdog.alerted(instance)
-            try:
-                watchdog.send_due(instance, sender, due)
-                failure = None
-            except AlertError as exc:
-                failure = str(exc)
-            after = watchdog.alerted(instance)
+        try:
+            with dg.DagsterInstance.get() as instance:
+                due = watchdog.due_alerts(instance, policy, since, now)
+                before = watchdog.alerted(instance)
+                try:
+                    watchdog.send_due(instance, sender, due)
+                    failure = None
+                except AlertError as exc:
+                    failure = str(exc)
+                after = watchdog.alerted(instance)
+        except Exception as exc:  # a broken instance: one line naming it, not a traceback
+            message = instance_failure(exc)
+            if message is None:
+                raise
+            print(f"aegis watchdog: {message}", file=sys.stderr)
+            return 2
         for alert in due:
             state = "already alerted" if alert.key in before else "sent" if alert.key in after else "NOT SENT"
             print(f"{state}: {alert.text}")

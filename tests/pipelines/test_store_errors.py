@@ -193,3 +193,50 @@ def test_aegis_intraday_runs_beside_a_broken_vix_table(sim_env, home, capsys):
     assert main(["intraday", "--slot", "2026-11-20-10:05", "--symbols", "AAXJ"]) == 0, capsys.readouterr()
     assert "SUCCESS" in capsys.readouterr().out
     assert Lake(sim_env["AEGIS_LAKE_ROOT"]).version("options_intraday") is not None
+
+
+def test_aegis_watchdog_once_on_a_bad_dagster_yaml(sim_env, home, capsys):
+    (home / "dagster.yaml").write_text("storagex: {}\n")
+    assert main(["watchdog", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"aegis watchdog: the Dagster instance in DAGSTER_HOME={home}"
+    )
+
+
+def test_in_a_run_a_broken_table_is_a_clear_failure_naming_it(sim_env):
+    """The same store error inside a run (the UI, a schedule): the step fails with the one line."""
+    import dagster as dg
+
+    from aegis_core.settings import load_settings
+    from aegis_pipelines.definitions import build_definitions
+
+    truncate_log(vix_table(sim_env["AEGIS_LAKE_ROOT"]))
+    job = build_definitions(load_settings()).resolve_job_def("ldas_eod_job")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            partition_key=DAY.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=[dg.AssetKey(["ldas", "vix"]), dg.AssetKey(["ldas", "stocks"])],
+        )
+    assert not result.success
+    causes = []  # what the UI shows under each failed step: Dagster's wrapper, then its cause
+    for event in (e for e in result.all_events if e.is_step_failure):
+        error = event.step_failure_data.error
+        while error.cause is not None:
+            error = error.cause
+        causes.append(error)
+    assert causes
+    expected = f"aegis_core.store_errors.StoreError: lake {sim_env['AEGIS_LAKE_ROOT']}: table vix: Json error"
+    assert all(c.message.startswith(expected) and c.message.count("\n") == 1 for c in causes), causes[0]
+
+
+def test_a_fifo_as_the_archive_marker_is_refused_without_waiting(sim_env, home, capsys):
+    import os
+
+    root = Path(sim_env["AEGIS_ARCHIVE_ROOT"])
+    root.mkdir(parents=True)
+    os.mkfifo(root / ".aegis-archive.json")
+    err = eod_refused(capsys)
+    assert "archive marker" in err and "is a FIFO (named pipe), not a regular file" in err
