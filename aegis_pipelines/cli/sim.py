@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from aegis_core.archive.layout import is_valid_symbol
-from aegis_core.bounds import Range
+from aegis_core.bounds import Range, moment_arg
 from aegis_core.settings import SIM_FAULT_RATE, SIM_LATENCY_MS, SIM_PAUSE_S, SIM_SEED
-from aegis_core.sim import Faults, SimMarket, SimServer, parse_moment
+from aegis_core.sim import Faults, SimMarket, SimServer
 from aegis_core.user_files import SETTINGS_MAX_BYTES, read_user_file
 
 PORT = Range(0, 65_535, integer=True)
@@ -41,46 +41,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="VAR",
         help="require the bearer key held in this environment variable (default: accept any key)",
     )
-    serve.add_argument("--as-of", help="simulated now for URLs without /asof/ (ISO-8601 with offset)")
     serve.add_argument(
-        "--latency-ms",
-        type=SIM_LATENCY_MS.arg("--latency-ms"),
-        default=0.0,
-        help="latency added to every response",
+        "--as-of",
+        type=moment_arg("--as-of"),
+        help="simulated now for URLs without /asof/ (ISO-8601 with offset, inside the NYSE calendar)",
     )
-    rate = "RATE"  # every fault rate is a share, 0-1
-    serve.add_argument(
-        "--fault-429", type=SIM_FAULT_RATE.arg("--fault-429"), default=0.0, metavar=rate, help="share of 429s"
+    # Every number has the range of the profile's sim setting of the same name.
+    numbers = (
+        ("--latency-ms", SIM_LATENCY_MS, 0.0, None, "latency added to every response"),
+        ("--fault-429", SIM_FAULT_RATE, 0.0, "RATE", "share of 429 responses"),
+        ("--retry-after-s", SIM_PAUSE_S, 1.0, None, "Retry-After of the 429 responses"),
+        ("--fault-5xx", SIM_FAULT_RATE, 0.0, "RATE", "share of 500/502/503"),
+        ("--fault-stall", SIM_FAULT_RATE, 0.0, "RATE", "share of stalled responses"),
+        ("--stall-s", SIM_PAUSE_S, 30.0, None, "how long a stalled response is held"),
+        ("--fault-truncate", SIM_FAULT_RATE, 0.0, "RATE", "share of cut bodies"),
     )
-    serve.add_argument(
-        "--retry-after-s",
-        type=SIM_PAUSE_S.arg("--retry-after-s"),
-        default=1.0,
-        help="Retry-After of the 429s",
-    )
-    serve.add_argument(
-        "--fault-5xx", type=SIM_FAULT_RATE.arg("--fault-5xx"), default=0.0, metavar=rate, help="share of 5xx"
-    )
-    serve.add_argument(
-        "--fault-stall",
-        type=SIM_FAULT_RATE.arg("--fault-stall"),
-        default=0.0,
-        metavar=rate,
-        help="share stalled",
-    )
-    serve.add_argument(
-        "--stall-s",
-        type=SIM_PAUSE_S.arg("--stall-s"),
-        default=30.0,
-        help="how long a stalled response is held",
-    )
-    serve.add_argument(
-        "--fault-truncate",
-        type=SIM_FAULT_RATE.arg("--fault-truncate"),
-        default=0.0,
-        metavar=rate,
-        help="share cut",
-    )
+    for flag, bounds, default, metavar, text in numbers:
+        serve.add_argument(
+            flag,
+            type=bounds.arg(flag),
+            default=default,
+            metavar=metavar,
+            help=f"{text} ({bounds.describe()})",
+        )
     serve.add_argument(
         "--repeat-cursor", default="", metavar="SYM,SYM", help="underlyings whose next_url repeats its cursor"
     )
@@ -129,8 +112,9 @@ def build_server(args: argparse.Namespace) -> SimServer:
         grouped_omit=frozenset(args.grouped_omit.split(",")),
         seed=args.seed,
     )
-    as_of = parse_moment(args.as_of) if args.as_of else None
-    return SimServer(SimMarket(seed=args.seed, symbols=symbols), args.host, args.port, api_key, faults, as_of)
+    return SimServer(
+        SimMarket(seed=args.seed, symbols=symbols), args.host, args.port, api_key, faults, args.as_of
+    )
 
 
 def handler(args: argparse.Namespace) -> int:
