@@ -4,9 +4,7 @@ and every user-named file is a regular file under a size cap (the shared helpers
 from __future__ import annotations
 
 import datetime as dt
-import os
 import typing
-from pathlib import Path
 
 import annotated_types
 import pytest
@@ -141,13 +139,6 @@ def test_every_time_of_day_setting_has_the_time_of_day_type():
 
 
 # --- user-named files --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fifo(tmp_path) -> Path:
-    path = tmp_path / "pipe"
-    os.mkfifo(path)
-    return path
 
 
 @pytest.mark.timeout(20)

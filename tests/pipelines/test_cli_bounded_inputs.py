@@ -4,7 +4,6 @@ each refused in one line naming the flag, variable or file, exit 2, no traceback
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -126,13 +125,6 @@ def test_previous_or_history_holding_null_or_year_one(
 
 
 # --- files that are not regular files ----------------------------------------------------------------
-
-
-@pytest.fixture
-def fifo(tmp_path) -> Path:
-    path = tmp_path / "pipe"
-    os.mkfifo(path)
-    return path
 
 
 @pytest.mark.timeout(60)
