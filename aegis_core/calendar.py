@@ -3,7 +3,10 @@
 Built on pandas-market-calendars' ``schedule``, which knows ad-hoc closures (days of mourning) as
 well as regular holidays, through ``aegis_core.nyse_table``: its output for the horizon, kept as data
 (and checked against it by a test) because building it costs seconds of every process's start-up.
-The calendar covers a fixed horizon; asking outside it is an error, never a guess.
+The calendar covers the table's horizon (``nyse_table.START``..``END``, a managed fact: the table is
+regenerated and extended by ``uv run python -m aegis_core.nyse_table --write --end YYYY-12-31``);
+asking outside it is an error that says so and names that command, never a guess. ``aegis doctor``
+warns ``HORIZON_WARNING`` before the end.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from aegis_core import nyse_table
+
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 
-CALENDAR_START = dt.date(2020, 1, 1)
+CALENDAR_START = dt.date.fromisoformat(nyse_table.START)
 # Holidays are baked into the Dagster partition definitions up to here; extend before it passes.
-CALENDAR_END = dt.date(2030, 12, 31)
+CALENDAR_END = dt.date.fromisoformat(nyse_table.END)
+HORIZON_WARNING = dt.timedelta(days=365)
+EXTEND_HINT = f"extend the table: {nyse_table.COMMAND} --end YYYY-12-31"
 
 FIRST_SLOT = dt.time(9, 35)
 SLOT_MINUTES = 15
@@ -57,6 +64,16 @@ class CalendarRangeError(ValueError):
     pass
 
 
+def outside_horizon(what: object) -> str:
+    """The one wording for "past the calendar": what was asked, the horizon, and how to extend it."""
+    return f"{what} is outside the NYSE calendar horizon {CALENDAR_START}..{CALENDAR_END} ({EXTEND_HINT})"
+
+
+def horizon_left(today: dt.date) -> dt.timedelta:
+    """How long the calendar still covers from ``today`` (negative once it has ended)."""
+    return CALENDAR_END - today
+
+
 class NotASessionError(ValueError):
     """A date on which the exchange does not trade, where a session is required."""
 
@@ -75,14 +92,14 @@ class NyseCalendar:
 
     def __init__(self, start: dt.date = CALENDAR_START, end: dt.date = CALENDAR_END):
         if not (CALENDAR_START <= start <= end <= CALENDAR_END):
-            raise CalendarRangeError(f"{start}..{end} is outside the NYSE calendar horizon")
+            raise CalendarRangeError(outside_horizon(f"{start}..{end}"))
         self.start, self.end = start, end
         self._sessions: dict[dt.date, Session] = table_sessions(start, end)
         self._ordered = sorted(self._sessions)
 
     def _check(self, day: dt.date) -> None:
         if not (self.start <= day <= self.end):
-            raise CalendarRangeError(f"{day} is outside the NYSE calendar horizon {self.start}..{self.end}")
+            raise CalendarRangeError(outside_horizon(day))
 
     def session(self, day: dt.date) -> Session | None:
         self._check(day)
@@ -128,14 +145,24 @@ class NyseCalendar:
         raise CalendarRangeError(f"no session before {day} within the calendar horizon")
 
     def next_session(self, day: dt.date) -> Session:
-        """The first session strictly after ``day``."""
+        """The first session strictly after ``day``; after the horizon's last session, the first one
+        past it (the table records it: its open ends the last session's capture window)."""
         self._check(day)
         d = day + dt.timedelta(days=1)
         while d <= self.end:
             if d in self._sessions:
                 return self._sessions[d]
             d += dt.timedelta(days=1)
-        raise CalendarRangeError(f"no session after {day} within the calendar horizon")
+        if self.end == CALENDAR_END:
+            after, opens, closes = nyse_table.NEXT_AFTER_END
+            return Session(
+                dt.date.fromisoformat(after),
+                _at(dt.date.fromisoformat(after), opens),
+                _at(dt.date.fromisoformat(after), closes),
+            )
+        raise CalendarRangeError(
+            f"no session after {day} within the calendar horizon {self.start}..{self.end}"
+        )
 
     def latest_completed_session(self, now: dt.datetime) -> Session:
         """The most recent session whose close is at or before ``now`` (an aware datetime)."""
@@ -169,8 +196,6 @@ def _at(day: dt.date, hhmm: str) -> dt.datetime:
 
 def table_sessions(start: dt.date = CALENDAR_START, end: dt.date = CALENDAR_END) -> dict[dt.date, Session]:
     """The sessions of ``start..end`` from ``aegis_core.nyse_table`` (milliseconds, no pandas)."""
-    from aegis_core import nyse_table
-
     closed = {dt.date.fromisoformat(d) for d in nyse_table.CLOSED_WEEKDAYS}
     early = {dt.date.fromisoformat(d): t for d, t in nyse_table.EARLY_CLOSES.items()}
     out, d = {}, start

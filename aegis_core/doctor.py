@@ -21,8 +21,25 @@ from typing import Literal
 import httpx
 from pydantic import SecretStr
 
-from aegis_core.calendar import NY, CalendarRangeError, nyse
-from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
+from aegis_core.bounds import Range
+from aegis_core.calendar import (
+    CALENDAR_END,
+    CALENDAR_START,
+    EXTEND_HINT,
+    HORIZON_WARNING,
+    NY,
+    CalendarRangeError,
+    horizon_left,
+    nyse,
+)
+from aegis_core.http_deadline import (
+    Answer,
+    Deadline,
+    DeadlineExceeded,
+    ResponseTooLarge,
+    send_bounded,
+    tls_failure,
+)
 from aegis_core.pt_health.fetch import display_url, fetch_status
 from aegis_core.saxo import Freshness, TokenCacheError, assess, load_token_cache
 from aegis_core.settings import (
@@ -37,8 +54,9 @@ from aegis_core.settings import (
 )
 from aegis_core.universe import UniverseError, load_universe
 
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "warn", "fail", "skip"]
 DEFAULT_TIMEOUT_S = 10.0
+PROBE_TIMEOUT = Range(0, 300, "s", low_open=True)  # --timeout
 # Each probe's answer is small (one VIX bar, auth.test); anything past this is refused.
 MAX_PROBE_BYTES = 1 << 20
 # Stands in for an absent secret while probing which variables the profile needs; never sent anywhere.
@@ -67,6 +85,24 @@ def failed(name: str, detail: str) -> Check:
 
 def skipped(name: str, detail: str) -> Check:
     return Check(name, "skip", detail)
+
+
+def warned(name: str, detail: str) -> Check:
+    """Works today, needs a person soon (not a failure: the exit status stays 0)."""
+    return Check(name, "warn", detail)
+
+
+def check_calendar(now: dt.datetime) -> Check:
+    """The NYSE calendar's horizon: a warning from a year before its end, a failure past it."""
+    name = "nyse calendar"
+    today = now.astimezone(NY).date()
+    left = horizon_left(today)
+    span = f"{CALENDAR_START}..{CALENDAR_END}"
+    if today > CALENDAR_END or today < CALENDAR_START:
+        return failed(name, f"today ({today}) is outside the calendar horizon {span}: {EXTEND_HINT}")
+    if left < HORIZON_WARNING:
+        return warned(name, f"the calendar ends {CALENDAR_END}, in {left.days} day(s): {EXTEND_HINT}")
+    return passed(name, f"horizon {span} ({left.days} days left)")
 
 
 def _set(environ: Mapping[str, str], name: str) -> bool:
@@ -155,6 +191,14 @@ def check_paths(settings: Settings, now: dt.datetime) -> list[Check]:
     reference = settings.parity.reference_root
     if reference is None:
         checks.append(skipped("parity reference", "AEGIS_PARITY_ROOT not set; no parity checks"))
+    elif reference.resolve() == Path(settings.archive_root).resolve():
+        checks.append(
+            failed(
+                "parity reference",
+                f"{reference} (AEGIS_PARITY_ROOT) is the archive root itself: parity would compare the "
+                "archive with itself",
+            )
+        )
     elif reference.is_dir() and os.access(reference, os.R_OK | os.X_OK):
         checks.append(passed("parity reference", f"{reference} is readable"))
     else:
@@ -250,7 +294,8 @@ def check_polygon(settings: Settings, now: dt.datetime, timeout_s: float) -> Che
     except (DeadlineExceeded, ResponseTooLarge) as exc:
         return failed(name, _redact(str(exc), [key]))
     except httpx.HTTPError as exc:
-        return failed(name, _redact(f"{base} unreachable: {type(exc).__name__}: {exc}", [key]))
+        tls = tls_failure(exc, base)
+        return failed(name, _redact(tls or f"{base} unreachable: {type(exc).__name__}: {exc}", [key]))
     ms = (time.perf_counter() - started) * 1000
     if response.status_code in (401, 403):
         return failed(name, _redact(f"{base} refused the key: {_answer(response)}", [key]))
@@ -276,7 +321,9 @@ def check_slack(settings: Settings, timeout_s: float) -> Check:
     except (DeadlineExceeded, ResponseTooLarge) as exc:
         return failed(name, _redact(str(exc), [token]))
     except (httpx.HTTPError, ValueError) as exc:
-        return failed(name, _redact(f"{base}/auth.test failed: {type(exc).__name__}: {exc}", [token]))
+        tls = tls_failure(exc, base)
+        detail = tls or f"{base}/auth.test failed: {type(exc).__name__}: {exc}"
+        return failed(name, _redact(detail, [token]))
     if not (isinstance(body, dict) and body.get("ok")):
         return failed(name, _redact(f"{base} refused the token: {_answer(response)}", [token]))
     who = " ".join(f"{k} {body[k]}" for k in ("team", "user") if body.get(k))
@@ -325,6 +372,7 @@ def run_checks(
         checks.append(
             passed("settings", f"profile {settings.profile} from {path} (source {settings.source})")
         )
+    checks.append(check_calendar(now))
     probe = settings or _probe(environ, _REQUIRED_VARIABLES)
     if probe is None:
         return checks, None

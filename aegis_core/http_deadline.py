@@ -17,6 +17,7 @@ deadline; the async client additionally wraps the whole attempt in ``asyncio.tim
 from __future__ import annotations
 
 import math
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -166,6 +167,30 @@ def send_bounded(
             return Answer(response.status_code, response.reason_phrase, response.headers, body)
     except (httpx.TimeoutException, DeadlineExceeded):
         raise DeadlineExceeded(f"{what} did not answer within {shown:g} s") from None
+
+
+# What OpenSSL says when the other side answered the ClientHello with something that is not TLS.
+_PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "record layer failure", "HTTP_REQUEST", "packet length too long")
+
+
+def tls_failure(exc: BaseException, url: str | httpx.URL) -> str | None:
+    """One line when ``exc`` is a failed TLS handshake with ``url`` (None otherwise): a plain-HTTP
+    server behind an ``https://`` URL, or a certificate that does not verify. Neither is cured by a
+    retry, so the clients stop at once with this line instead of retrying a ``ConnectError``."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen and not isinstance(cause, ssl.SSLError):
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    if not isinstance(cause, ssl.SSLError):
+        return None
+    parsed = httpx.URL(str(url))
+    shown = f"{parsed.scheme}://{parsed.host}{f':{parsed.port}' if parsed.port else ''}"
+    text = str(cause)
+    if any(mark in text for mark in _PLAIN_HTTP):
+        return f"TLS handshake with {shown} failed: the server speaks plain HTTP, not HTTPS (check the URL)"
+    reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or type(cause).__name__
+    return f"TLS handshake with {shown} failed ({reason})"
 
 
 def get_bounded(

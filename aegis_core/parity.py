@@ -31,6 +31,7 @@ from aegis_core.archive.schemas import GEX_REGIMES, IV_RANK
 from aegis_core.calendar import FIRST_SLOT
 from aegis_core.gates import GateResult, name_list
 from aegis_core.schema_contract import schema_differences
+from aegis_core.settings import PARITY_COUNT, PARITY_IV_RANK
 from aegis_core.slots import slot_index, slot_of, slot_start
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "GateResult",
     "ParityReport",
     "ParityTolerances",
+    "SameArchiveError",
+    "check_distinct_roots",
     "compare_archives",
     "gates_for",
 ]
@@ -89,9 +92,10 @@ class ParityTolerances:
     iv_rank_abs: float = 1e-9
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if not value >= 0:  # also rejects NaN
-                raise ValueError(f"parity tolerance {name}={value!r} must be ≥ 0")
+        for name, value in asdict(self).items():  # the profile's ranges (NaN and infinity refused)
+            (PARITY_IV_RANK if name == "iv_rank_abs" else PARITY_COUNT).check(
+                value, f"parity tolerance {name}"
+            )
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,23 @@ class ParityReport:
         return "\n".join(lines)
 
 
+class SameArchiveError(ValueError):
+    """Both sides of a comparison are one archive (the same folder, a symbolic link to it, or the
+    reference root set to the archive root): every gate would pass by construction."""
+
+
+def check_distinct_roots(python_root: Path, rust_root: Path) -> None:
+    """Refuse comparing an archive with itself: the two roots must resolve to different folders."""
+    python_real, rust_real = Path(python_root).resolve(), Path(rust_root).resolve()
+    if python_real == rust_real:
+        same = f"{python_root}" if Path(python_root) == Path(rust_root) else f"{python_root} and {rust_root}"
+        through = "" if Path(python_root) == python_real == Path(rust_root) else f" (both are {python_real})"
+        raise SameArchiveError(
+            f"refusing to compare archive {same} with itself{through}: parity needs the reference "
+            "(Rust) archive beside the Python one (AEGIS_PARITY_ROOT must not be the archive root)"
+        )
+
+
 def artefact_gates(
     python_root: Path, reference_root: Path, session: dt.date, artefact: str, tolerances: ParityTolerances
 ) -> dict[str, GateResult]:
@@ -169,7 +190,7 @@ def artefact_gates(
     of the artefact, naming the reference root (what the parity asset checks report)."""
     try:
         report = compare_archives(python_root, reference_root, session, [artefact], tolerances)
-    except (FileNotFoundError, NotADirectoryError) as exc:
+    except (FileNotFoundError, NotADirectoryError, SameArchiveError) as exc:
         return {
             g: GateResult(artefact, g, False, f"{session}: {exc}", (str(reference_root),))
             for g in gates_for(artefact)
@@ -191,6 +212,7 @@ def compare_archives(
             raise FileNotFoundError(f"{side} archive root not found: {root}")
         if not root.is_dir():
             raise NotADirectoryError(f"{side} archive root is not a directory: {root}")
+    check_distinct_roots(roots["python"], roots["rust"])
     chosen = tuple(dict.fromkeys(artefacts))
     for a in chosen:
         _check_artefact(a)

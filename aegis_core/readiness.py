@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from aegis_core.bounds import Range
 from aegis_core.calendar import NyseCalendar, nyse
 from aegis_core.parity import ParityTolerances, compare_archives
 
@@ -24,6 +25,7 @@ INTRADAY_ARTEFACTS = ("intraday",)
 REQUIRED_DAYS = {"eod": 2, "intraday": 2}
 GROUPS = {"eod": EOD_ARTEFACTS, "intraday": INTRADAY_ARTEFACTS}
 DEFAULT_LOOKBACK = 10
+LOOKBACK = Range(1, 2520, "sessions", integer=True)  # ten years of sessions at most
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,7 @@ def parity_readiness(
 ) -> Readiness:
     """Each artefact's consecutive green parity sessions ending at ``as_of`` (an NYSE session)."""
     calendar = calendar or nyse()
-    if lookback < 1:
-        raise ValueError(f"lookback {lookback} must be at least 1 session")
+    LOOKBACK.check(lookback, "lookback")
     calendar.require_session(as_of)  # NotASessionError (a ValueError) names the day
     sessions = list(reversed(calendar.sessions_before(as_of, lookback)))  # newest first
     alive = [*EOD_ARTEFACTS, *INTRADAY_ARTEFACTS]

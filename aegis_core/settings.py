@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -25,15 +27,43 @@ from pydantic import (
     model_validator,
 )
 
+from aegis_core.bounds import Range
 from aegis_core.endpoint_url import check_endpoint_url
 from aegis_core.pt_health.thresholds import ENV_NAMES as PT_THRESHOLD_VARIABLES
+from aegis_core.pt_health.thresholds import RANGES as PT_THRESHOLD_RANGES
 from aegis_core.pt_health.thresholds import Thresholds
+from aegis_core.user_files import SETTINGS_MAX_BYTES, UserFileError, UserFileMissing, read_user_file
 
 DEFAULT_CONFIG = "configs/local.yaml"
 
 
 class SettingsError(ValueError):
     pass
+
+
+def _time_of_day(value: Any) -> Any:
+    """A time-of-day setting is written ``HH:MM``; a number (seconds since midnight, or what YAML 1.1
+    made of an unquoted 18:00) is refused rather than read as 00:18."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f'a time of day is written HH:MM (e.g. "18:00"), not the number {value!r}')
+    return value
+
+
+# Every time-of-day setting has this type.
+TimeOfDay = Annotated[dt.time, BeforeValidator(_time_of_day)]
+
+
+# The ranges of the numeric settings that a command-line flag also sets (the flag takes the same
+# range); every other numeric setting declares its range in place. The README lists them all.
+SAXO_REFRESH_MARGIN = Range(0, 3600, "s")
+SAXO_REFRESH_DEADLINE = Range(0, 600, "s", low_open=True)
+PT_HEALTH_TIMEOUT = Range(0, 300, "s", low_open=True)
+SIM_LATENCY_MS = Range(0, 60_000, "ms")
+SIM_FAULT_RATE = Range(0, 1)
+SIM_PAUSE_S = Range(0, 3600, "s")
+SIM_SEED = Range(0, 2**32 - 1, integer=True)
+PARITY_COUNT = Range(0, 1_000_000, integer=True)
+PARITY_IV_RANK = Range(0, 100)
 
 
 class _Section(BaseModel):
@@ -43,14 +73,14 @@ class _Section(BaseModel):
 class PolygonSettings(_Section):
     base_url: str = "https://api.massive.com"
     api_key: SecretStr | None = None
-    max_concurrency: int = Field(16, ge=1, le=256)
-    max_requests_per_second: float = Field(50.0, gt=0, le=1000)
-    timeout_s: float = Field(30.0, gt=0)
-    max_retries: int = Field(6, ge=0, le=20)
-    backoff_base_s: float = Field(0.5, ge=0)
+    max_concurrency: int = Range(1, 256, integer=True).field(16)
+    max_requests_per_second: float = Range(0, 1000, "requests/s", low_open=True).field(50.0)
+    timeout_s: float = Range(0, 600, "s", low_open=True).field(30.0)
+    max_retries: int = Range(0, 20, integer=True).field(6)
+    backoff_base_s: float = Range(0, 60, "s").field(0.5)
     # Every fetch of one run (all steps: every request, retry and pause), counted from the run's
     # start; past it the symbols or endpoints that did not answer fail by name.
-    run_budget_s: float = Field(900.0, gt=0, le=86_400)
+    run_budget_s: float = Range(0, 86_400, "s", low_open=True).field(900.0)
 
     @field_validator("base_url")
     @classmethod
@@ -61,56 +91,57 @@ class PolygonSettings(_Section):
 class SimFaultSettings(_Section):
     """Faults the simulated source injects (rates per request), for drills and demos."""
 
-    rate_429: float = Field(0.0, ge=0, le=1)
-    retry_after_s: float = Field(1.0, ge=0)
-    rate_5xx: float = Field(0.0, ge=0, le=1)
-    rate_stall: float = Field(0.0, ge=0, le=1)
-    stall_s: float = Field(30.0, ge=0)
-    rate_truncate: float = Field(0.0, ge=0, le=1)
+    rate_429: float = SIM_FAULT_RATE.field(0.0)
+    retry_after_s: float = SIM_PAUSE_S.field(1.0)
+    rate_5xx: float = SIM_FAULT_RATE.field(0.0)
+    rate_stall: float = SIM_FAULT_RATE.field(0.0)
+    stall_s: float = SIM_PAUSE_S.field(30.0)
+    rate_truncate: float = SIM_FAULT_RATE.field(0.0)
     repeat_cursor_symbols: list[str] = Field(default_factory=list)
     # A lying source (the door's drills): repeated contracts, another underlying, OI 1e30, a bad VIX.
     duplicate_contract_symbols: list[str] = Field(default_factory=list)
     wrong_underlying_symbols: list[str] = Field(default_factory=list)
     absurd_oi_symbols: list[str] = Field(default_factory=list)
-    vix_close: float | None = None
+    vix_close: float | None = Range(-1e6, 1e6).field(None)
 
 
 class SimSettings(_Section):
-    seed: int = 7
-    latency_ms: float = Field(0.0, ge=0)
+    seed: int = SIM_SEED.field(7)
+    latency_ms: float = SIM_LATENCY_MS.field(0.0)
     faults: SimFaultSettings = Field(default_factory=SimFaultSettings)
 
 
 class GexSettings(_Section):
     call_sign: Literal[1, -1] = 1
     put_sign: Literal[1, -1] = -1
-    grid_low: float = Field(0.8, gt=0)
-    grid_high: float = Field(1.2, gt=0)
-    grid_points: int = Field(81, ge=3)
-    rate: float = 0.0
-    dividend: float = 0.0
+    # The re-pricing grid, as fractions of spot: low in (0, 1], high in [1, 10].
+    grid_low: float = Range(0, 1, low_open=True).field(0.8)
+    grid_high: float = Range(1, 10).field(1.2)
+    grid_points: int = Range(3, 10_001, integer=True).field(81)
+    rate: float = Range(-1, 1).field(0.0)
+    dividend: float = Range(-1, 1).field(0.0)
 
 
 class IvSettings(_Section):
-    target_days: int = Field(30, ge=1)
-    window_sessions: int = Field(252, ge=2)
-    min_observations: int = Field(20, ge=1)
+    target_days: int = Range(1, 3650, "days", integer=True).field(30)
+    window_sessions: int = Range(2, 2520, "sessions", integer=True).field(252)
+    min_observations: int = Range(1, 2520, integer=True).field(20)
 
 
 class ParitySettings(_Section):
     reference_root: Path | None = None
-    file_count: int = Field(1, ge=0)
-    row_count: int = Field(5, ge=0)
-    regime: int = Field(1, ge=0)
-    iv_rank_abs: float = Field(1e-9, ge=0)
+    file_count: int = PARITY_COUNT.field(1)
+    row_count: int = PARITY_COUNT.field(5)
+    regime: int = PARITY_COUNT.field(1)
+    iv_rank_abs: float = PARITY_IV_RANK.field(1e-9)
 
 
 class QualitySettings(_Section):
     # Every universe symbol is expected every session; lower it for a universe with known gaps.
-    coverage_threshold: float = Field(1.0, ge=0, le=1)
-    freshness_deadline: dt.time = dt.time(18, 0)
+    coverage_threshold: float = Range(0, 1).field(1.0)
+    freshness_deadline: TimeOfDay = dt.time(18, 0)
     # source_sanity fails when the door rejects more than this share of a session's rows.
-    source_reject_threshold: float = Field(0.01, ge=0, le=1)
+    source_reject_threshold: float = Range(0, 1).field(0.01)
 
 
 class AlertSettings(_Section):
@@ -132,15 +163,15 @@ class SaxoSettings(_Section):
     cache_path: Path = Path("./data/tokens/saxobank_tokens_live.json")
     app_key: SecretStr | None = None
     app_secret: SecretStr | None = None
-    refresh_margin_s: int = Field(300, ge=0)
-    sensor_interval_s: int = Field(60, ge=5)
+    refresh_margin_s: int = SAXO_REFRESH_MARGIN.field(300)
+    sensor_interval_s: int = Range(5, 3600, "s", integer=True).field(60)
     # One-time bootstrap: when the cache is missing, copy this canonical cache once (never overwrites).
     bootstrap_from: Path | None = None
     # Observation criteria: the cache mtime must advance at least every cadence + slack seconds.
-    cadence_s: int = Field(900, ge=60)
-    cadence_slack_s: int = Field(300, ge=0)
+    cadence_s: int = Range(60, 86_400, "s", integer=True).field(900)
+    cadence_slack_s: int = Range(0, 86_400, "s", integer=True).field(300)
     # The whole refresh (every attempt and pause); the cache lock is held at most this long.
-    refresh_deadline_s: float = Field(60.0, gt=0, le=600)
+    refresh_deadline_s: float = SAXO_REFRESH_DEADLINE.field(60.0)
 
     @field_validator("token_url")
     @classmethod
@@ -152,14 +183,14 @@ class PtHealthSettings(_Section):
     enabled: bool = False
     dashboard_urls: list[str] = Field(default_factory=list)
     dashboard_token: SecretStr | None = None
-    window_minutes: int = Field(10, ge=1, le=60)
+    window_minutes: int = Range(1, 60, "min", integer=True).field(10)
     # The runbook watches 13:00–21:59 UTC: 09:00–18:00 New York in daylight-saving time, i.e. 30
     # minutes before the open and two hours after the close; kept relative to the NYSE session.
-    open_buffer_minutes: int = Field(30, ge=0, le=240)
-    close_buffer_minutes: int = Field(120, ge=0, le=240)
+    open_buffer_minutes: int = Range(0, 240, "min", integer=True).field(30)
+    close_buffer_minutes: int = Range(0, 240, "min", integer=True).field(120)
     # A window counts as missed this long after its end (the runbook's gap verifier: 8 minutes).
-    watchdog_grace_minutes: int = Field(8, ge=0, le=120)
-    timeout_s: float = Field(10.0, gt=0)
+    watchdog_grace_minutes: int = Range(0, 120, "min", integer=True).field(8)
+    timeout_s: float = PT_HEALTH_TIMEOUT.field(10.0)
     # Detector thresholds and the temporal rules' counts (AEGIS_PT_* variables override them).
     thresholds: Thresholds = Field(default_factory=Thresholds)
 
@@ -183,9 +214,9 @@ def credential_option(key: str) -> bool:
 class WatchdogSettings(_Section):
     """``aegis watchdog``: how often it looks, and when a missing heartbeat or tick is an alert."""
 
-    interval_s: float = Field(60.0, gt=0)
-    heartbeat_max_age_s: float = Field(180.0, gt=0)
-    tick_grace_s: float = Field(600.0, ge=0)
+    interval_s: float = Range(0, 3600, "s", low_open=True).field(60.0)
+    heartbeat_max_age_s: float = Range(0, 86_400, "s", low_open=True).field(180.0)
+    tick_grace_s: float = Range(0, 86_400, "s").field(600.0)
 
 
 class Settings(_Section):
@@ -351,6 +382,34 @@ def _describe(loc: tuple, origins: Mapping[str, str]) -> str:
     return f"{dotted} (from {origins[dotted]})" if dotted in origins else dotted
 
 
+# pydantic's error types for a number outside its range or not a number at all.
+_RANGE_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "finite_number",
+    "int_parsing",
+    "float_parsing",
+    "int_from_float",
+}
+
+
+def _range_of(loc: tuple) -> str | None:
+    """The documented range (the field's description) of the setting at ``loc``."""
+    model: Any = Settings
+    info = None
+    for part in loc:
+        if model is Thresholds:
+            return PT_THRESHOLD_RANGES[part].describe() if part in PT_THRESHOLD_RANGES else None
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return None
+        info = fields[part]
+        model = info.annotation
+    return info.description if info is not None else None
+
+
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if environ is None else environ
     return Path(environ.get("AEGIS_CONFIG") or DEFAULT_CONFIG)
@@ -376,18 +435,37 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1's base-60 numbers: PyYAML reads an unquoted 18:00 as the integer 1080 (and 1:30.5 as a
+# float), so a time of day would silently become a number of seconds. YAML 1.2 dropped them; so does
+# this loader: ``18:00`` is the text "18:00", which a time-of-day setting reads as 18:00.
+_SEXAGESIMAL = (r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*", r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+")
+
+
+def _without_sexagesimal(resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]]) -> dict[Any, list]:
+    out: dict[Any, list] = {}
+    for first, entries in resolvers.items():
+        out[first] = []
+        for tag, regexp in entries:
+            pattern = regexp.pattern
+            for alternative in _SEXAGESIMAL:
+                pattern = pattern.replace(alternative, "")
+            out[first].append((tag, re.compile(pattern, regexp.flags)))
+    return out
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = _without_sexagesimal(yaml.SafeLoader.yaml_implicit_resolvers)
+
+
 def read_yaml_mapping_file(path: Path, variable: str = "AEGIS_CONFIG") -> dict[str, Any]:
     """The YAML mapping in ``path``; every failure is one ``SettingsError`` line naming the file."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+        text = read_user_file(path, max_bytes=SETTINGS_MAX_BYTES, what="configuration file").decode("utf-8")
+    except UserFileMissing:
         raise SettingsError(f"{variable}: configuration file {path} not found (cwd {Path.cwd()})") from None
-    except IsADirectoryError:
-        raise SettingsError(f"{variable}: {path} is a folder, not a configuration file") from None
+    except UserFileError as exc:
+        raise SettingsError(f"{variable}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SettingsError(f"{variable}: {path} is not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise SettingsError(f"{variable}: {path} cannot be read ({exc.strerror or exc})") from None
     try:
         tree = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
@@ -429,5 +507,7 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
         for err in exc.errors():
             where = _describe(err["loc"], origins)
             message = err["msg"].removeprefix("Value error, ")
+            if err["type"] in _RANGE_ERRORS and (described := _range_of(err["loc"])):
+                message += f" (range: {described})"
             problems.append(f"{where}: {message}" if where else message)
         raise SettingsError(f"invalid settings in {path}: " + "; ".join(problems)) from None

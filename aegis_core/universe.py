@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aegis_core.archive.layout import is_valid_symbol
+from aegis_core.user_files import SETTINGS_MAX_BYTES, UserFileError, read_user_file
 
 
 class UniverseError(ValueError):
@@ -34,15 +35,11 @@ def parse_universe(text: str, source: str = "<universe>") -> list[str]:
 
 def load_universe(path: Path) -> list[str]:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise UniverseError(f"universe file {path} not found") from None
-    except IsADirectoryError:
-        raise UniverseError(f"universe file {path} is a folder, not a file") from None
+        text = read_user_file(path, max_bytes=SETTINGS_MAX_BYTES, what="universe file").decode("utf-8")
+    except UserFileError as exc:
+        raise UniverseError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise UniverseError(f"universe file {path} is not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise UniverseError(f"universe file {path} cannot be read ({exc.strerror or exc})") from None
     return parse_universe(text, str(path))
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: a temporary archive, lake and small universe on the simulated market."""
 
+import os
 import warnings
 from pathlib import Path
 
@@ -25,6 +26,14 @@ def sim_env(tmp_path, monkeypatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+def fifo(tmp_path) -> Path:
+    """A named pipe: opening it for reading waits for a writer that never comes."""
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    return path
 
 
 @pytest.fixture(autouse=True)

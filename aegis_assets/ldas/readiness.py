@@ -17,6 +17,7 @@ from aegis_assets.ldas.intraday import CADENCE
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, ParityResource
 from aegis_assets.runs import markdown_table, run_sessions
+from aegis_core.parity import SameArchiveError
 from aegis_core.readiness import DEFAULT_LOOKBACK, parity_readiness
 
 PARITY_READINESS = dg.AssetKey([GROUP, "parity_readiness"])
@@ -37,13 +38,16 @@ def parity_readiness_asset(
     sessions = run_sessions(context)
     if len(sessions) != 1:
         raise dg.Failure(f"readiness is computed one session per run, got {len(sessions)}")
-    ready = parity_readiness(
-        Path(archive.archive_root),
-        Path(parity.reference_root),
-        sessions[0].date,
-        parity.tolerances(),
-        DEFAULT_LOOKBACK,
-    )
+    try:
+        ready = parity_readiness(
+            Path(archive.archive_root),
+            Path(parity.reference_root),
+            sessions[0].date,
+            parity.tolerances(),
+            DEFAULT_LOOKBACK,
+        )
+    except (SameArchiveError, FileNotFoundError, NotADirectoryError) as exc:  # one line, naming why
+        raise dg.Failure(f"ldas/parity_readiness: {exc}") from None
     groups = {g.group: g for g in ready.groups}
     context.log.info(ready.summary)
     return dg.MaterializeResult(

@@ -20,6 +20,8 @@ from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake, lake_columns
 from aegis_core.archive.schemas import ARTEFACTS, Artefact
 from aegis_core.atomic import replace_bytes
+from aegis_core.store_errors import store_error
+from aegis_core.user_files import TOKEN_MAX_BYTES, UserFileError, read_user_file
 
 MARKER = ".aegis-archive.json"
 SIM, REAL = "sim", "real"
@@ -58,13 +60,19 @@ def recorded_kind(root: Path) -> str | None:
     sample = _first_parquet(root) if root.is_dir() else None
     if sample is None:
         return None
-    return SIM if read_metadata(sample).get("source") == SIM else REAL
+    try:
+        metadata = read_metadata(sample)
+    except Exception as exc:  # a corrupt file: named, not an ArrowInvalid that names nothing
+        raise store_error(f"archive {root}", f"file {sample}", exc) from None
+    return SIM if metadata.get("source") == SIM else REAL
 
 
 def _marker_kind(marker: Path) -> str:
     """The kind a marker file records; one clear line naming the file when it is unusable."""
     try:
-        doc = json.loads(marker.read_text())
+        doc = json.loads(read_user_file(marker, max_bytes=TOKEN_MAX_BYTES, what="archive marker"))
+    except UserFileError as exc:  # a FIFO, a device, a runaway file: never waited on or read whole
+        raise ArchiveKindError(f'{exc}: it must be JSON like {{"kind": "real"}}: fix or remove it') from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArchiveKindError(
             f"archive marker {marker} is unreadable ({type(exc).__name__}: {exc}); it must be JSON like "
@@ -102,7 +110,7 @@ def check_lake(lake: Lake, source: str, artefact: Artefact, held: dict[str, str]
     for ``artefact`` does not have the contract's schema. A new lake or table passes. ``held``: the
     lake's kinds when the caller already read them."""
     kind = data_kind(source)
-    held = lake.kinds() if held is None else held
+    held = lake.kinds(required=artefact.name) if held is None else held
     other = {t: k for t, k in held.items() if k != kind}
     if other:
         tables = ", ".join(sorted(other))

@@ -16,9 +16,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from aegis_core.archive.schemas import ARTEFACTS, Artefact, Column
+from aegis_core.store_errors import StoreError, is_panic, store_error
 
 SESSION_COLUMN = "session_date"
 SLOT_COLUMN = "slot"
@@ -138,7 +139,9 @@ class Lake:
                 if attempt == self.commit_retries:
                     raise
                 time.sleep(0.05 * 2**attempt)
-        return DeltaTable(uri, storage_options=self._options()).version()
+            except (DeltaError, OSError) as exc:  # the store itself (not a row of ours): one line
+                raise self.store_error(artefact.name, exc) from None
+        return self.version(artefact.name) or 0
 
     def _create_if_absent(self, artefact: Artefact, schema: pa.Schema, props: CommitProperties) -> None:
         """An empty table, so that every write is an overwrite that Delta checks for conflicts: two runs
@@ -154,9 +157,9 @@ class Lake:
                 storage_options=self._options(),
                 commit_properties=props,
             )
-        except Exception:  # another run created it first: fine; anything else is raised
+        except Exception as exc:  # another run created it first: fine; anything else is raised
             if self.version(artefact.name) is None:
-                raise
+                raise self.store_error(artefact.name, exc) from None
 
     def with_partition_columns(
         self, artefact: Artefact, table: pa.Table, session: dt.date, slot: str | None = None
@@ -168,20 +171,49 @@ class Lake:
             table = table.append_column(SLOT_COLUMN, pa.repeat(pa.scalar(slot, pa.string()), n))
         return table
 
-    def version(self, table: str) -> int | None:
+    # --- store errors in one line (aegis_core.store_errors) ---------------------------------------
+
+    def store_error(self, table: str, exc: BaseException) -> StoreError:
+        """``exc`` (delta-rs, object storage, a Rust panic) as one line naming the lake and the table."""
+        error = store_error(f"lake {self.root}", f"table {table}", exc)
+        if "://" in self.root and not self.root.startswith("file://"):
+            hint = "object-storage credentials come from the environment (e.g. AWS_ACCESS_KEY_ID)"
+            error = StoreError(f"{error} ({hint} or the task role)")
+        return error
+
+    def open_table(self, table: str) -> DeltaTable | None:
+        """The Delta table (None when it does not exist yet); any other failure — a truncated or
+        newer-protocol ``_delta_log``, object storage without credentials — is a ``StoreError``."""
         try:
-            return DeltaTable(self.uri(table), storage_options=self._options()).version()
+            return DeltaTable(self.uri(table), storage_options=self._options())
         except TableNotFoundError:
             return None
+        except BaseException as exc:
+            if isinstance(exc, Exception) or is_panic(exc):
+                raise self.store_error(table, exc) from None
+            raise
 
-    def kinds(self, history: int = 20) -> dict[str, str]:
+    # -----------------------------------------------------------------------------------------------
+
+    def version(self, table: str) -> int | None:
+        found = self.open_table(table)
+        return None if found is None else found.version()
+
+    def kinds(self, history: int = 20, required: str | None = None) -> dict[str, str]:
         """``table -> kind`` (``sim``/``real``) for every existing artefact table, as recorded in the
-        ``aegis.source`` metadata of its latest commits (maintenance commits carry none)."""
+        ``aegis.source`` metadata of its latest commits (maintenance commits carry none). With
+        ``required``, a table that cannot be read is skipped unless it is ``required`` (the table
+        about to be written): a broken unrelated table must not block the run that does not touch it
+        (the run that writes it fails naming it)."""
         out = {}
         for name in ARTEFACTS:
             try:
-                table = DeltaTable(self.uri(name), storage_options=self._options())
-            except TableNotFoundError:
+                table = self.open_table(name)
+            except StoreError:
+                if required is None or name == required:
+                    raise
+                continue
+            if table is None:
                 continue
             for commit in table.history(history):
                 if "aegis.source" in commit:
@@ -191,11 +223,8 @@ class Lake:
 
     def arrow_schema(self, table: str) -> pa.Schema | None:
         """The existing table's schema (None when it does not exist yet)."""
-        try:
-            found = DeltaTable(self.uri(table), storage_options=self._options())
-        except TableNotFoundError:
-            return None
-        return pa.schema(found.schema().to_arrow())
+        found = self.open_table(table)
+        return None if found is None else pa.schema(found.schema().to_arrow())
 
     def scan(self, table: str) -> pl.LazyFrame | None:
         """A lazy scan of ``table`` (None when it does not exist yet)."""

@@ -27,7 +27,7 @@ import polars as pl
 from pydantic import SecretStr
 
 from aegis_core.endpoint_url import EndpointURLError, check_endpoint_url
-from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, aread_bounded
+from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, aread_bounded, tls_failure
 from aegis_core.polygon.batch import ProgressCallback, run_batch
 from aegis_core.polygon.errors import (
     PolygonAuthError,
@@ -437,6 +437,9 @@ class PolygonClient:
             except DeadlineExceeded:
                 return _Outcome(failure="timeout", detail="TimeoutError")
             except (httpx.HTTPError, TimeoutError) as exc:
+                tls = tls_failure(exc, url)  # plain HTTP behind https://: no retry cures it
+                if tls is not None:
+                    return _Outcome(failure=_FATAL, detail=tls)
                 # Only the exception's type: its text may quote the URL, never needed here.
                 reason = retry_reason_for_exception(exc, reading_body=reading_body)
                 return _Outcome(failure=reason or _FATAL, detail=type(exc).__name__)

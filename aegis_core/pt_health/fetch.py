@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, get_bounded
+from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, get_bounded, tls_failure
 from aegis_core.pt_health.events import Event, Severity
 from aegis_core.pt_health.status import PtStatus, StatusError, parse_status
 
@@ -111,7 +111,8 @@ def _get(
     except ResponseTooLarge as exc:
         raise _FetchFailure(str(exc)) from None
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-        raise _FetchFailure(f"{type(exc).__name__}: {exc}") from None
+        tls = tls_failure(exc, url)
+        raise _FetchFailure(tls or f"{type(exc).__name__}: {exc}") from None
     if not response.is_success:
         raise _FetchFailure(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
     try:

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aegis_core.bounds import RangeError, check_moment
 from aegis_core.pt_health.events import Event, Severity
 from aegis_core.pt_health.thresholds import Thresholds
 
@@ -81,6 +82,10 @@ class Observation:
             moment = None
         if moment is None or moment.tzinfo is None:
             raise HistoryError(f"{where}.at must be an ISO 8601 time with an offset, got {at!r}")
+        try:  # year 1 or 9999 would overflow the rules' arithmetic
+            check_moment(moment, f"{where}.at")
+        except RangeError as exc:
+            raise HistoryError(str(exc)) from None
         if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
             raise HistoryError(f"{where}.conditions must be a list of strings")
         return cls(moment.astimezone(dt.UTC), frozenset(conditions))

@@ -24,14 +24,17 @@ heartbeat that has not recovered for 10 minutes escalates; a session conflict or
 two of the last three evaluations (~30 min) escalates; 10197 above the warning in two of the last
 three notifies.
 
-Values are non-negative integers (K, the persistence and the burst at least 1, K ≤ M). A blank or
-malformed value is an error that names the variable: a typo must not silently fall back to the
-default.
+Values are whole numbers inside the range ``RANGES`` gives each (the README lists them; K, the
+persistence and the burst at least 1, K ≤ M, warn ≤ critical). A blank, malformed or out-of-range
+value is an error that names the variable: a typo must not silently fall back to the default, and
+``1e15`` minutes must not overflow the clock arithmetic of the temporal rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+
+from aegis_core.bounds import Range, RangeError
 
 HISTORY_CAP = 24  # observations kept at least (within HISTORY_MINUTES): ~1 KB of metadata
 
@@ -62,16 +65,17 @@ class Thresholds:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ThresholdError(f"{ENV_NAMES[f.name]} must be a non-negative integer, got {value!r}")
+            value, name = getattr(self, f.name), ENV_NAMES[f.name]
+            if isinstance(value, float):  # the fields are counts: whole numbers of the int type only
+                raise ThresholdError(f"{name} must be {RANGES[f.name].describe()}, got {value!r}")
+            try:
+                RANGES[f.name].check(value, name)
+            except RangeError as exc:
+                raise ThresholdError(str(exc)) from None
         _require_order(self, "pending_order_warn", "pending_order_critical")
         _require_order(self, "high_exit_attempt_warn", "high_exit_attempt_critical")
         _require_order(self, "repeated_k", "repeated_m")
         _require_order(self, "sustained_k", "sustained_m")
-        for name in ("persist_evaluations", "repeated_k", "sustained_k", "log_burst_lines"):
-            if getattr(self, name) < 1:
-                raise ThresholdError(f"{ENV_NAMES[name]} must be at least 1, got {getattr(self, name)}")
 
     @property
     def history_limit(self) -> int:
@@ -99,6 +103,31 @@ ENV_NAMES: dict[str, str] = {
     "sustained_m": "AEGIS_PT_SUSTAINED_M",
     "log_burst_lines": "AEGIS_PT_LOG_BURST_LINES",
     "history_minutes": "AEGIS_PT_HISTORY_MINUTES",
+}
+
+
+_SECONDS_A_DAY = Range(0, 86_400, "s", integer=True)
+_COUNT = Range(0, 10_000, integer=True)
+_EVALUATIONS = Range(1, 100, "evaluations", integer=True)
+# Field name -> its range (whole numbers); the README's table states them.
+RANGES: dict[str, Range] = {
+    "heartbeat_stale_sec": _SECONDS_A_DAY,
+    "pending_order_warn": _COUNT,
+    "pending_order_critical": _COUNT,
+    "pending_order_max_age_sec": _SECONDS_A_DAY,
+    "market_data_10197_warn": Range(0, 1_000_000, integer=True),
+    "high_exit_attempt_warn": _COUNT,
+    "high_exit_attempt_critical": _COUNT,
+    "open_grace_minute": Range(0, 59, "min", integer=True),
+    "clock_skew_tolerance_sec": Range(0, 3600, "s", integer=True),
+    "persist_evaluations": _EVALUATIONS,
+    "no_recovery_minutes": Range(0, 1440, "min", integer=True),
+    "repeated_k": _EVALUATIONS,
+    "repeated_m": _EVALUATIONS,
+    "sustained_k": _EVALUATIONS,
+    "sustained_m": _EVALUATIONS,
+    "log_burst_lines": Range(1, 1_000_000, integer=True),
+    "history_minutes": Range(1, 10_080, "min", integer=True),
 }
 
 

@@ -4,6 +4,7 @@ refresh step."""
 from aegis_core.saxo.cache import (
     TokenCache,
     TokenCacheError,
+    TokenCacheNotAFile,
     load_token_cache,
     parse_token_cache,
     save_token_cache,
@@ -55,6 +56,7 @@ __all__ = [
     "SaxoTokenClient",
     "TokenCache",
     "TokenCacheError",
+    "TokenCacheNotAFile",
     "TokenRefreshError",
     "TokenRefresher",
     "TransientRefreshError",

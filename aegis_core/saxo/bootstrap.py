@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aegis_core.atomic import create_bytes
 from aegis_core.saxo.cache import CACHE_MODE, TokenCacheError, parse_token_cache
+from aegis_core.user_files import TOKEN_MAX_BYTES, UserFileError, UserFileMissing, read_user_file
 
 
 class Bootstrap(StrEnum):
@@ -34,13 +35,13 @@ def bootstrap_cache(cache_path: Path | str, canonical_path: Path | str) -> Boots
     if cache.resolve() == canonical.resolve():
         raise TokenCacheError(f"Bootstrap source {canonical} is the cache itself, and it does not exist")
     try:
-        data = canonical.read_bytes()
-    except FileNotFoundError:
+        data = read_user_file(canonical, max_bytes=TOKEN_MAX_BYTES, what="Bootstrap source")
+    except UserFileMissing:
         raise TokenCacheError(
             f"Bootstrap source {canonical} not found: nothing to seed the cache {cache} from"
         ) from None
-    except OSError as exc:
-        raise TokenCacheError(f"Bootstrap source {canonical} cannot be read: {exc.strerror}") from None
+    except UserFileError as exc:
+        raise TokenCacheError(str(exc)) from None
     parse_token_cache(data, f"{canonical} (bootstrap source)")  # a bad source is refused, named
     try:
         created = create_bytes(cache, data, mode=CACHE_MODE)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from aegis_core.atomic import replace_bytes, sweep_temps
+from aegis_core.atomic import replace_file, sweep_temps
+from aegis_core.bounds import Range
+from aegis_core.user_files import TOKEN_MAX_BYTES, UserFileError, UserFileMissing, read_user_file
 
 UTC = dt.UTC
 # A temporary of the pre-shared-writer saves: .NAME.PID.HEX.tmp
@@ -39,10 +42,17 @@ CACHE_FIELDS = (
 # 2106, lifetimes within ten years either way (negative: already expired, as Saxo sometimes sends).
 MAX_EPOCH_S = 2**32
 MAX_LIFETIME_S = 10 * 366 * 86_400
+LIFETIME = Range(-MAX_LIFETIME_S, MAX_LIFETIME_S, "s", integer=True)
+ISSUED_AT = Range(0, MAX_EPOCH_S - 1, "s since 1970")
 
 
 class TokenCacheError(Exception):
     """The cache file is missing, unreadable or invalid; the message names the file, never a token."""
+
+
+class TokenCacheNotAFile(TokenCacheError):
+    """The cache path names something that is not a regular file under the size cap (a FIFO, a
+    device, a folder, a runaway file): a configuration error, not a token that needs a person."""
 
 
 def _epoch(value: Any) -> Any:
@@ -76,10 +86,10 @@ class TokenCache(BaseModel):
     access_token: SecretStr = Field(min_length=1)
     token_type: str = "Bearer"
     # Negative values happen (Saxo); they mean an access token that is already expired.
-    expires_in: int = Field(ge=-MAX_LIFETIME_S, le=MAX_LIFETIME_S)
+    expires_in: int = LIFETIME.field()
     refresh_token: SecretStr = Field(min_length=1)
-    refresh_token_expires_in: int = Field(ge=-MAX_LIFETIME_S, le=MAX_LIFETIME_S)
-    issued_at: float = Field(ge=0, lt=MAX_EPOCH_S, allow_inf_nan=False)
+    refresh_token_expires_in: int = LIFETIME.field()
+    issued_at: float = ISSUED_AT.field()
 
     @field_validator("issued_at", mode="before")
     @classmethod
@@ -141,13 +151,13 @@ def parse_token_cache(data: bytes | str, source: str) -> TokenCache:
 def load_token_cache(path: Path | str) -> TokenCache:
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = read_user_file(path, max_bytes=TOKEN_MAX_BYTES, what="Token cache")
+    except UserFileMissing:
         raise TokenCacheError(
             f"Token cache {path} not found: a person must authorise once to create it"
         ) from None
-    except OSError as exc:
-        raise TokenCacheError(f"Token cache {path} cannot be read: {exc.strerror}") from None
+    except UserFileError as exc:
+        raise TokenCacheNotAFile(str(exc)) from None
     return parse_token_cache(data, str(path))
 
 
@@ -155,6 +165,31 @@ def resolve_cache_path(path: Path | str) -> Path:
     """The file a cache path stands for: a symbolic link's final target (the link itself stays)."""
     path = Path(path)
     return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _owner(path: Path) -> tuple[int, int] | None:
+    """The (uid, gid) of the cache file a save replaces (None when there is none yet)."""
+    try:
+        found = os.stat(resolve_cache_path(path))
+    except FileNotFoundError:
+        return None
+    return found.st_uid, found.st_gid
+
+
+def cache_owner_problem(path: Path | str) -> str | None:
+    """Why this process cannot save ``path`` keeping its owner (None when it can).
+
+    A save replaces the file: the new file would belong to this process's user, and a keeper running
+    as the file's owner would then get "Permission denied" from a 0600 file it no longer owns. Root
+    gives the new file the old owner; any other user can save only a file of its own."""
+    owner = _owner(Path(path))
+    euid = os.geteuid()
+    if owner is None or owner[0] == euid or euid == 0:
+        return None
+    return (
+        f"Token cache {path} belongs to uid {owner[0]} but this keeper runs as uid {euid}: saving would "
+        "take it from its owner; run the keeper as that user (or as root, which keeps the owner)"
+    )
 
 
 def save_token_cache(path: Path | str, token: TokenCache) -> None:
@@ -165,9 +200,21 @@ def save_token_cache(path: Path | str, token: TokenCache) -> None:
     the old one intact. A symbolic link is written through: its target is replaced (atomically, in
     the target's folder) and the link stays, so keepers reading the target see the new refresh token.
     """
+    # The owner stays: the file's other keepers run as its owner (``cache_owner_problem`` refuses a
+    # save that cannot keep it); the mode is tightened to owner-only whatever it was (0644 → 0600).
+    problem = cache_owner_problem(path)
+    if problem:
+        raise PermissionError(errno.EPERM, problem)
+    owner, data = _owner(Path(path)), token.to_json_bytes()
+
+    def write(handle: BinaryIO) -> None:
+        if owner is not None and os.geteuid() == 0 and owner != (os.geteuid(), os.getegid()):
+            os.fchown(handle.fileno(), *owner)
+        handle.write(data)
+
     # Best effort for the folder's fsync only: once renamed, the token is saved, and reporting it as
     # not saved would call for a needless re-authorisation.
-    replace_bytes(Path(path), token.to_json_bytes(), mode=CACHE_MODE, folder_sync_best_effort=True)
+    replace_file(Path(path), write, mode=CACHE_MODE, folder_sync_best_effort=True)
 
 
 def remove_stale_temp_files(path: Path | str) -> int:

@@ -22,7 +22,14 @@ from pydantic import SecretStr, ValidationError
 
 from aegis_core.clock import Clock, wall_clock
 from aegis_core.endpoint_url import check_endpoint_url, is_loopback
-from aegis_core.http_deadline import Answer, Deadline, DeadlineExceeded, ResponseTooLarge, send_bounded
+from aegis_core.http_deadline import (
+    Answer,
+    Deadline,
+    DeadlineExceeded,
+    ResponseTooLarge,
+    send_bounded,
+    tls_failure,
+)
 from aegis_core.retry import Backoff, parse_retry_after, past_deadline
 from aegis_core.saxo.cache import TokenCache, describe_validation_error
 from aegis_core.saxo.errors import (
@@ -175,6 +182,11 @@ class SaxoTokenClient:
                 except ResponseTooLarge as exc:
                     raise MalformedTokenResponse(str(exc), attempts=attempt) from None
                 except httpx.TransportError as exc:
+                    tls = tls_failure(exc, self.token_url)
+                    if tls is not None:  # no retry cures it: stop at once, naming the URL
+                        raise RefreshRejected(
+                            f"Saxo token endpoint {self.token_url}: {tls}", status=None, attempts=attempt
+                        ) from None
                     reason = f"connection failed ({type(exc).__name__})"
                 else:
                     status = response.status_code

@@ -12,6 +12,9 @@ UTC = dt.UTC
 
 # Saxo access tokens live 20 minutes; refreshing 5 minutes early leaves room for a slow sensor tick.
 DEFAULT_MARGIN = dt.timedelta(minutes=5)
+# A cache issued further in the future than this was written by a clock that is wrong (or by hand):
+# its expiry times cannot be trusted, so it is never "valid" — a refresh stamps a true issue time.
+MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class Freshness(StrEnum):
@@ -90,6 +93,13 @@ def assess(token: TokenCache, now: dt.datetime, margin: dt.timedelta = DEFAULT_M
     # token still works for a few more minutes.
     if now >= refresh_expires_at:
         return report(Freshness.EXPIRED, "refresh token expired: manual re-authorization required")
+    ahead = token.issued_at_dt - now
+    if ahead > MAX_CLOCK_SKEW:
+        return report(
+            Freshness.NEEDS_REFRESH,
+            f"issued_at {token.issued_at_dt.isoformat()} is {_span(ahead)} in the future (more than the "
+            f"{_span(MAX_CLOCK_SKEW)} clock skew allowed): the cache's times cannot be trusted",
+        )
     if now >= expires_at:
         return report(Freshness.NEEDS_REFRESH, "access token expired")
     if now >= expires_at - margin:
@@ -98,6 +108,13 @@ def assess(token: TokenCache, now: dt.datetime, margin: dt.timedelta = DEFAULT_M
     if now >= refresh_expires_at - margin:
         return report(Freshness.NEEDS_REFRESH, "refresh token expires within the safety margin")
     return report(Freshness.ACCESS_VALID, "access token valid")
+
+
+def _span(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 86_400:
+        return f"{seconds / 86_400:.1f} days"
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
 
 
 def classify(token: TokenCache, now: dt.datetime, margin: dt.timedelta = DEFAULT_MARGIN) -> Freshness:

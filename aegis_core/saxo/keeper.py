@@ -17,6 +17,7 @@ from aegis_core.clock import Clock, wall_clock
 from aegis_core.saxo.cache import (
     TokenCache,
     TokenCacheError,
+    cache_owner_problem,
     load_token_cache,
     remove_stale_temp_files,
     save_token_cache,
@@ -178,6 +179,11 @@ def _step(
             f"refresh due at {report.refresh_due_at.isoformat()}",
         )
 
+    owner_problem = cache_owner_problem(path)
+    if owner_problem:  # found before Saxo rotates the refresh token, not after
+        log.error("%s", owner_problem)
+        return outcome(OutcomeKind.FAILED_TERMINAL, owner_problem)
+
     log.info("Refreshing the Saxo token in %s (%s)", path, "forced" if force else report.reason)
     try:
         result = client.refresh(token.refresh_token)
@@ -203,6 +209,21 @@ def _step(
         )
 
     new = result.token
+    if new.refresh_token_expires_in <= 0:
+        # Saved (the access token may still work, and the old refresh token is spent), but only a
+        # person can get a refresh token that works: alert, as for an expired cache.
+        message = (
+            f"{REAUTH_MESSAGE}: Saxo answered the refresh with refresh_token_expires_in="
+            f"{new.refresh_token_expires_in}: the new refresh token in {path} is already expired"
+        )
+        log.error("%s", message)
+        return outcome(
+            OutcomeKind.EXPIRED,
+            message,
+            current=new,
+            http_attempts=result.attempts,
+            http_status=result.status,
+        )
     message = (
         f"Refreshed: access token valid until {new.expires_at.isoformat()}, "
         f"refresh token until {new.refresh_expires_at.isoformat()}"

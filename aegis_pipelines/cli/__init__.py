@@ -20,6 +20,8 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 
+from aegis_core.calendar import CalendarRangeError
+
 # Every command: its name, the module that registers it and its one-line help. Only the module of the
 # command being run is imported (the others pull polars, httpx, Dagster: seconds of start-up), so
 # `aegis --help` lists the commands from this table alone; tests/pipelines/test_cli_startup.py checks
@@ -43,10 +45,19 @@ def _module(name: str):
     return importlib.import_module(f"aegis_pipelines.cli.{COMMANDS[name][0]}")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the command and the bad argument (exit 2), like
+    every other refusal of the ``aegis`` commands; ``--help`` shows the usage. Sub-command parsers are
+    of the same class (``add_subparsers`` uses the parent's)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser, with the full arguments of the command ``argv`` names (every command's when
     ``argv`` is None) and only a help line for the others."""
-    parser = argparse.ArgumentParser(prog="aegis", description="AEGIS data pipelines")
+    parser = OneLineParser(prog="aegis", description="AEGIS data pipelines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     first = None if argv is None else next((a for a in argv if not a.startswith("-")), None)
     for name, (_, help_line) in COMMANDS.items():
@@ -95,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser(argv).parse_args(argv)
         try:
             return int(args.func(args) or 0)
+        except CalendarRangeError as exc:  # a date past the NYSE table: one line, how to extend it
+            print(f"aegis {args.command}: {exc}", file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130

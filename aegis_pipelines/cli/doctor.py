@@ -17,7 +17,8 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 
-from aegis_core.doctor import DEFAULT_TIMEOUT_S, Check, failed, passed, run_checks, skipped
+from aegis_core.clock import wall_clock
+from aegis_core.doctor import DEFAULT_TIMEOUT_S, PROBE_TIMEOUT, Check, failed, passed, run_checks, skipped
 from aegis_core.settings import Settings
 from aegis_pipelines.cli.local_run import ensure_dagster_home
 
@@ -26,10 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check the active configuration end to end (exit 1 on any failure)")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=PROBE_TIMEOUT.arg("--timeout"),
         default=DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
-        help="timeout of each request to an external service (default: %(default)s)",
+        help=f"timeout of each request to an external service ({PROBE_TIMEOUT.describe()}; "
+        "default: %(default)s)",
     )
     p.add_argument(
         "--no-dagster", action="store_true", help="skip loading the code location and the Dagster instance"
@@ -94,7 +96,7 @@ def check_instance(environ: Mapping[str, str]) -> Check:
 def run(args: argparse.Namespace) -> int:
     with contextlib.suppress(ValueError):  # the same default instance as `aegis eod`: the project folder
         ensure_dagster_home()
-    checks, settings = run_checks(os.environ, timeout_s=args.timeout)
+    checks, settings = run_checks(os.environ, timeout_s=args.timeout, clock=wall_clock)
     if args.no_dagster:
         checks.append(skipped("dagster", "--no-dagster"))
     else:
@@ -104,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     for check in checks:
         print(check.line)
     counts = Counter(c.status for c in checks)
-    print(f"\naegis doctor: {counts['pass']} ok, {counts['fail']} failing, {counts['skip']} not checked")
+    warned = f", {counts['warn']} warning(s)" if counts["warn"] else ""
+    failing, unchecked = counts["fail"], counts["skip"]
+    print(f"\naegis doctor: {counts['pass']} ok, {failing} failing{warned}, {unchecked} not checked")
     sys.stdout.flush()
     return 1 if counts["fail"] else 0

@@ -12,6 +12,7 @@ from aegis_core.archive.lake import Lake
 from aegis_core.calendar import NY, CalendarRangeError, NotASessionError, nyse, parse_session_date
 from aegis_core.clock import wall_clock
 from aegis_core.settings import SettingsError, load_settings
+from aegis_core.store_errors import StoreError
 from aegis_core.universe import UniverseError, load_universe, select_symbols
 from aegis_pipelines.cli.local_run import ensure_dagster_home, run_partition
 
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         CalendarRangeError,
         ArchiveKindError,
         LakeSchemaError,
+        StoreError,
     ) as exc:
         print(f"aegis eod: {exc}", file=sys.stderr)
         return 2

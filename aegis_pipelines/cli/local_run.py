@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aegis_core.settings import Settings
+from aegis_core.store_errors import first_line
 from aegis_pipelines.alerting.root_cause import failure_lines
 from aegis_pipelines.cli import command_lifetime, startup_phase
 
@@ -48,8 +50,10 @@ def open_instance() -> Iterator:
 
     with open(Path(os.environ["DAGSTER_HOME"]) / ".aegis-instance.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        instance = dg.DagsterInstance.get()
-        fcntl.flock(lock, fcntl.LOCK_UN)
+        try:
+            instance = dg.DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     with instance:
         yield instance
 
@@ -68,17 +72,91 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
         if symbols:
             tags[SYMBOLS_TAG] = ",".join(symbols)
         started = time.perf_counter()
-        with open_instance() as instance:
-            fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
-            result = job.execute_in_process(
-                partition_key=key,
-                instance=instance,
-                tags=tags,
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            )
+        try:
+            with quiet_database_retries(), open_instance() as instance:
+                fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
+                result = job.execute_in_process(
+                    partition_key=key,
+                    instance=instance,
+                    tags=tags,
+                    raise_on_error=False,
+                    run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                )
+        except Exception as exc:  # the instance's own storage, not a step of the run
+            message = instance_failure(exc)
+            if message is None:
+                raise
+            command = {"ldas_eod_job": "eod", "ldas_intraday_job": "intraday"}.get(job_name, job_name)
+            print(f"aegis {command}: {message}", file=sys.stderr)
+            return 2
         print_summary(result, settings, time.perf_counter() - started)
         return 0 if result.success else 1
+
+
+class _NoDatabaseRetries(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "root" and record.getMessage().startswith(_DB_RETRY))
+
+
+_DB_RETRY = "Retrying failed database connection"
+
+
+@contextlib.contextmanager
+def quiet_database_retries() -> Iterator[None]:
+    """dagster-postgres logs each connection retry on the root logger, a paragraph each (and its
+    ``logging.warning`` then installs a root handler for good). While a command runs, the root logger
+    writes warnings to stderr as Python's last-resort handler would, without those paragraphs: when
+    the database stays away, the one line of ``instance_failure`` says so."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(_NoDatabaseRetries())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
+# The failures of an instance's storage or configuration (by class name, so that no database driver
+# has to be imported to recognise it): a bad dagster.yaml, an unreachable or lost PostgreSQL, a
+# locked SQLite file.
+_INSTANCE_FAILURES = {
+    "DagsterInvalidConfigError",
+    "DagsterPostgresException",
+    "OperationalError",
+    "InterfaceError",
+    "DatabaseError",
+    "DagsterHomeNotSetError",
+    "YAMLError",
+    "ScannerError",
+    "ParserError",
+}
+
+
+def instance_failure(exc: BaseException) -> str | None:
+    """One line naming the instance and the cause when ``exc`` (or what it wraps) is a failure of
+    the Dagster instance's storage or configuration; None for anything else."""
+    chain, seen = [], set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    hit = next((e for e in chain for k in type(e).__mro__ if k.__name__ in _INSTANCE_FAILURES), None)
+    if hit is None:
+        return None
+    home = os.environ.get("DAGSTER_HOME", "")
+    detail = first_line(hit)
+    errors = getattr(hit, "errors", None)  # DagsterInvalidConfigError: the first config error says what
+    if errors:  # the first config error, without the schema it lists as "Expected"
+        detail = f"{first_line(hit)} {first_line(Exception(errors[0].message)).split(' Expected:')[0]}"
+    root = chain[-1]
+    if root is not hit and type(root).__name__ in _INSTANCE_FAILURES | {"OperationalError"}:
+        detail += f" ({first_line(root)})"
+    return (
+        f"the Dagster instance in DAGSTER_HOME={home} (dagster.yaml) failed: {type(hit).__name__}: {detail}"
+    )
 
 
 def print_summary(result, settings: Settings, seconds: float) -> None:

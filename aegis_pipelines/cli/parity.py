@@ -22,8 +22,16 @@ from typing import Any
 
 from aegis_core.calendar import CalendarRangeError, not_a_session, nyse, parse_session_date
 from aegis_core.clock import wall_clock
-from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives, session_file_count
-from aegis_core.readiness import DEFAULT_LOOKBACK, parity_readiness
+from aegis_core.parity import (
+    PARITY_ARTEFACTS,
+    ParityTolerances,
+    SameArchiveError,
+    check_distinct_roots,
+    compare_archives,
+    session_file_count,
+)
+from aegis_core.readiness import DEFAULT_LOOKBACK, LOOKBACK, parity_readiness
+from aegis_core.settings import PARITY_COUNT, PARITY_IV_RANK
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMMAND = "parity"
@@ -50,10 +58,22 @@ def register(subparsers: Any) -> None:
         help=f"comma-separated artefacts to compare (required): {','.join(PARITY_ARTEFACTS)}",
     )
     defaults = ParityTolerances()
-    p.add_argument("--tolerance-file-count", type=int, default=defaults.file_count, metavar="N")
-    p.add_argument("--tolerance-row-count", type=int, default=defaults.row_count, metavar="N")
-    p.add_argument("--tolerance-regime", type=int, default=defaults.regime, metavar="N")
-    p.add_argument("--tolerance-iv-rank", type=float, default=defaults.iv_rank_abs, metavar="X")
+    # The same ranges as the profile's parity tolerances.
+    for flag, default in (
+        ("--tolerance-file-count", defaults.file_count),
+        ("--tolerance-row-count", defaults.row_count),
+        ("--tolerance-regime", defaults.regime),
+    ):
+        p.add_argument(
+            flag, type=PARITY_COUNT.arg(flag), default=default, metavar="N", help=PARITY_COUNT.describe()
+        )
+    p.add_argument(
+        "--tolerance-iv-rank",
+        type=PARITY_IV_RANK.arg("--tolerance-iv-rank"),
+        default=defaults.iv_rank_abs,
+        metavar="X",
+        help=PARITY_IV_RANK.describe(),
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.set_defaults(func=handler, parity_parser=p)
     _register_readiness(p.add_subparsers(dest="parity_command", metavar="readiness"))
@@ -80,6 +100,10 @@ def _validate(args: argparse.Namespace) -> _Request:
             state = "is not a directory" if root.exists() else "does not exist"
             raise UsageError(f"{flag} {root} {state}")
         roots[side] = root
+    try:
+        check_distinct_roots(roots["python"], roots["rust"])
+    except SameArchiveError as exc:
+        raise UsageError(str(exc)) from None
     try:
         session = parse_session_date(args.date)
     except ValueError as exc:
@@ -148,7 +172,11 @@ def _register_readiness(subparsers: Any) -> None:
     r.add_argument("--rust-archive", type=Path, help="default: the reference archive (AEGIS_PARITY_ROOT)")
     r.add_argument("--date", help="the last session counted, YYYY-MM-DD (default: the latest completed)")
     r.add_argument(
-        "--lookback", type=int, default=DEFAULT_LOOKBACK, metavar="N", help="sessions looked at at most"
+        "--lookback",
+        type=LOOKBACK.arg("--lookback"),
+        default=DEFAULT_LOOKBACK,
+        metavar="N",
+        help=f"sessions looked at at most ({LOOKBACK.describe()})",
     )
     r.add_argument("--json", action="store_true", help="print the readiness as JSON instead of a table")
     r.set_defaults(func=readiness_handler)
@@ -176,8 +204,10 @@ def _readiness_inputs(args: argparse.Namespace) -> tuple[Path, Path, dt.date, Pa
             raise UsageError(
                 f"{flag} {root} {'is not a directory' if Path(root).exists() else 'does not exist'}"
             )
-    if args.lookback < 1:
-        raise UsageError(f"--lookback {args.lookback} must be at least 1")
+    try:
+        check_distinct_roots(Path(python_root), Path(rust_root))
+    except SameArchiveError as exc:
+        raise UsageError(str(exc)) from None
     try:
         day = (
             parse_session_date(args.date) if args.date else nyse().latest_completed_session(wall_clock()).date
@@ -201,7 +231,9 @@ def readiness_handler(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point: ``python -m aegis_pipelines.cli.parity parity --python-archive …``."""
-    parser = argparse.ArgumentParser(prog="aegis")
+    from aegis_pipelines.cli import OneLineParser
+
+    parser = OneLineParser(prog="aegis")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)

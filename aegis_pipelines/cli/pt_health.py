@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aegis_core.bounds import moment_arg
 from aegis_core.clock import wall_clock
 from aegis_core.endpoint_url import check_endpoint_url
 from aegis_core.pt_health import (
@@ -46,8 +47,16 @@ from aegis_core.pt_health import (
     parse_status,
     previous_signatures,
 )
+from aegis_core.pt_health.fetch import MAX_STATUS_BYTES
 from aegis_core.pt_health.history import bounded
-from aegis_core.settings import SettingsError, load_settings
+from aegis_core.settings import PT_HEALTH_TIMEOUT, SettingsError, load_settings
+from aegis_core.user_files import (
+    DOCUMENT_MAX_BYTES,
+    UserFileError,
+    UserFileMissing,
+    read_stdin,
+    read_user_file,
+)
 
 TOKEN_VARIABLE = "AEGIS_DASHBOARD_TOKEN"
 
@@ -75,9 +84,9 @@ def register(subparsers: Any) -> None:
     )
     detect.add_argument(
         "--now",
-        type=_aware_datetime,
+        type=moment_arg("--now"),
         metavar="ISO",
-        help="evaluation time, ISO 8601 with offset (default: now)",
+        help="evaluation time, ISO 8601 with offset, inside the NYSE calendar's horizon (default: now)",
     )
     detect.add_argument(
         "--url",
@@ -88,9 +97,10 @@ def register(subparsers: Any) -> None:
     )
     detect.add_argument(
         "--timeout",
-        type=float,
+        type=PT_HEALTH_TIMEOUT.arg("--timeout"),
         default=10.0,
-        help="per-URL total deadline in seconds, connect and all reads (default 10)",
+        help=f"per-URL total deadline in seconds, connect and all reads ({PT_HEALTH_TIMEOUT.describe()}; "
+        "default 10)",
     )
     detect.set_defaults(func=handler)
 
@@ -108,8 +118,14 @@ def handler(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pt-health detect: {exc}", file=sys.stderr)
         return 2
-    previous = _read_previous(args.previous)
-    earlier = [doc for doc in (_read_previous(p, "history file") for p in args.history) if doc is not None]
+    try:
+        previous = _read_previous(args.previous)
+        earlier = [
+            doc for doc in (_read_previous(p, "history file") for p in args.history) if doc is not None
+        ]
+    except UserFileError as exc:
+        print(f"pt-health detect: {exc}", file=sys.stderr)
+        return 2
     history = _observations([*earlier, *([previous] if previous else [])])
     if previous is None and earlier:
         previous = max(earlier, key=_latest)
@@ -130,18 +146,16 @@ def handler(args: argparse.Namespace) -> int:
 
 
 def check_detect_args(args: argparse.Namespace) -> None:
-    """``--url`` values are endpoints like any other (https except on loopback); ``--timeout`` is a
-    positive total deadline."""
+    """``--url`` values are endpoints like any other (https except on loopback); ``--timeout`` is
+    bounded by its argparse type."""
     for url in args.urls or []:
         check_endpoint_url(url, f"--url {display_url(url)}")
-    if not (0 < args.timeout <= 3600):
-        raise ValueError(f"--timeout must be between 0 and 3600 seconds (got {args.timeout:g})")
 
 
 def _evaluate_stdin(now: dt.datetime, thresholds: Thresholds, history: list[Observation]) -> Evaluation:
     try:
-        status = parse_status(sys.stdin.read())
-    except StatusError as exc:
+        status = parse_status(read_stdin(max_bytes=MAX_STATUS_BYTES, what="stdin").decode())
+    except (StatusError, UserFileError, UnicodeDecodeError) as exc:
         return Evaluation.of(
             [Event("status_invalid", Severity.CRITICAL, "dashboard", None, f"status on stdin: {exc}")],
             bounded(history, now, thresholds),  # nothing observed: the history passes through
@@ -151,13 +165,23 @@ def _evaluate_stdin(now: dt.datetime, thresholds: Thresholds, history: list[Obse
 
 
 def _read_previous(path: Path | None, what: str = "previous output") -> dict[str, Any] | None:
+    """The earlier output in ``path``; None (said on stderr) when its content is not one. A path that
+    is not a regular file, or one past the size cap, raises ``UserFileError``: a usage error."""
+    flag = "previous" if what == "previous output" else "history"
     if path is None or (what == "previous output" and not path.exists()):
         return None
+    try:  # not a regular file, or past the cap: a usage error (the handler exits 2)
+        data = read_user_file(path, max_bytes=DOCUMENT_MAX_BYTES, what=f"--{flag}")
+    except UserFileMissing:  # a --history file that went away (a missing --previous is a first run)
+        print(f"pt-health detect: ignoring unreadable {what} {path}: not found", file=sys.stderr)
+        return None
     try:
-        previous = json.loads(path.read_text())
+        previous = json.loads(data)
+        if not isinstance(previous, dict):
+            raise ValueError(f"it holds {type(previous).__name__}, not a detector output (a JSON object)")
         previous_signatures(previous)  # validates the shape
         parse_history(previous.get("history", []), f"{path}: history")
-    except (OSError, ValueError) as exc:  # HistoryError is a ValueError
+    except ValueError as exc:  # HistoryError, PreviousOutputError and a JSON error are ValueErrors
         print(f"pt-health detect: ignoring unreadable {what} {path}: {exc}", file=sys.stderr)
         return None
     return previous
@@ -170,13 +194,3 @@ def _observations(outputs: list[dict[str, Any]]) -> list[Observation]:
 def _latest(doc: dict[str, Any]) -> dt.datetime:
     history = parse_history(doc.get("history", []))
     return max((o.at for o in history), default=dt.datetime.min.replace(tzinfo=dt.UTC))
-
-
-def _aware_datetime(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid --now {text!r}: expected ISO 8601") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"--now {text!r} needs a UTC offset (e.g. 2026-06-01T14:05:00Z)")
-    return value

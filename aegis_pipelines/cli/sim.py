@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 
 from aegis_core.archive.layout import is_valid_symbol
-from aegis_core.sim import Faults, SimMarket, SimServer, parse_moment
+from aegis_core.bounds import Range, moment_arg
+from aegis_core.settings import SIM_FAULT_RATE, SIM_LATENCY_MS, SIM_PAUSE_S, SIM_SEED
+from aegis_core.sim import Faults, SimMarket, SimServer
+from aegis_core.user_files import SETTINGS_MAX_BYTES, read_user_file
+
+PORT = Range(0, 65_535, integer=True)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,27 +28,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="serve the simulated Polygon API until SIGINT/SIGTERM",
         description="Serve the simulated Polygon API. Prints the base URL, then serves until interrupted.",
     )
-    serve.add_argument("--port", type=int, required=True, help="TCP port (0: any free port)")
+    serve.add_argument(
+        "--port", type=PORT.arg("--port"), required=True, help="TCP port, 0-65535 (0: any free port)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    serve.add_argument("--seed", type=int, default=7, help="market seed (default: %(default)s)")
+    serve.add_argument(
+        "--seed", type=SIM_SEED.arg("--seed"), default=7, help="market seed (default: %(default)s)"
+    )
     serve.add_argument("--universe", type=Path, help="file with one symbol per line (# comments allowed)")
     serve.add_argument(
         "--api-key-env",
         metavar="VAR",
         help="require the bearer key held in this environment variable (default: accept any key)",
     )
-    serve.add_argument("--as-of", help="simulated now for URLs without /asof/ (ISO-8601 with offset)")
-    serve.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every response")
-    serve.add_argument("--fault-429", type=float, default=0.0, metavar="RATE", help="share of 429 responses")
-    serve.add_argument("--retry-after-s", type=float, default=1.0, help="Retry-After of the 429 responses")
-    serve.add_argument("--fault-5xx", type=float, default=0.0, metavar="RATE", help="share of 500/502/503")
     serve.add_argument(
-        "--fault-stall", type=float, default=0.0, metavar="RATE", help="share of stalled responses"
+        "--as-of",
+        type=moment_arg("--as-of"),
+        help="simulated now for URLs without /asof/ (ISO-8601 with offset, inside the NYSE calendar)",
     )
-    serve.add_argument("--stall-s", type=float, default=30.0, help="how long a stalled response is held")
-    serve.add_argument(
-        "--fault-truncate", type=float, default=0.0, metavar="RATE", help="share of cut bodies"
+    # Every number has the range of the profile's sim setting of the same name.
+    numbers = (
+        ("--latency-ms", SIM_LATENCY_MS, 0.0, None, "latency added to every response"),
+        ("--fault-429", SIM_FAULT_RATE, 0.0, "RATE", "share of 429 responses"),
+        ("--retry-after-s", SIM_PAUSE_S, 1.0, None, "Retry-After of the 429 responses"),
+        ("--fault-5xx", SIM_FAULT_RATE, 0.0, "RATE", "share of 500/502/503"),
+        ("--fault-stall", SIM_FAULT_RATE, 0.0, "RATE", "share of stalled responses"),
+        ("--stall-s", SIM_PAUSE_S, 30.0, None, "how long a stalled response is held"),
+        ("--fault-truncate", SIM_FAULT_RATE, 0.0, "RATE", "share of cut bodies"),
     )
+    for flag, bounds, default, metavar, text in numbers:
+        serve.add_argument(
+            flag,
+            type=bounds.arg(flag),
+            default=default,
+            metavar=metavar,
+            help=f"{text} ({bounds.describe()})",
+        )
     serve.add_argument(
         "--repeat-cursor", default="", metavar="SYM,SYM", help="underlyings whose next_url repeats its cursor"
     )
@@ -56,9 +76,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def read_universe(path: Path) -> list[str]:
     """Symbols from ``path``: one per line; blank lines and ``#`` comments ignored."""
     try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ValueError(f"cannot read universe file {path}: {exc.strerror}") from None
+        lines = read_user_file(path, max_bytes=SETTINGS_MAX_BYTES, what="universe file").decode().splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"universe file {path} is not UTF-8 text (byte {exc.start})") from None
     symbols = []
     for number, line in enumerate(lines, start=1):
         symbol = line.split("#", 1)[0].strip().upper()
@@ -92,8 +112,9 @@ def build_server(args: argparse.Namespace) -> SimServer:
         grouped_omit=frozenset(args.grouped_omit.split(",")),
         seed=args.seed,
     )
-    as_of = parse_moment(args.as_of) if args.as_of else None
-    return SimServer(SimMarket(seed=args.seed, symbols=symbols), args.host, args.port, api_key, faults, as_of)
+    return SimServer(
+        SimMarket(seed=args.seed, symbols=symbols), args.host, args.port, api_key, faults, args.as_of
+    )
 
 
 def handler(args: argparse.Namespace) -> int:

@@ -24,10 +24,19 @@ from aegis_core.saxo import (
     Freshness,
     SaxoTokenClient,
     TokenCacheError,
+    TokenCacheNotAFile,
     check_token,
+    load_token_cache,
     refresh_if_needed,
 )
-from aegis_core.settings import SaxoSettings, SettingsError, load_settings, secret_variable
+from aegis_core.settings import (
+    SAXO_REFRESH_DEADLINE,
+    SAXO_REFRESH_MARGIN,
+    SaxoSettings,
+    SettingsError,
+    load_settings,
+    secret_variable,
+)
 
 ENV_CACHE_PATH = "AEGIS_SAXO_TOKEN_CACHE_PATH"
 
@@ -52,10 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     refresh.add_argument("--force", action="store_true", help="refresh even if the access token is valid")
     refresh.add_argument(
         "--deadline",
-        type=float,
+        type=SAXO_REFRESH_DEADLINE.arg("--deadline"),
         metavar="SECONDS",
         help="total time for the refresh, every attempt included; the cache lock is held at most "
-        "this long (default: the setting saxo.refresh_deadline_s)",
+        f"this long ({SAXO_REFRESH_DEADLINE.describe()}; default: the setting saxo.refresh_deadline_s)",
     )
     refresh.set_defaults(func=refresh_handler)
 
@@ -64,9 +73,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, help=f"token cache file (default: ${ENV_CACHE_PATH})")
     parser.add_argument(
         "--margin",
-        type=float,
+        type=SAXO_REFRESH_MARGIN.arg("--margin"),
         metavar="SECONDS",
-        help="refresh this long before the access token expires (default: the setting saxo.refresh_margin_s)",
+        help=f"refresh this long before the access token expires ({SAXO_REFRESH_MARGIN.describe()}; "
+        "default: the setting saxo.refresh_margin_s)",
     )
 
 
@@ -95,10 +105,8 @@ def _credential(value: SecretStr | None, setting: str) -> SecretStr:
 
 
 def _margin(args: argparse.Namespace, saxo: SaxoSettings) -> dt.timedelta:
-    margin = saxo.refresh_margin_s if args.margin is None else args.margin
-    if margin < 0:
-        raise _ConfigError(f"--margin must not be negative (got {margin:g})")
-    return dt.timedelta(seconds=margin)
+    """``--margin`` (bounded by its argparse type), else the setting (bounded by the settings model)."""
+    return dt.timedelta(seconds=saxo.refresh_margin_s if args.margin is None else args.margin)
 
 
 def _print_fields(fields: Mapping[str, object]) -> None:
@@ -108,10 +116,21 @@ def _print_fields(fields: Mapping[str, object]) -> None:
             print(f"{key:<{width}}  {value}")
 
 
+def _regular_file(path: Path) -> None:
+    """A cache path that names a FIFO, a device or a folder is a configuration error (exit 2)."""
+    try:
+        load_token_cache(path)
+    except TokenCacheNotAFile as exc:
+        raise _ConfigError(str(exc)) from None
+    except TokenCacheError:
+        pass  # missing or invalid: the command's own outcome says so
+
+
 def status_handler(args: argparse.Namespace) -> int:
     try:
         saxo = _settings()
         path, margin = _cache_path(args, saxo), _margin(args, saxo)
+        _regular_file(path)
     except _ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -134,11 +153,10 @@ def refresh_handler(args: argparse.Namespace) -> int:
     try:
         saxo = _settings()
         path, margin = _cache_path(args, saxo), _margin(args, saxo)
+        _regular_file(path)
         app_key = _credential(saxo.app_key, "saxo.app_key")
         app_secret = _credential(saxo.app_secret, "saxo.app_secret")
         deadline = saxo.refresh_deadline_s if args.deadline is None else args.deadline
-        if not 0 < deadline <= 3600:
-            raise _ConfigError(f"--deadline must be between 0 and 3600 seconds (got {deadline:g})")
         client = SaxoTokenClient(app_key, app_secret, token_url=saxo.token_url, deadline=deadline)
     except _ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

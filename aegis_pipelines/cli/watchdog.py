@@ -9,13 +9,14 @@ tick is missing, once per problem. ``--once`` makes one pass and exits: 0 when n
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import signal
 import sys
 import threading
 
 from aegis_core.alerts import AlertError
+from aegis_core.bounds import moment_arg
+from aegis_core.clock import wall_clock
 from aegis_core.settings import SettingsError, load_settings
 
 
@@ -29,18 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="one pass, then exit (1 if something is wrong)")
     p.add_argument(
         "--since",
-        type=_aware,
+        type=moment_arg("--since"),
         metavar="ISO",
         help="with --once: ticks expected after this time count (default: one tick grace ago)",
     )
     p.set_defaults(func=run)
-
-
-def _aware(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. 2026-11-27T17:15-05:00")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,21 +48,29 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import dagster as dg
 
+    from aegis_pipelines.cli.local_run import instance_failure
     from aegis_pipelines.instance import watchdog
 
     policy, sender = watchdog.policy_from(settings), watchdog.sender_from(settings)
     if args.once:
-        now = dt.datetime.now(dt.UTC)
+        now = wall_clock()
         since = args.since or now - policy.tick_grace - policy.heartbeat_max_age
-        with dg.DagsterInstance.get() as instance:
-            due = watchdog.due_alerts(instance, policy, since, now)
-            before = watchdog.alerted(instance)
-            try:
-                watchdog.send_due(instance, sender, due)
-                failure = None
-            except AlertError as exc:
-                failure = str(exc)
-            after = watchdog.alerted(instance)
+        try:
+            with dg.DagsterInstance.get() as instance:
+                due = watchdog.due_alerts(instance, policy, since, now)
+                before = watchdog.alerted(instance)
+                try:
+                    watchdog.send_due(instance, sender, due)
+                    failure = None
+                except AlertError as exc:
+                    failure = str(exc)
+                after = watchdog.alerted(instance)
+        except Exception as exc:  # a broken instance: one line naming it, not a traceback
+            message = instance_failure(exc)
+            if message is None:
+                raise
+            print(f"aegis watchdog: {message}", file=sys.stderr)
+            return 2
         for alert in due:
             state = "already alerted" if alert.key in before else "sent" if alert.key in after else "NOT SENT"
             print(f"{state}: {alert.text}")

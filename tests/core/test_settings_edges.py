@@ -23,7 +23,7 @@ def refused(environ: dict[str, str]) -> str:
 def test_a_config_that_is_a_folder(tmp_path):
     assert (
         refused({"AEGIS_CONFIG": str(tmp_path)})
-        == f"AEGIS_CONFIG: {tmp_path} is a folder, not a configuration file"
+        == f"AEGIS_CONFIG: configuration file {tmp_path} is a folder, not a file"
     )
 
 

@@ -343,8 +343,10 @@ def test_a_missing_root_is_named(python_root: Path, tmp_path: Path) -> None:
 def test_an_unknown_artefact_or_negative_tolerance_is_named(python_root: Path, rust_root: Path) -> None:
     with pytest.raises(ValueError, match="unknown parity artefact 'greeks'"):
         compare_archives(python_root, rust_root, SESSION, ["vix", "greeks"])
-    with pytest.raises(ValueError, match="row_count=-1"):
+    with pytest.raises(ValueError, match="parity tolerance row_count must be a whole number between 0 and"):
         ParityTolerances(row_count=-1)
+    with pytest.raises(ValueError, match="parity tolerance iv_rank_abs must be between 0 and 100, got inf"):
+        ParityTolerances(iv_rank_abs=float("inf"))
 
 
 def test_the_table_shows_failures_with_their_offenders(python_root: Path, broken_rust: Path) -> None:

@@ -5,7 +5,6 @@ The runbook's rule: 2 business days EOD parity green + 2 business days intraday 
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aegis_core.readiness import parity_readiness
-from aegis_pipelines.cli.parity import register
+from aegis_pipelines.cli.parity import main
 
 from .archive_builder import PYTHON, RUST, SESSION, build_archive, daily_path, set_column, snapshot_path
 
@@ -31,10 +30,10 @@ def history(base: Path, days: list[dt.date]) -> tuple[Path, Path]:
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="aegis")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["parity", "readiness", *argv])
-    code = args.func(args)
+    try:  # the module's own entry point, as `aegis parity readiness` parses it
+        code = main(["parity", "readiness", *argv])
+    except SystemExit as exc:  # an argparse usage error
+        code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -118,7 +117,10 @@ def test_lookback_caps_the_streak(tmp_path: Path) -> None:
     [
         (["--date", "2026-04-11"], "2026-04-11 is not an NYSE session"),
         (["--date", "11/04/2026"], "invalid session date '11/04/2026'"),
-        (["--lookback", "0"], "--lookback 0 must be at least 1"),
+        (
+            ["--lookback", "0"],
+            "argument --lookback: must be a whole number between 1 and 2520 sessions, got 0",
+        ),
     ],
 )
 def test_usage_errors_exit_2(

@@ -47,7 +47,7 @@ def test_a_config_that_is_a_folder(sim_env, home, tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("AEGIS_CONFIG", str(tmp_path))
     assert (
         refused(["eod"], capsys)
-        == f"aegis eod: AEGIS_CONFIG: {tmp_path} is a folder, not a configuration file"
+        == f"aegis eod: AEGIS_CONFIG: configuration file {tmp_path} is a folder, not a file"
     )
 
 

@@ -24,9 +24,9 @@ def test_defaults_match_the_runbook() -> None:
 
 def test_every_variable_is_read() -> None:
     # K ≤ M and warn ≤ critical hold for increasing values in the table's order.
-    environ = {variable: str(100 + i) for i, variable in enumerate(ENV_NAMES.values())}
+    environ = {variable: str(10 + i) for i, variable in enumerate(ENV_NAMES.values())}
     t = thresholds(environ)
-    assert [getattr(t, name) for name in ENV_NAMES] == [100 + i for i in range(len(ENV_NAMES))]
+    assert [getattr(t, name) for name in ENV_NAMES] == [10 + i for i in range(len(ENV_NAMES))]
     assert set(ENV_NAMES.values()) == {
         "AEGIS_PT_HEARTBEAT_STALE_SEC",
         "AEGIS_PT_PENDING_ORDER_WARN",
@@ -70,5 +70,8 @@ def test_temporal_counts_default_to_the_documented_rules_and_are_checked() -> No
     assert (t.clock_skew_tolerance_sec, t.history_minutes, t.history_limit) == (60, 60, 24)
     with pytest.raises(SettingsError, match=r"AEGIS_PT_REPEATED_K=4 must not exceed AEGIS_PT_REPEATED_M=3"):
         thresholds({"AEGIS_PT_REPEATED_K": "4"})
-    with pytest.raises(SettingsError, match="AEGIS_PT_PERSIST_EVALUATIONS must be at least 1"):
+    with pytest.raises(
+        SettingsError,
+        match="AEGIS_PT_PERSIST_EVALUATIONS must be a whole number between 1 and 100 evaluations, got 0",
+    ):
         thresholds({"AEGIS_PT_PERSIST_EVALUATIONS": "0"})

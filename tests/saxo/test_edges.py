@@ -62,8 +62,10 @@ def test_token_refresh_cli_refuses_a_bad_deadline(
 ) -> None:
     monkeypatch.setenv("SAXOBANK_APP_KEY_LIVE", "key")
     monkeypatch.setenv("SAXOBANK_APP_SECRET_LIVE", "secret")
-    assert run(["token", "refresh", "--cache", str(tmp_path / "t.json"), "--deadline", "0"]) == 2
-    assert "--deadline must be between 0 and 3600 seconds (got 0)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # argparse's one-line usage error
+        run(["token", "refresh", "--cache", str(tmp_path / "t.json"), "--deadline", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --deadline: must be more than 0 and at most 600 s, got 0" in capsys.readouterr().err
 
 
 BASE = {

@@ -84,7 +84,7 @@ def test_universe_errors_name_file_and_line(tmp_path: Path) -> None:
     bad.write_text("SPY\nnot a ticker\n")
     with pytest.raises(ValueError, match=r"bad\.txt:2: invalid symbol"):
         read_universe(bad)
-    with pytest.raises(ValueError, match="cannot read universe file"):
+    with pytest.raises(ValueError, match=r"universe file .*missing\.txt not found"):
         read_universe(tmp_path / "missing.txt")
 
 
