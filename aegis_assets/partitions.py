@@ -1,8 +1,12 @@
 """Dagster partitions on the NYSE calendar: one key per session, one per intraday slot.
 
-Holidays are excluded with naive local-midnight datetimes (Dagster replaces, not converts, the
-tzinfo of an exclusion). ``end_offset=1`` makes today's session exist at 17:15 and the current slot
-exist as soon as it starts. Keys are validated with ``has_partition_key`` — never with
+A session partition is anchored at 16:00 New York, the regular close (cron ``0 16 * * 1-5``): its
+window runs from that session's 16:00 to the next session's, and ``end_offset=1`` makes the key exist
+as soon as the window starts. So session D exists from D 16:00 — after the close, on 13:00 early-close
+days too — never during the session (a midnight anchor made today's key exist, and show *Missing*,
+from 00:00); the 17:15 schedule and ``aegis eod``'s default (the latest completed session) find it.
+Holidays are excluded with naive 16:00 datetimes (Dagster replaces, not converts, the tzinfo of an
+exclusion, and excludes the tick at exactly that instant). The current slot exists as soon as it starts. Keys are validated with ``has_partition_key`` — never with
 ``time_window_for_partition_key``, which silently maps a holiday to the next window.
 """
 
@@ -16,6 +20,8 @@ import dagster as dg
 from aegis_core.calendar import CALENDAR_END, FIRST_SLOT, nyse
 
 SESSION_START = dt.date(2024, 1, 2)
+SESSION_ANCHOR = dt.time(16, 0)  # the regular close; a session's partition exists from then on
+SESSION_CRON = f"{SESSION_ANCHOR.minute} {SESSION_ANCHOR.hour} * * 1-5"
 # Intraday snapshots are live-only, so slot partitions need no deep history.
 SLOT_START = dt.date(2026, 1, 2)
 SLOT_CRON = "5,20,35,50 9-15 * * 1-5"
@@ -27,12 +33,12 @@ _CRON_SLOTS = [dt.time(h, m) for h in range(9, 16) for m in (5, 20, 35, 50) if d
 def session_partitions() -> dg.TimeWindowPartitionsDefinition:
     closed = nyse().closed_weekdays(SESSION_START, CALENDAR_END)
     return dg.TimeWindowPartitionsDefinition(
-        cron_schedule="0 0 * * 1-5",
-        start=SESSION_START.isoformat(),
+        cron_schedule=SESSION_CRON,
+        start=dt.datetime.combine(SESSION_START, SESSION_ANCHOR),
         fmt="%Y-%m-%d",
         timezone="America/New_York",
         end_offset=1,
-        exclusions=[dt.datetime(d.year, d.month, d.day) for d in closed],
+        exclusions=[dt.datetime.combine(d, SESSION_ANCHOR) for d in closed],
     )
 
 
