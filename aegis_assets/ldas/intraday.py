@@ -24,7 +24,7 @@ from aegis_assets.run_writes import remember
 from aegis_assets.runs import (
     failures_metadata,
     markdown_table,
-    merge_session_metadata,
+    per_partition_result,
     progress_logger,
     run_partition_keys,
     run_sessions,
@@ -131,7 +131,7 @@ def build_pt_snapshots() -> dg.AssetsDefinition:
             slot_key(slot): _capture_slot(context, market, archive, symbols, slot, at, clock)
             for slot, at in zip(slots, moments, strict=True)
         }
-        return dg.MaterializeResult(metadata=merge_session_metadata(out))
+        return per_partition_result(context, out)
 
     return pt_snapshots
 

@@ -24,7 +24,7 @@ CHECKS = {
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",
-    "saxo_token_refresh_job", "pt_health_job", "ldas_slot_checks_job",
+    "saxo_token_refresh_job", "pt_health_job", "ldas_slot_checks_job", "ldas_iv_rank_job",
 }  # fmt: skip
 SCHEDULES = {
     "ldas_eod_schedule",
@@ -35,7 +35,7 @@ SCHEDULES = {
 SENSORS = {
     "saxo_token_sensor", "pt_health_sensor", "pt_health_watchdog_sensor", "asset_check_alert_sensor",
     "run_failure_alert_sensor", "intraday_slot_watchdog_sensor", "eod_run_duration_sensor",
-    "orphaned_run_sensor", "ldas_derived_automation_sensor",
+    "orphaned_run_sensor", "ldas_derived_automation_sensor", "ldas_iv_rank_window_sensor",
 }  # fmt: skip
 
 
