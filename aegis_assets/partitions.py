@@ -6,8 +6,9 @@ as soon as the window starts. So session D exists from D 16:00 — after the clo
 days too — never during the session (a midnight anchor made today's key exist, and show *Missing*,
 from 00:00); the 17:15 schedule and ``aegis eod``'s default (the latest completed session) find it.
 Holidays are excluded with naive 16:00 datetimes (Dagster replaces, not converts, the tzinfo of an
-exclusion, and excludes the tick at exactly that instant). The current slot exists as soon as it starts. Keys are validated with ``has_partition_key`` — never with
-``time_window_for_partition_key``, which silently maps a holiday to the next window.
+exclusion, and excludes the tick at exactly that instant). The current slot exists as soon as it
+starts. Keys are validated with ``has_partition_key`` — never with ``time_window_for_partition_key``,
+which silently maps a holiday to the next window.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def evaluate(instance: dg.DagsterInstance, sensor: dg.SensorDefinition, cursor: 
 
 
 def test_an_atm_iv_change_re_derives_only_later_existing_ranks(world):
-    instance, res, root = world
+    instance, res, _ = world
     # Sessions 1-3 fully derived; a fourth has chains and ATM IV but was never ranked.
     assert dg.materialize(
         [*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
