@@ -16,12 +16,19 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, build_intraday_assets
 from aegis_assets.ldas.intraday_checks import intraday_parity_checks, slot_checks
+from aegis_assets.partitions import slot_partitions
 from aegis_assets.policy import VENDOR_TAG
 from aegis_core.calendar import slot_key
 from aegis_core.settings import Settings
 from aegis_core.skip import Skip, slot_or_skip
 from aegis_pipelines.alerting.timing import timing_sensors
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip, skip_reason
+from aegis_pipelines.ldas.sessions import (
+    TIMEZONE,
+    TRIGGER_TAG,
+    partitioned_by,
+    session_key_or_skip,
+    skip_reason,
+)
 
 # Every slot start of a full session; holidays and early closes are decided in the function
 # (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.
@@ -47,8 +54,9 @@ ldas_intraday_cadence_job = dg.define_asset_job(
 ldas_slot_checks_job = dg.define_asset_job(
     "ldas_slot_checks_job",
     selection=dg.AssetSelection.checks_for_assets(PT_SNAPSHOTS),
+    config=partitioned_by(slot_partitions()),
     description="The checks of one intraday slot's snapshots (contract, coverage, capture window) without "
-    "fetching anything. Launch with the tag dagster/partition=YYYY-MM-DD-HH:MM.",
+    "fetching anything: pick the slot in the Launchpad (or `aegis checks --slot`).",
 )
 
 

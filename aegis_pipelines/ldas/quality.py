@@ -5,10 +5,13 @@ them in every end-of-day run. Two check-only jobs re-evaluate them without fetch
 ``ldas_checks_job`` (all of them, e.g. after pointing ``AEGIS_PARITY_ROOT`` at a new reference) and
 ``ldas_freshness_job`` (the deadline, launched by ``ldas_freshness_schedule``).
 
-A check-only asset job has no partitions definition in Dagster 1.13.27 (``define_asset_job`` drops a
-given ``partitions_def`` when no asset is selected), so ``RunRequest(partition_key=...)`` fails for
-it. Its runs name the session with the ``dagster/partition`` tag instead, which is what the checks
-read; the schedule validates the key against the NYSE calendar itself.
+A check-only asset job gets no partitions from its selection in Dagster 1.13.27 (``define_asset_job``
+infers them from the selected *assets*, and drops a given ``partitions_def`` when there are none), so
+``ldas_checks_job`` is given a ``PartitionedConfig`` over the session partitions (no run config per
+session): the job is then partitioned, the Launchpad offers its partition picker (which sets the
+``dagster/partition`` tag the checks read) and ``execute_in_process(partition_key=...)`` works.
+``ldas_freshness_job``'s runs name the session with the tag; its schedule validates the key against
+the NYSE calendar itself.
 """
 
 import datetime as dt
@@ -16,9 +19,10 @@ import datetime as dt
 import dagster as dg
 
 from aegis_assets.ldas.checks import ASSET_KEYS, FRESHNESS_CHECK_KEYS, parity_checks, quality_checks
+from aegis_assets.partitions import session_partitions
 from aegis_core.settings import Settings
 from aegis_pipelines.alerting.sensors import ALERT_SENSORS, PARTITION_TAG
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, partitioned_by, session_key_or_skip
 from aegis_pipelines.resources import quality_resources
 
 CHECKS_JOB = "ldas_checks_job"
@@ -28,8 +32,9 @@ FRESHNESS_SCHEDULE = "ldas_freshness_schedule"
 ldas_checks_job = dg.define_asset_job(
     CHECKS_JOB,
     selection=dg.AssetSelection.checks_for_assets(*ASSET_KEYS.values()),
+    config=partitioned_by(session_partitions()),
     description="Every quality and parity check of the end-of-day artefacts for one session, without "
-    "re-fetching or re-computing anything. Launch with the tag dagster/partition=YYYY-MM-DD.",
+    "re-fetching or re-computing anything: pick the session in the Launchpad (or `aegis checks --date`).",
 )
 
 ldas_freshness_job = dg.define_asset_job(

@@ -21,3 +21,10 @@ def session_key_or_skip(tick: dt.datetime) -> str | dg.SkipReason:
     """The session key of a daily schedule's tick, or the reason the day has no session."""
     session = session_or_skip(tick)
     return skip_reason(session) if isinstance(session, Skip) else session.key
+
+
+def partitioned_by(partitions_def: dg.PartitionsDefinition) -> dg.PartitionedConfig:
+    """Partitions for a check-only job, which Dagster 1.13 cannot infer from a selection without
+    assets: no run config per partition, only the Launchpad's partition picker and the
+    ``dagster/partition`` tag it sets (``execute_in_process(partition_key=...)`` works too)."""
+    return dg.PartitionedConfig(partitions_def=partitions_def, run_config_for_partition_key_fn=lambda _: {})

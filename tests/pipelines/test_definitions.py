@@ -90,3 +90,12 @@ def test_module_defs_load_through_dagster(sim_env):
     from aegis_pipelines import definitions
 
     assert isinstance(definitions.defs(), dg.Definitions)  # what `dagster dev -m …` calls
+
+
+def test_the_check_jobs_are_partitioned_so_the_launchpad_offers_a_partition_picker(sim_env):
+    """Dagster infers no partitions for a job that selects checks only; the jobs are given them."""
+    from aegis_assets.partitions import session_partitions, slot_partitions
+
+    defs = build_definitions(load_settings())
+    assert defs.resolve_job_def("ldas_checks_job").partitions_def == session_partitions()
+    assert defs.resolve_job_def("ldas_slot_checks_job").partitions_def == slot_partitions()
