@@ -7,9 +7,9 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from aegis_assets.partitions import SESSION_ANCHOR
 from aegis_core.archive.guard import ArchiveKindError, LakeSchemaError, preflight
 from aegis_core.archive.lake import Lake
-from aegis_assets.partitions import SESSION_ANCHOR
 from aegis_core.calendar import NY, CalendarRangeError, NotASessionError, Session, nyse, parse_session_date
 from aegis_core.clock import wall_clock
 from aegis_core.settings import SettingsError, load_settings
