@@ -14,6 +14,7 @@ which silently maps a holiday to the next window.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import cache
 
 import dagster as dg
@@ -31,11 +32,12 @@ _CRON_SLOTS = [dt.time(h, m) for h in range(9, 16) for m in (5, 20, 35, 50) if d
 
 
 @cache
-def session_partitions() -> dg.TimeWindowPartitionsDefinition:
-    closed = nyse().closed_weekdays(SESSION_START, CALENDAR_END)
+def session_partitions(start: dt.date = SESSION_START) -> dg.TimeWindowPartitionsDefinition:
+    """The sessions from ``start`` (the history's first session, or the live archive's go-live)."""
+    closed = nyse().closed_weekdays(start, CALENDAR_END)
     return dg.TimeWindowPartitionsDefinition(
         cron_schedule=SESSION_CRON,
-        start=dt.datetime.combine(SESSION_START, SESSION_ANCHOR),
+        start=dt.datetime.combine(start, SESSION_ANCHOR),
         fmt="%Y-%m-%d",
         timezone="America/New_York",
         end_offset=1,
@@ -44,19 +46,49 @@ def session_partitions() -> dg.TimeWindowPartitionsDefinition:
 
 
 @cache
-def slot_partitions() -> dg.TimeWindowPartitionsDefinition:
+def slot_partitions(start: dt.date = SLOT_START) -> dg.TimeWindowPartitionsDefinition:
+    """The intraday slots from the first slot of session ``start``."""
     cal = nyse()
     exclusions: list[str | dt.datetime] = [_BEFORE_FIRST_SLOT]
-    for day in cal.closed_weekdays(SLOT_START, CALENDAR_END):
+    for day in cal.closed_weekdays(start, CALENDAR_END):
         exclusions += [dt.datetime.combine(day, t) for t in _CRON_SLOTS]
-    for session in cal.early_closes(SLOT_START, CALENDAR_END):
+    for session in cal.early_closes(start, CALENDAR_END):
         last = session.slots[-1].time()
         exclusions += [dt.datetime.combine(session.date, t) for t in _CRON_SLOTS if t > last]
     return dg.TimeWindowPartitionsDefinition(
         cron_schedule=SLOT_CRON,
-        start=dt.datetime.combine(SLOT_START, FIRST_SLOT).strftime("%Y-%m-%d-%H:%M"),
+        start=dt.datetime.combine(start, FIRST_SLOT).strftime("%Y-%m-%d-%H:%M"),
         fmt="%Y-%m-%d-%H:%M",
         timezone="America/New_York",
         end_offset=1,
         exclusions=exclusions,
     )
+
+
+@dataclass(frozen=True)
+class ArchivePartitions:
+    """Which partitions each asset has. The end-of-day session assets (VIX and stock bars, which have
+    history, the chains and the analytics) share ``SESSION_START``: Dagster 1.13 requires one
+    partitions definition for the assets of an asset job (``ldas_eod_job`` is one run at 17:15) and
+    for the roots of a range back-fill (the Catalog's dialog and the back-fill daemon). The intraday
+    snapshots, which exist only where they were captured live, and their session cadence start at
+    ``go_live`` (``aegis_core.go_live``), so the UI's "% filled" is the archive's coverage there.
+    The default (go-live at the history's start) is what the simulated market, which has every
+    session, uses."""
+
+    go_live: dt.date = SESSION_START
+
+    @property
+    def sessions(self) -> dg.TimeWindowPartitionsDefinition:
+        """The end-of-day assets' sessions (the history)."""
+        return session_partitions()
+
+    @property
+    def live_sessions(self) -> dg.TimeWindowPartitionsDefinition:
+        """The sessions of what exists only where intraday snapshots were captured (from go-live)."""
+        return session_partitions(max(self.go_live, SESSION_START))
+
+    @property
+    def slots(self) -> dg.TimeWindowPartitionsDefinition:
+        """The intraday slots from go-live (never before ``SLOT_START``)."""
+        return slot_partitions(max(self.go_live, SLOT_START))

@@ -19,23 +19,34 @@ import datetime as dt
 import dagster as dg
 
 from aegis_assets.ldas.checks import ASSET_KEYS, FRESHNESS_CHECK_KEYS, parity_checks, quality_checks
-from aegis_assets.partitions import session_partitions
+from aegis_assets.partitions import ArchivePartitions
 from aegis_core.settings import Settings
 from aegis_pipelines.alerting.sensors import ALERT_SENSORS, PARTITION_TAG
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, partitioned_by, session_key_or_skip
+from aegis_pipelines.ldas.sessions import (
+    TIMEZONE,
+    TRIGGER_TAG,
+    archive_partitions,
+    partitioned_by,
+    session_key_or_skip,
+)
 from aegis_pipelines.resources import quality_resources
 
 CHECKS_JOB = "ldas_checks_job"
 FRESHNESS_JOB = "ldas_freshness_job"
 FRESHNESS_SCHEDULE = "ldas_freshness_schedule"
 
-ldas_checks_job = dg.define_asset_job(
-    CHECKS_JOB,
-    selection=dg.AssetSelection.checks_for_assets(*ASSET_KEYS.values()),
-    config=partitioned_by(session_partitions()),
-    description="Every quality and parity check of the end-of-day artefacts for one session, without "
-    "re-fetching or re-computing anything: pick the session in the Launchpad (or `aegis checks --date`).",
-)
+
+def checks_job(partitions: ArchivePartitions):
+    """``ldas_checks_job`` on the end-of-day assets' sessions."""
+    return dg.define_asset_job(
+        CHECKS_JOB,
+        selection=dg.AssetSelection.checks_for_assets(*ASSET_KEYS.values()),
+        config=partitioned_by(partitions.sessions),
+        description="Every quality and parity check of the end-of-day artefacts for one session, without "
+        "re-fetching or re-computing anything: pick the session in the Launchpad (or "
+        "`aegis checks --date`).",
+    )
+
 
 ldas_freshness_job = dg.define_asset_job(
     FRESHNESS_JOB,
@@ -73,14 +84,15 @@ def freshness_schedule(deadline: dt.time) -> dg.ScheduleDefinition:
     return _schedule
 
 
-def quality_definitions(settings: Settings) -> dg.Definitions:
+def quality_definitions(settings: Settings, partitions: ArchivePartitions | None = None) -> dg.Definitions:
     """Quality checks (parity too when ``parity.reference_root`` is set), their jobs, the alert sensors."""
+    partitions = partitions or archive_partitions(settings)
     checks = quality_checks()
     if settings.parity.reference_root is not None:
         checks += parity_checks()
     return dg.Definitions(
         asset_checks=checks,
-        jobs=[ldas_checks_job, ldas_freshness_job],
+        jobs=[checks_job(partitions), ldas_freshness_job],
         schedules=[freshness_schedule(settings.quality.freshness_deadline)],
         sensors=ALERT_SENSORS,
         resources=quality_resources(settings),
