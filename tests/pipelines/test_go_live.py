@@ -58,7 +58,7 @@ def test_an_empty_live_archive_goes_live_at_the_latest_completed_session(sim_env
 
 def test_a_go_live_that_is_not_a_session_is_refused_with_the_variable(sim_env, monkeypatch):
     monkeypatch.setenv("AEGIS_GO_LIVE", "2026-11-26")
-    with pytest.raises(SettingsError, match="AEGIS_GO_LIVE.*2026-11-26 is not an NYSE session"):
+    with pytest.raises(SettingsError, match=r"AEGIS_GO_LIVE.*2026-11-26 is not an NYSE session"):
         load_settings()
 
 
