@@ -2,23 +2,27 @@
 
 A temporary DAGSTER_HOME holds the project's own dagster.yaml (the local instance: run queue, vendor tag
 limit, retries); the simulated market, a temporary archive and lake and a three-symbol universe stand in
-for production. Through GraphQL only: launch the end-of-day job for one session and a back-fill of two
-more, wait for the daemon to run them, read the materializations and check evaluations back and compare
-them with the files on disk. When the queue runs the single session first, the back-fill changes ATM IV
-inside that session's IV-rank window, so the automation daemon must re-derive its IV rank: the scenario
-waits for that run too, and the test requires it. Then the asset graph page is rendered in headless
-Chromium, and the server is stopped (SIGINT to its process group) with nothing left behind.
+for production. Through the GraphQL calls the UI sends: the end-of-day job for one session (the
+Launchpad's ``launchRun`` with a partition tag) and an asset back-fill of two more (the Catalog's
+``launchPartitionBackfill`` with an asset selection); wait for the daemon to run them, read the
+materializations and check evaluations back and compare them with the files on disk. When the queue runs
+the single session first, the back-fill changes ATM IV inside that session's IV-rank window, so
+``ldas_iv_rank_window_sensor`` must re-derive its IV rank: the scenario waits for that run too. Then, in
+real headless Chromium (Playwright driving Debian's chromium), the operator's path: Catalog, six assets
+ticked, Materialize selected, three earlier sessions typed in, Launch backfill; the partitions view and a
+session's metadata are read off the page, and the later sessions' IV ranks are re-derived in one run.
+Finally the server is stopped (SIGINT to its process group) with nothing left behind.
 
-Measured on a 2-core machine shared with other test runs (load average 4–7): 100–175 s in all —
-start 21–52 s, the run done 15–37 s after launch, the back-fill 60–88 s after launch (its daemon
-works in 30 s iterations), the IV-rank re-derivation 12 s after the back-fill (unloaded; the automation
-is evaluated at most every 30 s), the browser ~10 s, stop 5–7 s.
+Measured on the 2-core machine shared with other test runs (load average 5-9): 290 s in all — start 36 s,
+the run 36 s after launch, the back-fill 88 s, the re-derivation 21 s after it, the browser's back-fill
+97 s and its re-derivation 26 s, stop 9 s.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -377,7 +381,7 @@ def row_count_shown(page_text: str) -> int:
     return int(lines[lines.index("dagster/row_count") + 1].replace(",", ""))
 
 
-def test_a_catalog_backfill_through_the_ui_dialogs_in_chromium(scenario, tmp_path_factory):
+def test_a_catalog_backfill_through_the_ui_dialogs_in_chromium(scenario):
     """The operator's path: the Catalog, six end-of-day assets ticked, "Materialize selected", three
     sessions typed into the partition selection, "Launch backfill"; then the partitions view (coverage)
     and one session's metadata, read off the page. The back-fill changes ATM IV inside the windows of
@@ -388,7 +392,8 @@ def test_a_catalog_backfill_through_the_ui_dialogs_in_chromium(scenario, tmp_pat
 
     from aegis_assets.partitions import session_partitions
 
-    shots = tmp_path_factory.mktemp("ui-screenshots")
+    # Outside pytest's temporary folders, which later sessions rotate away.
+    shots = Path(tempfile.mkdtemp(prefix="aegis-ui-screenshots-"))
     print(f"\nUI screenshots: {shots}")
     server, root = scenario.server, scenario.root
     started = time.monotonic()
