@@ -474,6 +474,57 @@ def test_a_catalog_backfill_through_the_ui_dialogs_in_chromium(scenario):
     assert ranked["observations"].to_list() == [len(UI_SESSIONS) + len(LATER_RANKED)] * len(SMALL_UNIVERSE)
 
 
+def test_a_sessions_checks_re_run_from_the_launchpad_with_its_partition_picker(scenario):
+    """Checks re-run for one session from the UI without typing a tag: Jobs → ldas_checks_job →
+    Launchpad → pick the session in the partition picker → Launch Run; every check is evaluated for
+    that session (its partition recorded), nothing is fetched."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no browser: {CHROMIUM} is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    server, session = scenario.server, UI_SESSIONS[-1]
+    shots = Path(tempfile.mkdtemp(prefix="aegis-ui-screenshots-"))
+    print(f"\nUI screenshots: {shots}")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(f"{server.url}/locations/{LOCATION}/jobs/ldas_checks_job/playground")
+            picker = page.get_by_placeholder("Partition")
+            picker.click()
+            picker.fill(session)
+            page.get_by_role("menuitem", name=session).click()
+            page.screenshot(path=shots / "1-launchpad-partition.png")
+            page.get_by_role("button", name="Launch Run").click()
+            page.wait_for_url("**/runs/*")
+            run_id = page.url.rstrip("/").split("/")[-1]
+            page.screenshot(path=shots / "2-checks-run.png")
+        except Exception:
+            page.screenshot(path=shots / "failed-here.png")
+            raise
+        finally:
+            browser.close()
+    deadline = time.monotonic() + WAIT_S
+    while (run := server.graphql(RUN, {"id": run_id})["runOrError"])["status"] not in (
+        "SUCCESS",
+        "FAILURE",
+        "CANCELED",
+    ):
+        assert time.monotonic() < deadline, f"checks run {run_id} still {run['status']}"
+        time.sleep(2)
+    assert run["status"] == "SUCCESS", failures(server, run_id)
+    assert tags(run)["dagster/partition"] == session
+    key = {"path": ["ldas", "options"]}
+    executions = server.graphql(CHECK_EXECUTIONS, {"key": key, "name": "universe_coverage"})[
+        "assetCheckExecutions"
+    ]
+    mine = [e for e in executions if e["runId"] == run_id]
+    assert [(e["status"], e["evaluation"]["partition"]) for e in mine] == [("SUCCEEDED", session)]
+    # Nothing was fetched or re-computed: the session's latest options materialization is the UI's back-fill.
+    assert materializations(server, "options", [session])[session]["run_id"] != run_id
+
+
 def wait_for_backfill(server: DevServer, backfill_id: str) -> dict:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:

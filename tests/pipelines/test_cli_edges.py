@@ -115,3 +115,7 @@ def test_a_date_after_the_calendars_end_is_one_line_and_exit_2(sim_env, instance
 def test_a_slot_before_the_first_slot_partition_is_one_line_and_exit_2(sim_env, instance_home, capsys):
     err = refused(["intraday", "--slot", "2025-06-02-09:35"], capsys)
     assert err.startswith("aegis intraday: 2025-06-02-09:35 is not a partition of ldas_intraday_job (its ")
+
+
+def test_a_slot_after_the_calendars_end_is_one_line_and_exit_2(sim_env, instance_home, capsys):
+    assert "outside the NYSE calendar" in refused(["intraday", "--slot", "2031-01-02-09:35"], capsys)
