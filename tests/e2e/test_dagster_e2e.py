@@ -277,7 +277,13 @@ def test_materializations_read_back_match_the_archive(scenario):
         expected = dict(expected_run)
         if asset == "iv_rank" and scenario.rederive_run is not None:
             expected[RUN_SESSION] = scenario.rederive_run["runId"]
-        assert {p: m["run_id"] for p, m in by_partition.items()} == expected, asset
+        got = {p: m["run_id"] for p, m in by_partition.items()}
+        strangers = {
+            p: tags(server.graphql(RUN, {"id": r})["runOrError"])
+            for p, r in got.items()
+            if r != expected.get(p)
+        }
+        assert got == expected, (asset, strangers)
 
     # The single-session run reports its own rows; the range run each session's own, on its own event.
     day = parse_session_date(RUN_SESSION)
