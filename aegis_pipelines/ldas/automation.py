@@ -47,9 +47,12 @@ ldas_iv_rank_job = dg.define_asset_job(
 _RANGE_START, _RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-def _finished(instance: dg.DagsterInstance, run_id: str) -> bool:
-    run = instance.get_run_by_id(run_id)
-    return run is None or run.is_finished
+def _finished(instance: dg.DagsterInstance, run_id: str, seen: dict[str, bool]) -> bool:
+    """Whether the run is over (a run that is gone counts as over); asked once per run and tick."""
+    if run_id not in seen:
+        run = instance.get_run_by_id(run_id)
+        seen[run_id] = run is None or run.is_finished
+    return seen[run_id]
 
 
 def iv_rank_window_sensor(window_sessions: int) -> dg.SensorDefinition:
@@ -67,9 +70,9 @@ def iv_rank_window_sensor(window_sessions: int) -> dg.SensorDefinition:
             dg.AssetRecordsFilter(asset_key=atm_iv.key, after_storage_id=after), limit=_BATCH, ascending=True
         ).records
         changed: dict[dt.date, int] = {}
-        cursor = after
+        cursor, seen = after, {}
         for record in records:
-            if not _finished(context.instance, record.run_id):
+            if not _finished(context.instance, record.run_id, seen):
                 break  # its run may still write IV ranks: look again next tick
             if record.partition_key:
                 changed[parse_session_date(record.partition_key)] = record.storage_id
