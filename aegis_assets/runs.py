@@ -102,18 +102,17 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def merge_session_metadata(per_session: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """One session: its metadata. Several (a range run): totals plus one line per session."""
-    if len(per_session) == 1:
-        return next(iter(per_session.values()))
-    rows = sum(m.get("dagster/row_count", 0) for m in per_session.values())
-    return {
-        "dagster/row_count": rows,
-        "sessions": len(per_session),
-        "per_session": dg.MetadataValue.json(
-            {
-                k: {n: v for n, v in m.items() if isinstance(v, int | float | str)}
-                for k, m in per_session.items()
-            }
-        ),
-    }
+def per_partition_result(
+    context: dg.AssetExecutionContext, per_partition: Mapping[str, Mapping[str, Any]]
+) -> dg.MaterializeResult:
+    """Each partition's own figures on its own materialization event.
+
+    A range run (a back-fill is one run for its sessions) records one materialization per partition;
+    metadata given to the ``MaterializeResult`` would be copied onto every one of them, so each
+    partition's figures are attached to its own event instead (``add_asset_metadata(partition_key=)``)
+    and Dagster's per-partition views, plots and "latest materialization" read that session's rows,
+    coverage and duration. Dagster emits the events in key order, so the latest session's is last.
+    """
+    for key, metadata in per_partition.items():
+        context.add_asset_metadata(dict(metadata), partition_key=key)
+    return dg.MaterializeResult()

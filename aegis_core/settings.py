@@ -226,6 +226,9 @@ class Settings(_Section):
     lake_root: str = "./data/lake"
     lake_storage_options: dict[str, str] = Field(default_factory=dict)
     universe_file: Path = Path("configs/universe/default.txt")
+    # The first session of the live-only artefacts (chains, snapshots and what derives from them);
+    # unset: the first session the archive holds (aegis_core.go_live).
+    go_live: dt.date | None = None
     polygon: PolygonSettings = Field(default_factory=PolygonSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     gex: GexSettings = Field(default_factory=GexSettings)
@@ -236,6 +239,15 @@ class Settings(_Section):
     saxo: SaxoSettings = Field(default_factory=SaxoSettings)
     pt_health: PtHealthSettings = Field(default_factory=PtHealthSettings)
     watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings)
+
+    @field_validator("go_live")
+    @classmethod
+    def _go_live_is_a_session(cls, day: dt.date | None) -> dt.date | None:
+        from aegis_core.calendar import nyse
+
+        if day is not None and not nyse().is_session(day):
+            raise ValueError(f"{day} is not an NYSE session (the live archive starts on a session)")
+        return day
 
     @field_validator("lake_storage_options")
     @classmethod
@@ -267,6 +279,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "AEGIS_ARCHIVE_ROOT": "archive_root",
     "AEGIS_LAKE_ROOT": "lake_root",
     "AEGIS_UNIVERSE_FILE": "universe_file",
+    "AEGIS_GO_LIVE": "go_live",
     "POLYGON_BASE_URL": "polygon.base_url",
     "POLYGON_API_KEY": "polygon.api_key",
     "MASSIVE_API_KEY": "polygon.api_key",

@@ -15,14 +15,14 @@ from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.intraday import intraday_definitions
 from aegis_pipelines.ldas.quality import quality_definitions
 from aegis_pipelines.ldas.readiness import readiness_definitions
+from aegis_pipelines.ldas.sessions import archive_partitions
 from aegis_pipelines.ops.pt_health import pt_health_definitions
 from aegis_pipelines.ops.saxo import saxo_definitions
 
-# One entry per domain; each takes the settings and returns its Definitions.
+# One entry per domain; each takes the settings and returns its Definitions. The archive's domains
+# also take its partitions (the go-live session is decided once, when the location loads).
+ARCHIVE_DOMAINS = [eod_definitions, intraday_definitions, quality_definitions]
 DOMAINS = [
-    eod_definitions,
-    intraday_definitions,
-    quality_definitions,
     pt_health_definitions,
     saxo_definitions,
     readiness_definitions,
@@ -36,7 +36,12 @@ GLOBAL_POLICY = dg.Definitions(
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    return dg.Definitions.merge(*(domain(settings) for domain in DOMAINS), GLOBAL_POLICY)
+    partitions = archive_partitions(settings)
+    return dg.Definitions.merge(
+        *(domain(settings, partitions=partitions) for domain in ARCHIVE_DOMAINS),
+        *(domain(settings) for domain in DOMAINS),
+        GLOBAL_POLICY,
+    )
 
 
 @dg.definitions

@@ -314,15 +314,21 @@ def quality_checks() -> list[dg.AssetChecksDefinition]:
 # --- parity -----------------------------------------------------------------------------------------
 
 
-def parity_check(key: dg.AssetKey, artefact: str, label: str = "Parity") -> dg.AssetChecksDefinition:
+def parity_check(
+    key: dg.AssetKey,
+    artefact: str,
+    label: str = "Parity",
+    partitions_def: dg.TimeWindowPartitionsDefinition | None = None,
+) -> dg.AssetChecksDefinition:
     """The ``parity_*`` checks on ``key``: every gate of ``artefact`` against the reference archive
-    (``ldas_{artefact}_parity``; the end-of-day artefacts and the intraday snapshots share it)."""
+    (``ldas_{artefact}_parity``; the end-of-day artefacts and the intraday snapshots share it), on
+    ``key``'s partitions (default: every session)."""
     gates = gates_for(artefact)
     specs = [
         dg.AssetCheckSpec(
             parity_check_name(g),
             asset=key,
-            partitions_def=session_partitions(),
+            partitions_def=partitions_def or session_partitions(),
             description=f"{label} with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
         )
         for g in gates

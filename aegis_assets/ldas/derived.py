@@ -6,6 +6,7 @@ after a parameter change without touching the data source. A back-fill runs as o
 """
 
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ import polars as pl
 
 from aegis_assets.ldas.eod import SESSION_ASSET, options, stocks
 from aegis_assets.resources import AnalyticsResource, ArchiveResource
-from aegis_assets.runs import failures_metadata, markdown_table, merge_session_metadata, run_sessions
+from aegis_assets.runs import failures_metadata, markdown_table, per_partition_result, run_sessions
 from aegis_core.analytics import AtmIvResult, GexResult
 from aegis_core.analytics import atm_iv as compute_atm_iv
 from aegis_core.analytics import gex_summary as compute_gex
@@ -39,20 +40,18 @@ FOLLOW_INPUTS = (
     & ~_AC.any_deps_in_progress()
     & ~_AC.in_progress()
 ).with_label("recompute when the session's inputs change")
-# IV rank looks at 252 sessions of ATM IV, most of which may be absent (history starts somewhere), so
-# missing inputs cannot block it; it recomputes every session it already has whose window includes an
-# updated ATM IV (a new session's IV rank comes from the run that creates it).
-FOLLOW_WINDOW = (
-    _AC.any_deps_updated().since_last_handled()
-    & ~_AC.missing()
-    & ~_AC.any_deps_in_progress()
-    & ~_AC.in_progress()
-).with_label("recompute when an ATM IV in the window changes")
+# IV rank depends on its own session's ATM IV only (one to one): Dagster's asset back-fill targets
+# every downstream partition its partition mapping reaches, so a 252-session window mapping made a
+# back-fill of N sessions also target the IV rank of every later session — sessions with no ATM IV,
+# and today's before the close. The later sessions whose window an ATM IV change reaches are
+# re-derived by ``ldas_iv_rank_window_sensor`` (aegis_pipelines/ldas/automation.py), and only those
+# that have an IV rank (``aegis_core.iv_window``).
 
 
-def _written(report: WriteReport) -> dict:
+def _written(report: WriteReport, started: float) -> dict:
     meta = {
         "dagster/row_count": report.rows,
+        "duration_s": round(time.perf_counter() - started, 3),
         "files": len(report.files),
         "lake_version": report.lake_version,
         "write_seconds": round(report.seconds, 3),
@@ -80,6 +79,7 @@ def gex_summary(
     """Per-symbol gamma exposure (net, abs, walls, zero-gamma, regime): ``gex_summary/YYYY/MM/DD.parquet``."""
     out, params = {}, analytics.gex_params()
     for session in run_sessions(context):
+        started = time.perf_counter()
         result = GexResult.combine(
             _per_group(
                 archive,
@@ -92,7 +92,7 @@ def gex_summary(
         report = archive.archive().write_gex_summary(result.frame, session.date)
         top = result.frame.sort(result.frame["net_gex"].abs(), descending=True).head(10)
         out[session.key] = {
-            **_written(report),
+            **_written(report, started),
             **failures_metadata(result.skipped),
             "regimes": dg.MetadataValue.json(dict(Counter(result.frame["gex_regime"].to_list()))),
             "contracts_used": result.contracts_used,
@@ -103,7 +103,7 @@ def gex_summary(
                 ).to_dicts()
             ),
         }
-    return dg.MaterializeResult(metadata=merge_session_metadata(out))
+    return per_partition_result(context, out)
 
 
 @dg.asset(deps=[options, stocks], automation_condition=FOLLOW_INPUTS, **SESSION_ASSET)
@@ -113,6 +113,7 @@ def atm_iv(
     """Daily 30-day constant-maturity ATM implied volatility per symbol (lake table ``atm_iv``)."""
     out, days = {}, analytics.iv_target_days
     for session in run_sessions(context):
+        started = time.perf_counter()
         result = AtmIvResult.combine(
             _per_group(
                 archive,
@@ -124,30 +125,23 @@ def atm_iv(
         )
         report = archive.archive().write_atm_iv(result.frame, session.date)
         out[session.key] = {
-            **_written(report),
+            **_written(report, started),
             **failures_metadata(result.skipped),
             "methods": dg.MetadataValue.json(dict(Counter(result.frame["method"].to_list()))),
         }
-    return dg.MaterializeResult(metadata=merge_session_metadata(out))
+    return per_partition_result(context, out)
 
 
-@dg.asset(
-    ins={
-        "atm_iv": dg.AssetIn(
-            key=atm_iv.key,
-            dagster_type=dg.Nothing,
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-(IV_WINDOW - 1), allow_nonexistent_upstream_partitions=True
-            ),
-        )
-    },
-    automation_condition=FOLLOW_WINDOW,
-    **SESSION_ASSET,
-)
+@dg.asset(deps=[atm_iv], automation_condition=FOLLOW_INPUTS, **SESSION_ASSET)
 def iv_rank(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
-    """IV rank and percentile over the last 252 sessions: ``iv_rank/YYYY/MM/DD.parquet``."""
+    """IV rank and percentile over the last 252 sessions: ``iv_rank/YYYY/MM/DD.parquet``.
+
+    Reads the window's ATM IV from the lake; depends in Dagster on its own session's ATM IV only (a
+    back-fill targets the same sessions). Later sessions' ranks follow through
+    ``ldas_iv_rank_window_sensor``.
+    """
     sessions = run_sessions(context)
     windows = {
         s.key: [w.date for w in nyse().sessions_before(s.date, analytics.iv_window_sessions)]
@@ -156,6 +150,7 @@ def iv_rank(
     history = atm_iv_history(archive.archive().lake, sorted({d for w in windows.values() for d in w}))
     out = {}
     for session in sessions:
+        started = time.perf_counter()
         today = history.filter(history["session_date"] == session.date)
         if today.height == 0:
             raise dg.Failure(f"no ATM IV for {session.key} in the lake: materialize ldas/atm_iv first")
@@ -172,8 +167,12 @@ def iv_rank(
             min_observations=analytics.iv_min_observations,
         )
         report = archive.archive().write_iv_rank(result.frame, session.date)
-        out[session.key] = {**_written(report), **failures_metadata(result.skipped), **_ranked(result.frame)}
-    return dg.MaterializeResult(metadata=merge_session_metadata(out))
+        out[session.key] = {
+            **_written(report, started),
+            **failures_metadata(result.skipped),
+            **_ranked(result.frame),
+        }
+    return per_partition_result(context, out)
 
 
 def _ranked(frame: pl.DataFrame) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from aegis_assets.run_writes import remember
 from aegis_assets.runs import (
     failures_metadata,
     markdown_table,
-    merge_session_metadata,
+    per_partition_result,
     progress_logger,
     run_sessions,
     run_symbols,
@@ -111,7 +111,7 @@ def vix(
             **_request_metadata(stats, started),
             "close": float(frame["close"][0]),
         }
-    return dg.MaterializeResult(metadata=merge_session_metadata(out))
+    return per_partition_result(context, out)
 
 
 @dg.asset(pool=VENDOR_POOL, **SESSION_ASSET)
@@ -150,7 +150,7 @@ def stocks(
             **failures_metadata(failed),
             **_door_metadata(rejections),
         }
-    return dg.MaterializeResult(metadata=merge_session_metadata(out))
+    return per_partition_result(context, out)
 
 
 def _capture_time(session: Session, clock: ClockParam, live: bool) -> dt.datetime:
@@ -232,7 +232,7 @@ def options(
             "captured_at": captured_at.isoformat(),
             **_chain_metadata(batch.sizes, report, started),
         }
-    return dg.MaterializeResult(metadata=merge_session_metadata(out))
+    return per_partition_result(context, out)
 
 
 EOD_FETCH_ASSETS = [vix, stocks, options]

@@ -17,14 +17,14 @@ import dagster as dg
 from aegis_assets.clock import ClockParam, now
 from aegis_assets.ldas.checks import check_result
 from aegis_assets.ldas.eod import GROUP
-from aegis_assets.partitions import session_partitions, slot_partitions
+from aegis_assets.partitions import ArchivePartitions, session_partitions, slot_partitions
 from aegis_assets.policy import SLOT_BACKFILL, VENDOR_POOL
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_assets.run_writes import remember
 from aegis_assets.runs import (
     failures_metadata,
     markdown_table,
-    merge_session_metadata,
+    per_partition_result,
     progress_logger,
     run_partition_keys,
     run_sessions,
@@ -98,11 +98,15 @@ def _capture_slot(
     return meta
 
 
-def build_pt_snapshots() -> dg.AssetsDefinition:
+def build_pt_snapshots(
+    partitions_def: dg.TimeWindowPartitionsDefinition | None = None,
+) -> dg.AssetsDefinition:
+    """``ldas/pt_snapshots`` on ``partitions_def`` (default: every slot since ``SLOT_START``)."""
+
     @dg.asset(
         key=PT_SNAPSHOTS,
         group_name=GROUP,
-        partitions_def=slot_partitions(),
+        partitions_def=partitions_def or slot_partitions(),
         backfill_policy=SLOT_BACKFILL,
         pool=VENDOR_POOL,
         kinds={"polars", "parquet", "deltalake"},
@@ -131,7 +135,7 @@ def build_pt_snapshots() -> dg.AssetsDefinition:
             slot_key(slot): _capture_slot(context, market, archive, symbols, slot, at, clock)
             for slot, at in zip(slots, moments, strict=True)
         }
-        return dg.MaterializeResult(metadata=merge_session_metadata(out))
+        return per_partition_result(context, out)
 
     return pt_snapshots
 
@@ -148,18 +152,23 @@ def cadence_metadata(counts: dict[str, Counter[dt.time]], expected: Sequence[dt.
     }
 
 
-def build_intraday_cadence() -> dg.AssetsDefinition:
+def build_intraday_cadence(
+    partitions_def: dg.TimeWindowPartitionsDefinition | None = None,
+) -> dg.AssetsDefinition:
+    """``ldas/intraday_cadence`` on ``partitions_def`` (default: every session)."""
+    partitions_def = partitions_def or session_partitions()
+
     @dg.asset(
         key=CADENCE,
         group_name=GROUP,
-        partitions_def=session_partitions(),
+        partitions_def=partitions_def,
         deps=[PT_SNAPSHOTS],
         kinds={"parquet"},
         check_specs=[
             dg.AssetCheckSpec(
                 INTRADAY_CADENCE_CHECK,
                 asset=CADENCE,
-                partitions_def=session_partitions(),
+                partitions_def=partitions_def,
                 description="One snapshot per universe symbol and completed slot of the session.",
             )
         ],
@@ -192,5 +201,7 @@ def build_intraday_cadence() -> dg.AssetsDefinition:
     return intraday_cadence_asset
 
 
-def build_intraday_assets() -> list[dg.AssetsDefinition]:
-    return [build_pt_snapshots(), build_intraday_cadence()]
+def build_intraday_assets(partitions: ArchivePartitions | None = None) -> list[dg.AssetsDefinition]:
+    """The intraday assets on the live archive's partitions (``partitions``; default: all)."""
+    p = partitions or ArchivePartitions()
+    return [build_pt_snapshots(p.slots), build_intraday_cadence(p.live_sessions)]

@@ -21,7 +21,7 @@ import dagster as dg
 
 from aegis_assets.ldas.checks import check_result, parity_check
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
-from aegis_assets.partitions import slot_partitions
+from aegis_assets.partitions import session_partitions, slot_partitions
 from aegis_assets.resources import ArchiveResource, QualityResource
 from aegis_assets.run_writes import known_capture_ranges, known_schemas
 from aegis_assets.runs import check_partition_keys, slot_starts
@@ -61,75 +61,80 @@ def _per_slot(
     return check_result(results, severity, metadata=metadata)
 
 
-@dg.asset_check(
-    asset=PT_SNAPSHOTS,
-    name=SLOT_SCHEMA_CHECK,
-    blocking=True,
-    partitions_def=slot_partitions(),
-    description="Every snapshot of the slot has exactly the intraday contract's columns, types and "
-    "nullability (blocking).",
-)
-def pt_snapshots_schema_contract(
-    context: dg.AssetCheckExecutionContext, archive: ArchiveResource
-) -> dg.AssetCheckResult:
-    root, run = Path(archive.archive_root), context.run.run_id
-    return _per_slot(
-        context,
-        lambda s: slot_schema_contract(root, s, known_schemas(run, "options_intraday", slot_key(s))),
-        _ERROR,
+def slot_checks(
+    partitions_def: dg.TimeWindowPartitionsDefinition | None = None,
+) -> list[dg.AssetChecksDefinition]:
+    """The slot checks of ``ldas/pt_snapshots``, on its partitions (default: every slot)."""
+    partitions_def = partitions_def or slot_partitions()
+
+    @dg.asset_check(
+        asset=PT_SNAPSHOTS,
+        name=SLOT_SCHEMA_CHECK,
+        blocking=True,
+        partitions_def=partitions_def,
+        description="Every snapshot of the slot has exactly the intraday contract's columns, types and "
+        "nullability (blocking).",
     )
+    def pt_snapshots_schema_contract(
+        context: dg.AssetCheckExecutionContext, archive: ArchiveResource
+    ) -> dg.AssetCheckResult:
+        root, run = Path(archive.archive_root), context.run.run_id
+        return _per_slot(
+            context,
+            lambda s: slot_schema_contract(root, s, known_schemas(run, "options_intraday", slot_key(s))),
+            _ERROR,
+        )
 
-
-@dg.asset_check(
-    asset=PT_SNAPSHOTS,
-    name=SLOT_COVERAGE_CHECK,
-    partitions_def=slot_partitions(),
-    description="The share of the universe with a snapshot in the slot meets quality.coverage_threshold; "
-    "names the missing symbols.",
-)
-def pt_snapshots_slot_coverage(
-    context: dg.AssetCheckExecutionContext, archive: ArchiveResource, quality: QualityResource
-) -> dg.AssetCheckResult:
-    root, universe, threshold = Path(archive.archive_root), quality.universe(), quality.coverage_threshold
-    slots = check_slots(context)
-    per_symbol = {f"{s:%H:%M}": files_per_symbol(root, s, universe) for s in slots}
-    return _per_slot(
-        context,
-        lambda s: slot_coverage(root, s, universe, threshold),
-        _ERROR,
-        threshold=threshold,
-        universe_size=len(universe),
-        symbols_by_file_count=dg.MetadataValue.json(
-            per_symbol if len(slots) > 1 else next(iter(per_symbol.values()))
-        ),
+    @dg.asset_check(
+        asset=PT_SNAPSHOTS,
+        name=SLOT_COVERAGE_CHECK,
+        partitions_def=partitions_def,
+        description="The share of the universe with a snapshot in the slot meets quality.coverage_threshold; "
+        "names the missing symbols.",
     )
+    def pt_snapshots_slot_coverage(
+        context: dg.AssetCheckExecutionContext, archive: ArchiveResource, quality: QualityResource
+    ) -> dg.AssetCheckResult:
+        root, universe, threshold = Path(archive.archive_root), quality.universe(), quality.coverage_threshold
+        slots = check_slots(context)
+        per_symbol = {f"{s:%H:%M}": files_per_symbol(root, s, universe) for s in slots}
+        return _per_slot(
+            context,
+            lambda s: slot_coverage(root, s, universe, threshold),
+            _ERROR,
+            threshold=threshold,
+            universe_size=len(universe),
+            symbols_by_file_count=dg.MetadataValue.json(
+                per_symbol if len(slots) > 1 else next(iter(per_symbol.values()))
+            ),
+        )
 
-
-@dg.asset_check(
-    asset=PT_SNAPSHOTS,
-    name=CAPTURE_WINDOW_CHECK,
-    partitions_def=slot_partitions(),
-    description="Every snapshot of the slot was captured (its rows' timestamp) inside the slot's "
-    "15-minute window.",
-)
-def pt_snapshots_capture_window(
-    context: dg.AssetCheckExecutionContext, archive: ArchiveResource
-) -> dg.AssetCheckResult:
-    root, run = Path(archive.archive_root), context.run.run_id
-    return _per_slot(
-        context,
-        lambda s: capture_window(root, s, known_capture_ranges(run, "options_intraday", slot_key(s))),
-        _ERROR,
+    @dg.asset_check(
+        asset=PT_SNAPSHOTS,
+        name=CAPTURE_WINDOW_CHECK,
+        partitions_def=partitions_def,
+        description="Every snapshot of the slot was captured (its rows' timestamp) inside the slot's "
+        "15-minute window.",
     )
+    def pt_snapshots_capture_window(
+        context: dg.AssetCheckExecutionContext, archive: ArchiveResource
+    ) -> dg.AssetCheckResult:
+        root, run = Path(archive.archive_root), context.run.run_id
+        return _per_slot(
+            context,
+            lambda s: capture_window(root, s, known_capture_ranges(run, "options_intraday", slot_key(s))),
+            _ERROR,
+        )
 
-
-def slot_checks() -> list[dg.AssetChecksDefinition]:
     return [pt_snapshots_schema_contract, pt_snapshots_slot_coverage, pt_snapshots_capture_window]
 
 
 # --- intraday parity (per session, on ldas/intraday_cadence) ---------------------------------------
 
 
-def intraday_parity_checks() -> list[dg.AssetChecksDefinition]:
-    """``parity_*`` checks of the session's intraday snapshots against the reference archive."""
-    return [parity_check(CADENCE, INTRADAY_PARITY, "Intraday parity")]
+def intraday_parity_checks(
+    partitions_def: dg.TimeWindowPartitionsDefinition | None = None,
+) -> list[dg.AssetChecksDefinition]:
+    """``parity_*`` checks of the session's intraday snapshots against the reference archive, on
+    ``ldas/intraday_cadence``'s partitions (default: every session)."""
+    return [parity_check(CADENCE, INTRADAY_PARITY, "Intraday parity", partitions_def or session_partitions())]

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("token", "Saxo OAuth token cache: show freshness, refresh"),
     "pt-health": ("pt_health", "paper-trading health monitor"),
     "intraday": ("intraday", "capture one intraday slot's option-chain snapshots"),
+    "checks": ("checks", "re-evaluate a session's or a slot's asset checks; exit 1 if one fails"),
     "doctor": ("doctor", "check the active configuration end to end (exit 1 on any failure)"),
     "watchdog": ("watchdog", "alert Slack when the Dagster daemon or an expected schedule tick is missing"),
 }

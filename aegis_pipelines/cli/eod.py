@@ -7,9 +7,10 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from aegis_assets.partitions import SESSION_ANCHOR
 from aegis_core.archive.guard import ArchiveKindError, LakeSchemaError, preflight
 from aegis_core.archive.lake import Lake
-from aegis_core.calendar import NY, CalendarRangeError, NotASessionError, nyse, parse_session_date
+from aegis_core.calendar import NY, CalendarRangeError, NotASessionError, Session, nyse, parse_session_date
 from aegis_core.clock import wall_clock
 from aegis_core.settings import SettingsError, load_settings
 from aegis_core.store_errors import StoreError
@@ -24,11 +25,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _partition_opens(session: Session) -> dt.datetime:
+    """When the session's partition comes into existence: 16:00 New York (aegis_assets/partitions.py)."""
+    return dt.datetime.combine(session.date, SESSION_ANCHOR, tzinfo=NY)
+
+
 def resolve_session(text: str | None, now: dt.datetime) -> str:
-    """The session key to run; an unknown, future or non-session date is refused with the reason."""
+    """The session key to run; an unknown, future or non-session date is refused with the reason.
+    The default is the latest session whose partition exists (between a 13:00 early close and
+    16:00, the session before it)."""
     cal = nyse()
     if text is None:
-        return cal.latest_completed_session(now).key
+        session = cal.latest_completed_session(now)
+        if _partition_opens(session) > now:
+            session = cal.previous_session(session.date)
+        return session.key
     day = parse_session_date(text)
     try:
         session = cal.require_session(day)
@@ -36,6 +47,11 @@ def resolve_session(text: str | None, now: dt.datetime) -> str:
         raise ValueError(f"{exc}; the previous session is {cal.previous_session(day).key}") from None
     if session.close > now:
         raise ValueError(f"the session {day} has not closed yet (close {session.close:%H:%M} ET)")
+    if _partition_opens(session) > now:
+        raise ValueError(
+            f"the session {day} closed early at {session.close:%H:%M} ET; its partition exists from "
+            f"{SESSION_ANCHOR:%H:%M} ET"
+        )
     return session.key
 
 
@@ -61,5 +77,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"aegis eod: {exc}", file=sys.stderr)
         return 2
 
-    print(f"aegis eod: session {key}, {len(symbols)} symbols, source {settings.source}, DAGSTER_HOME {home}")
-    return run_partition(settings, "ldas_eod_job", key, symbols if args.symbols else None)
+    header = (
+        f"aegis eod: session {key}, {len(symbols)} symbols, source {settings.source}, DAGSTER_HOME {home}"
+    )
+    return run_partition(
+        settings, "ldas_eod_job", key, symbols if args.symbols else None, command="eod", header=header
+    )

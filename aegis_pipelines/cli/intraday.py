@@ -56,5 +56,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"aegis intraday: {exc}", file=sys.stderr)
         return 2
 
-    print(f"aegis intraday: slot {key}, {len(symbols)} symbols, source {settings.source}, home {home}")
-    return run_partition(settings, "ldas_intraday_job", key, symbols if args.symbols else None)
+    header = f"aegis intraday: slot {key}, {len(symbols)} symbols, source {settings.source}, home {home}"
+    return run_partition(
+        settings,
+        "ldas_intraday_job",
+        key,
+        symbols if args.symbols else None,
+        command="intraday",
+        header=header,
+    )

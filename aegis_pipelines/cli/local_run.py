@@ -58,8 +58,11 @@ def open_instance() -> Iterator:
         yield instance
 
 
-def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str] | None) -> int:
-    """Execute ``job_name`` for partition ``key`` in-process; print the summary; return the exit code."""
+def run_partition(
+    settings: Settings, job_name: str, key: str, symbols: list[str] | None, *, command: str, header: str
+) -> int:
+    """Execute ``job_name`` for partition ``key`` in-process; print ``header``, then the summary; return
+    the exit code (2, in one line, when ``key`` is not one of the job's partitions)."""
 
     with command_lifetime():
         with startup_phase():  # Dagster, the code location's modules, the Definitions
@@ -68,6 +71,11 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
             from aegis_pipelines.instance.orphans import fail_orphaned_runs, process_tags
 
             job = build_definitions(settings).resolve_job_def(job_name)
+        refused = outside_partitions(job, key)
+        if refused:
+            print(f"aegis {command}: {refused}", file=sys.stderr)
+            return 2
+        print(header)
         tags = {"aegis/trigger": "cli", **process_tags(os.getpid())}
         if symbols:
             tags[SYMBOLS_TAG] = ",".join(symbols)
@@ -157,6 +165,20 @@ def instance_failure(exc: BaseException) -> str | None:
     return (
         f"the Dagster instance in DAGSTER_HOME={home} (dagster.yaml) failed: {type(hit).__name__}: {detail}"
     )
+
+
+def outside_partitions(job, key: str) -> str | None:
+    """Why ``key`` is not a partition of ``job`` (one line), or None. The calendar checks of each
+    command come first with their own reasons; this is the partitions definition's word, which also
+    knows the first partition (the history's start, the live assets' go-live)."""
+    import dagster as dg
+
+    partitions = job.partitions_def
+    with dg.partition_loading_context():
+        if partitions is None or partitions.has_partition_key(key):
+            return None
+        first, last = partitions.get_first_partition_key(), partitions.get_last_partition_key()
+    return f"{key} is not a partition of {job.name} (its partitions run from {first} to {last})"
 
 
 def print_summary(result, settings: Settings, seconds: float) -> None:

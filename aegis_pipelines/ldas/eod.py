@@ -7,9 +7,14 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
+from aegis_assets.partitions import ArchivePartitions
 from aegis_assets.policy import VENDOR_TAG
 from aegis_core.settings import Settings
-from aegis_pipelines.ldas.automation import derived_automation_sensor
+from aegis_pipelines.ldas.automation import (
+    derived_automation_sensor,
+    iv_rank_window_sensor,
+    ldas_iv_rank_job,
+)
 from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
 from aegis_pipelines.resources import build_resources
 
@@ -36,12 +41,15 @@ def ldas_eod_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | 
     return dg.RunRequest(partition_key=key, run_key=f"eod:{key}", tags={TRIGGER_TAG: "ldas_eod_schedule"})
 
 
-def eod_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
-    """The end-of-day assets, job, schedule and automation, with the resources they need."""
+def eod_definitions(
+    settings: Settings, clock: Clock = wall_clock, partitions: ArchivePartitions | None = None
+) -> dg.Definitions:
+    """The end-of-day assets, job, schedule and automation, with the resources they need. They all
+    have the history's sessions (``ArchivePartitions.sessions``; see its docstring for why)."""
     return dg.Definitions(
         assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
-        jobs=[ldas_eod_job],
+        jobs=[ldas_eod_job, ldas_iv_rank_job],
         schedules=[ldas_eod_schedule],
-        sensors=[derived_automation_sensor],
+        sensors=[derived_automation_sensor, iv_rank_window_sensor(settings.iv.window_sessions)],
         resources={**build_resources(settings), CLOCK_KEY: clock},
     )

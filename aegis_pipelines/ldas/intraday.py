@@ -16,12 +16,20 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, build_intraday_assets
 from aegis_assets.ldas.intraday_checks import intraday_parity_checks, slot_checks
+from aegis_assets.partitions import ArchivePartitions
 from aegis_assets.policy import VENDOR_TAG
 from aegis_core.calendar import slot_key
 from aegis_core.settings import Settings
 from aegis_core.skip import Skip, slot_or_skip
 from aegis_pipelines.alerting.timing import timing_sensors
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip, skip_reason
+from aegis_pipelines.ldas.sessions import (
+    TIMEZONE,
+    TRIGGER_TAG,
+    archive_partitions,
+    partitioned_by,
+    session_key_or_skip,
+    skip_reason,
+)
 
 # Every slot start of a full session; holidays and early closes are decided in the function
 # (a cron cannot name them). The execution timezone keeps wall-clock times across DST changes.
@@ -43,13 +51,16 @@ ldas_intraday_cadence_job = dg.define_asset_job(
     description="The session's intraday cadence: slots captured per symbol, gaps by slot and symbol.",
 )
 
-# Live snapshots cannot be re-fetched for a past slot; their checks can be re-evaluated.
-ldas_slot_checks_job = dg.define_asset_job(
-    "ldas_slot_checks_job",
-    selection=dg.AssetSelection.checks_for_assets(PT_SNAPSHOTS),
-    description="The checks of one intraday slot's snapshots (contract, coverage, capture window) without "
-    "fetching anything. Launch with the tag dagster/partition=YYYY-MM-DD-HH:MM.",
-)
+
+def slot_checks_job(partitions: ArchivePartitions):
+    """Live snapshots cannot be re-fetched for a past slot; their checks can be re-evaluated."""
+    return dg.define_asset_job(
+        "ldas_slot_checks_job",
+        selection=dg.AssetSelection.checks_for_assets(PT_SNAPSHOTS),
+        config=partitioned_by(partitions.slots),
+        description="The checks of one intraday slot's snapshots (contract, coverage, capture window) "
+        "without fetching anything: pick the slot in the Launchpad (or `aegis checks --slot`).",
+    )
 
 
 @dg.schedule(
@@ -87,20 +98,23 @@ def ldas_intraday_cadence_schedule(context: dg.ScheduleEvaluationContext) -> dg.
     )
 
 
-def intraday_definitions(settings: Settings, clock: Clock = wall_clock) -> dg.Definitions:
+def intraday_definitions(
+    settings: Settings, clock: Clock = wall_clock, partitions: ArchivePartitions | None = None
+) -> dg.Definitions:
     """The intraday assets, checks, jobs and schedules; the resources they use are global.
 
     The slot checks need the "quality" resource, the parity checks (only with a reference archive)
     the "parity" resource; both come from the quality domain. The timing sensors (missed slot, end-of-day
     run over budget) read ``clock`` too; it is the ``clock`` resource of the snapshot and cadence assets.
     """
-    checks = slot_checks()
+    partitions = partitions or archive_partitions(settings)
+    checks = slot_checks(partitions.slots)
     if settings.parity.reference_root is not None:
-        checks += intraday_parity_checks()
+        checks += intraday_parity_checks(partitions.live_sessions)
     return dg.Definitions(
-        assets=build_intraday_assets(),
+        assets=build_intraday_assets(partitions),
         asset_checks=checks,
-        jobs=[ldas_intraday_job, ldas_intraday_cadence_job, ldas_slot_checks_job],
+        jobs=[ldas_intraday_job, ldas_intraday_cadence_job, slot_checks_job(partitions)],
         schedules=[ldas_intraday_schedule, ldas_intraday_cadence_schedule],
         sensors=timing_sensors(clock),
         resources={CLOCK_KEY: clock},

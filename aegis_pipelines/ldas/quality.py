@@ -5,10 +5,13 @@ them in every end-of-day run. Two check-only jobs re-evaluate them without fetch
 ``ldas_checks_job`` (all of them, e.g. after pointing ``AEGIS_PARITY_ROOT`` at a new reference) and
 ``ldas_freshness_job`` (the deadline, launched by ``ldas_freshness_schedule``).
 
-A check-only asset job has no partitions definition in Dagster 1.13.27 (``define_asset_job`` drops a
-given ``partitions_def`` when no asset is selected), so ``RunRequest(partition_key=...)`` fails for
-it. Its runs name the session with the ``dagster/partition`` tag instead, which is what the checks
-read; the schedule validates the key against the NYSE calendar itself.
+A check-only asset job gets no partitions from its selection in Dagster 1.13.27 (``define_asset_job``
+infers them from the selected *assets*, and drops a given ``partitions_def`` when there are none), so
+``ldas_checks_job`` is given a ``PartitionedConfig`` over the session partitions (no run config per
+session): the job is then partitioned, the Launchpad offers its partition picker (which sets the
+``dagster/partition`` tag the checks read) and ``execute_in_process(partition_key=...)`` works.
+``ldas_freshness_job``'s runs name the session with the tag; its schedule validates the key against
+the NYSE calendar itself.
 """
 
 import datetime as dt
@@ -16,21 +19,34 @@ import datetime as dt
 import dagster as dg
 
 from aegis_assets.ldas.checks import ASSET_KEYS, FRESHNESS_CHECK_KEYS, parity_checks, quality_checks
+from aegis_assets.partitions import ArchivePartitions
 from aegis_core.settings import Settings
 from aegis_pipelines.alerting.sensors import ALERT_SENSORS, PARTITION_TAG
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.ldas.sessions import (
+    TIMEZONE,
+    TRIGGER_TAG,
+    archive_partitions,
+    partitioned_by,
+    session_key_or_skip,
+)
 from aegis_pipelines.resources import quality_resources
 
 CHECKS_JOB = "ldas_checks_job"
 FRESHNESS_JOB = "ldas_freshness_job"
 FRESHNESS_SCHEDULE = "ldas_freshness_schedule"
 
-ldas_checks_job = dg.define_asset_job(
-    CHECKS_JOB,
-    selection=dg.AssetSelection.checks_for_assets(*ASSET_KEYS.values()),
-    description="Every quality and parity check of the end-of-day artefacts for one session, without "
-    "re-fetching or re-computing anything. Launch with the tag dagster/partition=YYYY-MM-DD.",
-)
+
+def checks_job(partitions: ArchivePartitions):
+    """``ldas_checks_job`` on the end-of-day assets' sessions."""
+    return dg.define_asset_job(
+        CHECKS_JOB,
+        selection=dg.AssetSelection.checks_for_assets(*ASSET_KEYS.values()),
+        config=partitioned_by(partitions.sessions),
+        description="Every quality and parity check of the end-of-day artefacts for one session, without "
+        "re-fetching or re-computing anything: pick the session in the Launchpad (or "
+        "`aegis checks --date`).",
+    )
+
 
 ldas_freshness_job = dg.define_asset_job(
     FRESHNESS_JOB,
@@ -68,14 +84,15 @@ def freshness_schedule(deadline: dt.time) -> dg.ScheduleDefinition:
     return _schedule
 
 
-def quality_definitions(settings: Settings) -> dg.Definitions:
+def quality_definitions(settings: Settings, partitions: ArchivePartitions | None = None) -> dg.Definitions:
     """Quality checks (parity too when ``parity.reference_root`` is set), their jobs, the alert sensors."""
+    partitions = partitions or archive_partitions(settings)
     checks = quality_checks()
     if settings.parity.reference_root is not None:
         checks += parity_checks()
     return dg.Definitions(
         asset_checks=checks,
-        jobs=[ldas_checks_job, ldas_freshness_job],
+        jobs=[checks_job(partitions), ldas_freshness_job],
         schedules=[freshness_schedule(settings.quality.freshness_deadline)],
         sensors=ALERT_SENSORS,
         resources=quality_resources(settings),

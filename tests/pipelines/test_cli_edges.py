@@ -89,3 +89,33 @@ def test_a_dagster_home_without_its_configuration_is_refused_in_one_line(sim_env
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "has no dagster.yaml" in lines[0] and str(tmp_path) in lines[0]
     assert "Telemetry" not in done.stdout + done.stderr
+
+
+@pytest.fixture
+def instance_home(home):
+    from tests.conftest import PROJECT
+
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    return home
+
+
+def test_a_session_before_the_first_partition_is_one_line_and_exit_2(sim_env, instance_home, capsys):
+    """Issue 23: a session inside the calendar but before the partitions start used to end in a
+    DagsterUnknownPartitionError traceback and exit 1."""
+    err = refused(["eod", "--date", "2023-01-03"], capsys)
+    assert err.startswith(
+        "aegis eod: 2023-01-03 is not a partition of ldas_eod_job (its partitions run from "
+    )
+
+
+def test_a_date_after_the_calendars_end_is_one_line_and_exit_2(sim_env, instance_home, capsys):
+    assert "outside the NYSE calendar" in refused(["eod", "--date", "2031-01-02"], capsys)
+
+
+def test_a_slot_before_the_first_slot_partition_is_one_line_and_exit_2(sim_env, instance_home, capsys):
+    err = refused(["intraday", "--slot", "2025-06-02-09:35"], capsys)
+    assert err.startswith("aegis intraday: 2025-06-02-09:35 is not a partition of ldas_intraday_job (its ")
+
+
+def test_a_slot_after_the_calendars_end_is_one_line_and_exit_2(sim_env, instance_home, capsys):
+    assert "outside the NYSE calendar" in refused(["intraday", "--slot", "2031-01-02-09:35"], capsys)

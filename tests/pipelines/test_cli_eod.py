@@ -37,7 +37,11 @@ def test_bad_dates_are_refused_before_anything_runs(date, message):
 
 def test_default_is_the_latest_completed_session():
     assert resolve_session(None, dt.datetime(2026, 11, 27, 12, 0, tzinfo=NY)) == "2026-11-25"
-    assert resolve_session(None, dt.datetime(2026, 11, 27, 13, 1, tzinfo=NY)) == "2026-11-27"
+    # An early close (13:00): the session's partition exists from 16:00, so the default waits for it.
+    assert resolve_session(None, dt.datetime(2026, 11, 27, 13, 1, tzinfo=NY)) == "2026-11-25"
+    assert resolve_session(None, dt.datetime(2026, 11, 27, 16, 0, tzinfo=NY)) == "2026-11-27"
+    with pytest.raises(ValueError, match="closed early at 13:00 ET; its partition exists from 16:00 ET"):
+        resolve_session("2026-11-27", dt.datetime(2026, 11, 27, 14, 0, tzinfo=NY))
 
 
 def test_cli_refuses_a_holiday_with_exit_2(sim_env, tmp_path):

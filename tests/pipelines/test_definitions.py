@@ -24,7 +24,7 @@ CHECKS = {
 }  # fmt: skip
 JOBS = {
     "ldas_eod_job", "ldas_intraday_job", "ldas_intraday_cadence_job", "ldas_checks_job", "ldas_freshness_job",
-    "saxo_token_refresh_job", "pt_health_job", "ldas_slot_checks_job",
+    "saxo_token_refresh_job", "pt_health_job", "ldas_slot_checks_job", "ldas_iv_rank_job",
 }  # fmt: skip
 SCHEDULES = {
     "ldas_eod_schedule",
@@ -35,7 +35,7 @@ SCHEDULES = {
 SENSORS = {
     "saxo_token_sensor", "pt_health_sensor", "pt_health_watchdog_sensor", "asset_check_alert_sensor",
     "run_failure_alert_sensor", "intraday_slot_watchdog_sensor", "eod_run_duration_sensor",
-    "orphaned_run_sensor", "ldas_derived_automation_sensor",
+    "orphaned_run_sensor", "ldas_derived_automation_sensor", "ldas_iv_rank_window_sensor",
 }  # fmt: skip
 
 
@@ -90,3 +90,12 @@ def test_module_defs_load_through_dagster(sim_env):
     from aegis_pipelines import definitions
 
     assert isinstance(definitions.defs(), dg.Definitions)  # what `dagster dev -m …` calls
+
+
+def test_the_check_jobs_are_partitioned_so_the_launchpad_offers_a_partition_picker(sim_env):
+    """Dagster infers no partitions for a job that selects checks only; the jobs are given them."""
+    from aegis_assets.partitions import session_partitions, slot_partitions
+
+    defs = build_definitions(load_settings())
+    assert defs.resolve_job_def("ldas_checks_job").partitions_def == session_partitions()
+    assert defs.resolve_job_def("ldas_slot_checks_job").partitions_def == slot_partitions()

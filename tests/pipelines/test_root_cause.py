@@ -61,7 +61,7 @@ def home(tmp_path, monkeypatch):
 
 def _run_and_alert(capsys) -> tuple[list[str], str]:
     settings = load_settings()
-    assert run_partition(settings, "ldas_eod_job", "2026-11-20", ["CORN"]) == 1
+    assert run_partition(settings, "ldas_eod_job", "2026-11-20", ["CORN"], command="eod", header="eod") == 1
     steps = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step ")]
     with dg.DagsterInstance.get() as instance:
         [run] = instance.get_runs()

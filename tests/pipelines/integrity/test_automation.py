@@ -5,7 +5,7 @@ import pytest
 
 from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
-from aegis_pipelines.ldas.automation import DERIVED_AUTOMATION_SENSOR
+from aegis_pipelines.ldas.automation import DERIVED_AUTOMATION_SENSOR, IV_RANK_WINDOW_SENSOR
 
 SESSIONS = ["2026-11-18", "2026-11-19", "2026-11-20"]
 DERIVED = ("ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank")
@@ -37,6 +37,8 @@ def requested(result) -> dict[str, list[str]]:
 
 
 def test_re_materialized_chains_recompute_their_session_and_later_iv_ranks(defs):
+    """The automation recomputes the session's derived assets; the later sessions' IV ranks, whose
+    window holds the changed ATM IV, follow through ldas_iv_rank_window_sensor once that has run."""
     assert defs.resolve_sensor_def(DERIVED_AUTOMATION_SENSOR).default_status == dg.DefaultSensorStatus.RUNNING
     eod = defs.resolve_job_def("ldas_eod_job")
     derived = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in DERIVED))
@@ -58,10 +60,30 @@ def test_re_materialized_chains_recompute_their_session_and_later_iv_ranks(defs)
         assert requested(second) == {
             "ldas/atm_iv": [SESSIONS[0]],
             "ldas/gex_summary": [SESSIONS[0]],
-            "ldas/iv_rank": SESSIONS,  # its own session and every later one whose window includes it
+            "ldas/iv_rank": [SESSIONS[0]],  # its own session; later ones: the window sensor, below
         }
         # Once handled, the condition does not fire again without a new change.
         third = dg.evaluate_automation_conditions(
             defs, instance, asset_selection=derived, cursor=second.cursor
         )
         assert requested(third) == {}
+
+        # The requested run (as the daemon launches it) re-derives the session; the window sensor then
+        # asks for the later sessions' IV ranks, in one run over the range.
+        window = defs.resolve_sensor_def(IV_RANK_WINDOW_SENSOR)
+        with dg.build_sensor_context(instance=instance) as context:
+            before = window.evaluate_tick(context)
+        assert before.run_requests == []  # nothing newer than the ranks yet
+        rederived = eod.execute_in_process(
+            partition_key=SESSIONS[0],
+            instance=instance,
+            asset_selection=[dg.AssetKey.from_user_string(k) for k in DERIVED],
+        )
+        assert rederived.success
+        with dg.build_sensor_context(instance=instance, cursor=before.cursor) as context:
+            after = window.evaluate_tick(context)
+        ranges = [
+            (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+            for r in after.run_requests
+        ]
+        assert ranges == [(SESSIONS[1], SESSIONS[-1])]
