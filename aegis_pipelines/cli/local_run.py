@@ -1,7 +1,11 @@
-"""Run one partition of a job on the local Dagster instance, for the ``aegis`` commands.
+"""Run one partition of a job on the Dagster instance of ``DAGSTER_HOME``, for the ``aegis`` commands.
 
-The run is recorded on the instance in ``DAGSTER_HOME`` (default: the project folder), so
-``dagster dev`` shows it; progress is the run's INFO log; a summary table follows.
+The run is recorded on the instance in ``DAGSTER_HOME`` (default: the project folder), so the UI shows
+it; progress is the run's INFO log; a summary table follows. On an instance whose launcher starts runs
+in containers of their own and answers run monitoring for them (production: ``AegisDockerRunLauncher``),
+the run is handed to the instance's run queue and followed (``launched_run.py``): it waits for the
+vendor lane like any run, runs in its own container, and run monitoring watches it. Elsewhere (the
+embedded default) it executes in this process, tagged with this process as its worker.
 """
 
 from __future__ import annotations
@@ -59,21 +63,29 @@ def run_partition(settings: Settings, job_name: str, key: str, symbols: list[str
 
     with command_lifetime():
         with startup_phase():  # Dagster, the code location's modules, the Definitions
+            from dagster._core.utils import make_new_run_id
+
             from aegis_assets.runs import SYMBOLS_TAG
+            from aegis_pipelines.cli.launched_run import launch_and_follow, runs_go_to_the_launcher
             from aegis_pipelines.definitions import build_definitions
             from aegis_pipelines.instance.orphans import fail_orphaned_runs, process_tags
 
             job = build_definitions(settings).resolve_job_def(job_name)
-        tags = {"aegis/trigger": "cli", **process_tags(os.getpid())}
+        tags = {"aegis/trigger": "cli"}
         if symbols:
             tags[SYMBOLS_TAG] = ",".join(symbols)
         started = time.perf_counter()
         with open_instance() as instance:
+            if runs_go_to_the_launcher(instance):
+                tags["dagster/max_retries"] = "0"  # as in process: the operator decides about a re-run
+                return launch_and_follow(instance, job_name, key, tags, settings)
             fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
+            run_id = make_new_run_id()
             result = job.execute_in_process(
                 partition_key=key,
                 instance=instance,
-                tags=tags,
+                run_id=run_id,
+                tags={**tags, **process_tags(run_id, os.getpid())},
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             )

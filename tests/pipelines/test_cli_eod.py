@@ -1,15 +1,21 @@
 """`aegis eod` as a user runs it: a real process on a Dagster instance in a temporary DAGSTER_HOME."""
 
+import contextlib
 import datetime as dt
+import io
 import os
 import shutil
 import subprocess
 import sys
 
+import dagster as dg
 import pytest
 
 from aegis_core.calendar import NY
+from aegis_core.settings import load_settings
 from aegis_pipelines.cli.eod import resolve_session
+from aegis_pipelines.cli.launched_run import follow
+from aegis_pipelines.cli.local_run import print_summary
 from tests.conftest import PROJECT
 
 
@@ -60,3 +66,15 @@ def test_cli_runs_one_session_and_prints_the_summary(sim_env, tmp_path):
     assert str(tmp_path / "archive") in out
     assert sorted(p.name for p in (tmp_path / "archive/options").iterdir()) == ["BDRY", "CORN"]
     assert (home / "storage").is_dir()  # the run is recorded on the instance dagster dev shows
+    # Read back from the instance as a run handed to the launcher is followed (production): the same
+    # summary table, from the run's recorded events.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (record,) = instance.get_run_records()
+        progress = io.StringIO()
+        followed = follow(instance, record.dagster_run.run_id, out=progress)
+    assert followed.success and "option chains: 2/2 symbols" in progress.getvalue()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        print_summary(followed, load_settings(), 1.0)
+    table = [line for line in printed.getvalue().splitlines() if line.startswith("ldas/")]
+    assert table and all(line in out.splitlines() for line in table), (table, out)
