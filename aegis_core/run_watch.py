@@ -158,7 +158,7 @@ def judge_worker_here(
     one (recorded, or implied by storage that lives on one machine) and its pid namespace too (the
     same container, or none).
     """
-    if age_s < WORKER_MIN_AGE_S:
+    if 0 <= age_s < WORKER_MIN_AGE_S:  # (a start ahead of this clock is judged: clocks differ)
         return WorkerVerdict(Worker.UNKNOWN, f"started {age_s:.1f}s ago: it may be ending right now")
     if worker.pid is None:
         return WorkerVerdict(Worker.UNKNOWN, "no process recorded its start")

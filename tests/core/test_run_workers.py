@@ -64,6 +64,8 @@ def test_never_fail_a_run_whose_pid_is_not_ours_to_check(worker, container):
 
 def test_a_run_that_just_started_is_left_alone():
     assert here(RunWorker(41, HERE), age_s=0.5, alive=never_asked).worker is Worker.UNKNOWN
+    # a start recorded ahead of this clock (a clock stepped back) says nothing of its age: judged
+    assert here(RunWorker(41, HERE), age_s=-3600).worker is Worker.GONE
 
 
 def test_inside_the_same_container_its_pid_is_checked():
