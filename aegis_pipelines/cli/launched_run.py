@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,14 +53,16 @@ def submit(instance: dg.DagsterInstance, job_name: str, key: str, tags: dict[str
     from dagster_shared.cli import WorkspaceOpts
 
     run_id = make_new_run_id()
-    execute_launch_command(
-        instance=instance,
-        workspace_opts=WorkspaceOpts(workspace=[str(workspace_file())]),
-        repository_opts=RepositoryOpts(),
-        tags=json.dumps({**tags, "dagster/partition": key}),
-        run_id=run_id,
-        job_name=job_name,
-    )
+    with warnings.catch_warnings():  # a location that fails to load warns too: the error says it
+        warnings.simplefilter("ignore", UserWarning)
+        execute_launch_command(
+            instance=instance,
+            workspace_opts=WorkspaceOpts(workspace=[str(workspace_file())]),
+            repository_opts=RepositoryOpts(),
+            tags=json.dumps({**tags, "dagster/partition": key}),
+            run_id=run_id,
+            job_name=job_name,
+        )
     return run_id
 
 
