@@ -59,12 +59,13 @@ NOT_IN_ENV_UNIVERSE = "BDRY"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PRODUCTION_POLL = "  poll_interval_seconds: 30\n"
 TEST_POLL_S = 5
+# Sessions after FIRST: none before the first session the archive holds chains of.
 KILLED, QUEUED_BEHIND, ONE_OFF, MATERIALIZED, MATERIALIZE_KILLED = (
-    "2026-11-18",
-    "2026-11-17",
-    "2026-11-16",
-    "2026-11-13",
-    "2026-11-12",
+    "2026-11-23",
+    "2026-11-24",
+    "2026-11-25",
+    "2026-11-30",
+    "2026-12-01",
 )
 LIMIT_S = 120  # a dead run is failed, and the next one starts, within two minutes
 OFFICIAL = ("python:3.11-slim-bookworm", "postgres:16-bookworm")

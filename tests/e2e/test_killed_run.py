@@ -57,7 +57,8 @@ def evening(hhmmss: str) -> str:
 CLOCK_START = evening("17:00:00")  # the daemon first sees the schedules then: no tick before 17:15
 CLOCK_JUMP = evening("17:14:45")
 CLOCK_AFTER = evening("17:40:00")  # the restarted daemon's: no tick between 17:15 and then
-UI_SESSIONS = ["2026-11-17", "2026-11-16", "2026-11-13"]  # one per UI-launched run
+# One per UI-launched run, after the CLI's: none before the first session the archive holds chains of.
+UI_SESSIONS = ["2026-11-23", "2026-11-24", "2026-11-25"]
 CLI_SESSION = "2026-11-20"  # start_eod's
 
 
