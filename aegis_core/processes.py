@@ -2,19 +2,48 @@
 
 A pid alone is not proof: pids are reused. Where /proc gives the process's start time, a process that
 started after the owner's recorded start is a different process, so the owner is gone.
+
+A pid means something only in its own pid namespace: inside a Docker container, the container's.
+``this_container()`` names the container a process runs in (Docker bind-mounts the container's own
+``/etc/hostname`` from ``…/containers/<id>/hostname``), and ``python -m aegis_core.processes PID
+STARTED`` answers from inside that container whether the process is still there (exit 0 alive, 1 gone),
+for a watcher outside it that can only ``docker exec``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
+import sys
 from pathlib import Path
 
 _PROC = Path("/proc")
+_CONTAINER_HOSTNAME = re.compile(r"/containers/(?P<id>[0-9a-f]{64})/hostname$")
 
 
 def this_host() -> str:
     return socket.gethostname()
+
+
+def container_from_mountinfo(mountinfo: str) -> str | None:
+    """The id of the Docker container whose ``/proc/self/mountinfo`` this is, or None outside one."""
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        # Fields: mount id, parent id, major:minor, root (path within the source), mount point, ...
+        if len(fields) > 4 and fields[4] == "/etc/hostname":
+            found = _CONTAINER_HOSTNAME.search(fields[3])
+            if found:
+                return found["id"]
+    return None
+
+
+def this_container() -> str | None:
+    """The Docker container this process runs in (its full id), or None outside one."""
+    try:
+        return container_from_mountinfo((_PROC / "self" / "mountinfo").read_text())
+    except OSError:
+        return None
 
 
 def _boot_time() -> float | None:
@@ -65,3 +94,22 @@ def _state(pid: int) -> str | None:
         return (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return None
+
+
+def main(argv: list[str]) -> int:
+    """``PID STARTED``: exit 0 while the process runs and started by STARTED (epoch s), 1 once it is gone."""
+    if len(argv) != 2:
+        print("usage: python -m aegis_core.processes PID STARTED_EPOCH_SECONDS", file=sys.stderr)
+        return 2
+    try:
+        pid, started = int(argv[0]), float(argv[1])
+    except ValueError:
+        print(f"aegis_core.processes: not a pid and a time: {' '.join(argv)}", file=sys.stderr)
+        return 2
+    alive = process_alive(pid, started_by=started)
+    print("alive" if alive else "gone")
+    return 0 if alive else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -11,6 +11,7 @@ import dagster as dg
 
 from aegis_core.settings import Settings, load_settings
 from aegis_pipelines.instance.orphans import orphaned_run_sensor
+from aegis_pipelines.instance.workers import recording_in_process_executor
 from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.intraday import intraday_definitions
 from aegis_pipelines.ldas.quality import quality_definitions
@@ -30,8 +31,10 @@ DOMAINS = [
 
 GLOBAL_POLICY = dg.Definitions(
     sensors=[orphaned_run_sensor],
-    # Steps share one process: the work is I/O-bound and a process per step costs seconds.
-    executor=dg.in_process_executor,
+    # Steps share one process: the work is I/O-bound and a process per step costs seconds. The
+    # process records itself on the run as it starts, so a run of any origin can be judged when its
+    # process is gone (instance/workers.py).
+    executor=recording_in_process_executor,
 )
 
 

@@ -149,7 +149,9 @@ def run_failure_alert(instance: dg.DagsterInstance, run: dg.DagsterRun, link: st
             reason += f" (+{len(failures) - 1} more failed step(s): {others})"
     else:  # the run failed outside any step (launch, resources, a crashed worker)
         run_failure = next((e for e in events if e.event_type == ET.RUN_FAILURE), None)
-        error = run_failure.job_failure_data.error if run_failure else None
+        # Run monitoring reports a dead worker without failure data (report_run_failed(run, message)).
+        failure_data = run_failure.job_failure_data if run_failure else None
+        error = failure_data.error if failure_data else None
         reason = (
             (error.message if error else None)
             or (run_failure.message if run_failure else None)

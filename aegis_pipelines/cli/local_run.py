@@ -1,7 +1,11 @@
-"""Run one partition of a job on the local Dagster instance, for the ``aegis`` commands.
+"""Run one partition of a job on the Dagster instance of ``DAGSTER_HOME``, for the ``aegis`` commands.
 
-The run is recorded on the instance in ``DAGSTER_HOME`` (default: the project folder), so
-``dagster dev`` shows it; progress is the run's INFO log; a summary table follows.
+The run is recorded on the instance in ``DAGSTER_HOME`` (default: the project folder), so the UI shows
+it; progress is the run's INFO log; a summary table follows. On an instance whose launcher starts runs
+in containers of their own and answers run monitoring for them (production: ``AegisDockerRunLauncher``),
+the run is handed to the instance's run queue and followed (``launched_run.py``): it waits for the
+vendor lane like any run, runs in its own container, and run monitoring watches it. Elsewhere (the
+embedded default) it executes in this process, tagged with this process as its worker.
 """
 
 from __future__ import annotations
@@ -66,7 +70,10 @@ def run_partition(
 
     with command_lifetime():
         with startup_phase():  # Dagster, the code location's modules, the Definitions
+            from dagster._core.utils import make_new_run_id
+
             from aegis_assets.runs import SYMBOLS_TAG
+            from aegis_pipelines.cli.launched_run import launch_and_follow, runs_go_to_the_launcher
             from aegis_pipelines.definitions import build_definitions
             from aegis_pipelines.instance.orphans import fail_orphaned_runs, process_tags
 
@@ -76,17 +83,22 @@ def run_partition(
             print(f"aegis {command}: {refused}", file=sys.stderr)
             return 2
         print(header)
-        tags = {"aegis/trigger": "cli", **process_tags(os.getpid())}
+        tags = {"aegis/trigger": "cli"}
         if symbols:
             tags[SYMBOLS_TAG] = ",".join(symbols)
         started = time.perf_counter()
         try:
             with quiet_database_retries(), open_instance() as instance:
+                if runs_go_to_the_launcher(instance):
+                    tags["dagster/max_retries"] = "0"  # as in process: the operator decides about a re-run
+                    return launch_and_follow(instance, job_name, key, tags, settings)
                 fail_orphaned_runs(instance)  # an earlier killed run must not look like it is still going
+                run_id = make_new_run_id()
                 result = job.execute_in_process(
                     partition_key=key,
                     instance=instance,
-                    tags=tags,
+                    run_id=run_id,
+                    tags={**tags, **process_tags(run_id, os.getpid())},
                     raise_on_error=False,
                     run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
                 )
@@ -94,7 +106,6 @@ def run_partition(
             message = instance_failure(exc)
             if message is None:
                 raise
-            command = {"ldas_eod_job": "eod", "ldas_intraday_job": "intraday"}.get(job_name, job_name)
             print(f"aegis {command}: {message}", file=sys.stderr)
             return 2
         print_summary(result, settings, time.perf_counter() - started)

@@ -297,7 +297,13 @@ def test_production_instance_policy():
     assert {"key": vendor_key, "limit": 1} in limits
     assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
     assert config["run_retries"]["enabled"] and config["run_retries"]["max_retries"] >= 1
-    assert config["run_monitoring"]["enabled"]
+    monitoring = config["run_monitoring"]
+    assert monitoring["enabled"]
+    # A dead run is failed within two minutes: a STARTED one at the next pass, one that died before
+    # its run started at the start timeout (+ one pass); resuming is off (it would start a second copy).
+    assert monitoring["poll_interval_seconds"] <= 30
+    assert monitoring["start_timeout_seconds"] + monitoring["poll_interval_seconds"] <= 120
+    assert monitoring["max_resume_run_attempts"] == 0
     assert config["telemetry"] == {"enabled": False}
 
 

@@ -10,9 +10,18 @@ Then, through the published UI port only:
    and the Saxo cache path set there, not in the profile), its files appear in the host folder and
    its checks are evaluated and pass;
 2. a second run survives a restart of the daemon container in the middle of it;
-3. a file removed from the host folder makes a check fail, and the alert sensor tells Slack;
-4. the daemon stopped: the watchdog (its own container) tells Slack;
-5. ``deploy/stack down -v`` leaves no container, network or volume; the images are removed.
+3. a run container killed (``docker kill``) mid-run: run monitoring fails the run, Slack is told, and
+   the run queued behind it on the vendor lane starts;
+4. ``deploy/stack eod DATE`` (a one-off container) with the daemon and run monitoring on: its run goes
+   through the run queue into a container of its own, ends SUCCESS, and nothing alerts for it;
+5. ``dagster asset materialize`` in the code location's container (a run no launcher started): left
+   alone while it runs, failed once its process is killed;
+6. a file removed from the host folder makes a check fail, and the alert sensor tells Slack;
+7. the daemon stopped: the watchdog (its own container) tells Slack;
+8. ``deploy/stack down -v`` leaves no container, network or volume; the images are removed.
+
+The stack runs the project's image with one file changed: ``run_monitoring.poll_interval_seconds``
+is 5 s in the instance policy instead of production's 30 s, so monitoring looks at each short run.
 
 Skips, saying why, only where no Docker engine answers (``.ci/run`` installs and starts one).
 Measured here (2 cores shared with four other test runs): see docs/production.md, "Deployment test".
@@ -48,6 +57,17 @@ FIRST, SECOND = "2026-11-20", "2026-11-19"
 ENV_UNIVERSE = ["AAXJ", "CORN"]
 NOT_IN_ENV_UNIVERSE = "BDRY"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+PRODUCTION_POLL = "  poll_interval_seconds: 30\n"
+TEST_POLL_S = 5
+# Sessions after FIRST: none before the first session the archive holds chains of.
+KILLED, QUEUED_BEHIND, ONE_OFF, MATERIALIZED, MATERIALIZE_KILLED = (
+    "2026-11-23",
+    "2026-11-24",
+    "2026-11-25",
+    "2026-11-30",
+    "2026-12-01",
+)
+LIMIT_S = 120  # a dead run is failed, and the next one starts, within two minutes
 OFFICIAL = ("python:3.11-slim-bookworm", "postgres:16-bookworm")
 
 LAUNCH_RUN = """
@@ -62,6 +82,9 @@ CHECK_EXECUTIONS = """
 query($key: AssetKeyInput!, $name: String!) {
   assetCheckExecutions(assetKey: $key, checkName: $name, limit: 20) {
     runId status evaluation { success partition } } }"""
+LOGS = """
+query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+  __typename ... on MessageEvent { message } } } } }"""
 DAEMONS = """
 query { instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"""
 
@@ -127,20 +150,46 @@ class Stack:
         return container
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
-        body = httpx.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
-        ).json()
+        """The answer of the published UI port; a dropped connection is tried again for a minute
+        (then the services' state and the webserver's last log lines say why)."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.post(
+                    f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+                )
+                break
+            except httpx.TransportError as exc:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"the UI port does not answer ({exc}):\n{self.diagnostics()}"
+                    ) from exc
+                time.sleep(1)
+        body = response.json()
         assert not body.get("errors"), body["errors"]
         return body["data"]
 
-    def launch(self, session: str, checks: list[dict] | None = None) -> str:
+    def diagnostics(self) -> str:
+        states = sh("docker", "ps", "-a", "--format", "{{.Names}} {{.Status}}", check=False, timeout=60)
+        logs = subprocess.run(
+            ["docker", "logs", "--tail", "40", self.container("webserver")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return f"{states}\n--- webserver:\n{logs.stdout[-4000:]}{logs.stderr[-4000:]}"
+
+    def launch(self, session: str, checks: list[dict] | None = None, retries: bool = True) -> str:
         selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": JOB}
         if checks is not None:  # only these checks, as "Execute checks" in the UI
             selector |= {"assetSelection": [], "assetCheckSelection": checks}
+        run_tags = [{"key": "dagster/partition", "value": session}]
+        if not retries:
+            run_tags.append({"key": "dagster/max_retries", "value": "0"})
         params = {
             "selector": selector,
             "runConfigData": {},
-            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": session}]},
+            "executionMetadata": {"tags": run_tags},
         }
         answer = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
         assert answer["__typename"] == "LaunchRunSuccess", answer
@@ -148,6 +197,29 @@ class Stack:
 
     def run(self, run_id: str) -> dict:
         return self.graphql(RUN, {"id": run_id})["runOrError"]
+
+    def wait_status(self, run_id: str, done, what: str, timeout_s: float = LIMIT_S) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            run = self.run(run_id)
+            if done(run["status"]):
+                return run
+            assert time.monotonic() < deadline, f"run {run_id[:8]} not {what} after {timeout_s}s: {run}"
+            time.sleep(0.5)
+
+    def failure_message(self, run_id: str) -> str:
+        events = self.graphql(LOGS, {"id": run_id})["logsForRun"]["events"]
+        return "\n".join(e["message"] for e in events if e["__typename"] == "RunFailureEvent")
+
+    def monitoring_checks(self, run_id: str) -> int:
+        """How many times the daemon's run monitoring looked at the run (its log says so)."""
+        logs = subprocess.run(
+            ["docker", "logs", self.container("daemon")], capture_output=True, text=True, timeout=60
+        )
+        return (logs.stdout + logs.stderr).count(f"Checking run {run_id}")
+
+    def alerts_about(self, run_id: str) -> list[dict]:
+        return [m for m in self.slack.messages if run_id[:8] in json.dumps(m)]
 
     def wait_run(self, run_id: str, timeout_s: float = 300, on_container=None) -> dict:
         """Until the run (or the run retrying it) ends; ``on_container(id)`` when its container is seen."""
@@ -230,6 +302,21 @@ def _clear_earlier_test_stacks() -> list[str]:
     return removed
 
 
+def with_test_poll_interval(image: str, folder: Path) -> None:
+    """Re-tag ``image`` as itself plus one file: the instance policy with run monitoring's poll
+    interval at ``TEST_POLL_S`` (production keeps its 30 s; everything else is the same file)."""
+    policy = (PROJECT / "deploy/dagster.yaml").read_text()
+    assert policy.count(PRODUCTION_POLL) == 1, "deploy/dagster.yaml: production's poll interval moved"
+    folder.mkdir()
+    (folder / "dagster.yaml").write_text(
+        policy.replace(PRODUCTION_POLL, f"  poll_interval_seconds: {TEST_POLL_S}\n")
+    )
+    (folder / "Dockerfile").write_text(
+        "ARG BASE\nFROM ${BASE}\nCOPY dagster.yaml /opt/dagster/home/dagster.yaml\n"
+    )
+    sh("docker", "build", "-q", "--build-arg", f"BASE={image}", "-t", image, str(folder), timeout=300)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     docker_engine_or_skip()
@@ -308,6 +395,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         mark = time.monotonic()
         s.stack("build")
         s.seconds["build"] = round(time.monotonic() - mark, 1)
+        with_test_poll_interval(values["AEGIS_IMAGE"], root / "test-instance")
         mark = time.monotonic()
         s.stack("up")
         s.seconds["up"] = round(time.monotonic() - mark, 1)
@@ -408,7 +496,10 @@ def test_the_eod_run_starts_in_its_own_container_with_the_env_values(stack):
         CHECK_EXECUTIONS, {"key": {"path": ["ldas", "options"]}, "name": "universe_coverage"}
     )["assetCheckExecutions"]
     assert [(e["runId"], e["evaluation"]["success"]) for e in execution] == [(run_id, True)]
-    assert stack.slack.messages == []
+    # Nothing about this run (in market hours the intraday schedule runs beside the test, and its
+    # slot watchdog may speak of its own slots).
+    assert stack.alerts_about(run_id) == []
+    assert not [m for m in stack.slack.messages if "ldas_eod_job" in json.dumps(m)]
 
 
 def test_a_run_survives_a_restart_of_the_daemon_container(stack):
@@ -430,6 +521,95 @@ def test_a_run_survives_a_restart_of_the_daemon_container(stack):
             break
         assert time.monotonic() < deadline, statuses
         time.sleep(2)
+
+
+def test_a_killed_run_container_is_failed_and_the_next_vendor_run_starts(stack):
+    victim = stack.launch(KILLED, retries=False)  # not retried: the failure alerts
+    stack.wait_status(victim, lambda st: st == "STARTED", "started", timeout_s=300)
+    queued = stack.launch(QUEUED_BEHIND)
+    (container,) = sh("docker", "ps", "-q", "--filter", f"label=dagster/run_id={victim}").split()
+    time.sleep(1)
+    assert stack.run(queued)["status"] == "QUEUED"  # behind the victim on the vendor lane
+    sh("docker", "kill", container)
+    killed = time.monotonic()
+    failed = stack.wait_status(victim, lambda st: st != "STARTED", "failed")
+    stack.seconds["killed_container_failed_after"] = round(time.monotonic() - killed, 1)
+    assert failed["status"] == "FAILURE", failed
+    assert "Detected run worker status" in stack.failure_message(victim)
+    stack.wait_status(queued, lambda st: st not in ("QUEUED", "NOT_STARTED"), "dequeued")
+    stack.seconds["next_vendor_run_started_after"] = round(time.monotonic() - killed, 1)
+    assert stack.wait_run(queued)["status"] == "SUCCESS"
+    message = stack.wait_slack(["Run failed", "ldas_eod_job", victim[:8]], timeout_s=120)
+    assert message["channel"] == "#aegis-smoke"
+
+
+def test_a_one_off_eod_run_ends_success_and_nothing_alerts(stack):
+    mark = time.monotonic()
+    out = stack.stack("eod", ONE_OFF, timeout=600)
+    stack.seconds["one_off_eod"] = round(time.monotonic() - mark, 1)
+    (run_id,) = {line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("run ")}
+    assert "queued" in out and "SUCCESS in" in out and run_id in out.splitlines()[-2], out
+    run = stack.run(run_id)
+    assert run["status"] == "SUCCESS" and tags(run)["aegis/trigger"] == "cli"
+    assert tags(run)["docker/container_id"]  # launched by the daemon into a container of its own
+    assert stack.failure_message(run_id) == ""  # never marked failed, not even for a moment
+    assert stack.monitoring_checks(run_id) >= 1  # run monitoring looked at it
+    assert layout.options_file(stack.root / "archive", "CORN", parse_session_date(ONE_OFF)).is_file()
+    time.sleep(35)  # one period of the alert sensors
+    assert stack.alerts_about(run_id) == []
+
+
+def materialize_in_code_location(stack: Stack, session: str) -> subprocess.Popen:
+    """``dagster asset materialize`` of the end-of-day fetches, inside the code location's container."""
+    return subprocess.Popen(
+        ["docker", "exec", stack.container("code_location"), "dagster", "asset", "materialize",
+         "-m", "aegis_pipelines.definitions", "--select", "ldas/vix,ldas/stocks,ldas/options",
+         "--partition", session],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def started_materialization(stack: Stack, session: str, timeout_s: float = 180) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for run in stack.graphql(RUNS)["runsOrError"]["results"]:
+            run_tags = tags(run)
+            if run_tags.get("dagster/partition") == session and "aegis/pid" in run_tags:
+                return run
+        time.sleep(0.5)
+    raise AssertionError(f"no materialization of {session} recorded its worker after {timeout_s}s")
+
+
+def test_a_run_no_launcher_started_is_watched_too(stack):
+    living = materialize_in_code_location(stack, MATERIALIZED)
+    output, _ = living.communicate(timeout=600)
+    assert living.returncode == 0, output[-3000:]
+    run = started_materialization(stack, MATERIALIZED)
+    assert run["status"] == "SUCCESS" and "docker/container_id" not in tags(run)
+    assert tags(run)["aegis/container"].startswith(stack.container("code_location"))
+    assert stack.failure_message(run["runId"]) == ""
+    assert stack.monitoring_checks(run["runId"]) >= 1  # asked about while it ran, and left alone
+
+    doomed = materialize_in_code_location(stack, MATERIALIZE_KILLED)
+    try:
+        run = started_materialization(stack, MATERIALIZE_KILLED)
+        pid = tags(run)["aegis/pid"]
+        sh(
+            "docker",
+            "exec",
+            stack.container("code_location"),
+            "python",
+            "-c",
+            f"import os; os.kill({pid}, 9)",
+        )
+        killed = time.monotonic()
+        failed = stack.wait_status(run["runId"], lambda st: st != "STARTED", "failed")
+        stack.seconds["killed_materialization_failed_after"] = round(time.monotonic() - killed, 1)
+        assert failed["status"] == "FAILURE", failed
+        assert f"its process (pid {pid} in container" in stack.failure_message(run["runId"])
+    finally:
+        doomed.kill()
+        doomed.wait(timeout=30)
 
 
 def test_a_failing_check_reaches_slack(stack):

@@ -145,6 +145,21 @@ class DevServer:
             raise DevServerError(f"processes {left} of dagster dev were still alive after it exited")
         return code
 
+    def kill(self) -> list[int]:
+        """SIGKILL the whole process group at once (a crash of everything, runs included), as the OOM
+        killer or a power cut would; returns the pids that were in it. Nothing reports a run's end."""
+        pgid = self.process.pid
+        members = group_members(pgid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if group_members(pgid):
+            raise DevServerError(f"processes {group_members(pgid)} survived SIGKILL of their group")
+        return members
+
 
 def start_dev_server(
     project: Path,

@@ -1,15 +1,22 @@
 """`aegis eod` as a user runs it: a real process on a Dagster instance in a temporary DAGSTER_HOME."""
 
+import contextlib
 import datetime as dt
+import io
 import os
 import shutil
 import subprocess
 import sys
 
+import dagster as dg
 import pytest
+import yaml
 
 from aegis_core.calendar import NY
+from aegis_core.settings import load_settings
 from aegis_pipelines.cli.eod import resolve_session
+from aegis_pipelines.cli.launched_run import follow
+from aegis_pipelines.cli.local_run import print_summary
 from tests.conftest import PROJECT
 
 
@@ -64,3 +71,47 @@ def test_cli_runs_one_session_and_prints_the_summary(sim_env, tmp_path):
     assert str(tmp_path / "archive") in out
     assert sorted(p.name for p in (tmp_path / "archive/options").iterdir()) == ["BDRY", "CORN"]
     assert (home / "storage").is_dir()  # the run is recorded on the instance dagster dev shows
+    # Read back from the instance as a run handed to the launcher is followed (production): the same
+    # summary table, from the run's recorded events.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (record,) = instance.get_run_records()
+        progress = io.StringIO()
+        followed = follow(instance, record.dagster_run.run_id, out=progress)
+    assert followed.success and "option chains: 2/2 symbols" in progress.getvalue()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        print_summary(followed, load_settings(), 1.0)
+    table = [line for line in printed.getvalue().splitlines() if line.startswith("ldas/")]
+    assert table and all(line in out.splitlines() for line in table), (table, out)
+
+
+def test_a_run_for_the_launcher_that_cannot_be_launched_is_one_line(sim_env, tmp_path):
+    """An instance whose launcher runs every run in a container of its own: the run is handed to its
+    run queue through the workspace's code location; a missing workspace file or an unreachable code
+    location is said in one line (exit 1), and nothing runs in this process."""
+    home = tmp_path / "home"
+    home.mkdir()
+    config = yaml.safe_load((PROJECT / "dagster.yaml").read_text())
+    config["run_launcher"] = {
+        "module": "aegis_pipelines.instance.launcher",
+        "class": "AegisDockerRunLauncher",
+        "config": {"env_vars": []},
+    }
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    env = {**sim_env, "DAGSTER_HOME": str(home)}
+    missing = aegis(["eod", "--date", "2026-11-20"], env)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        f"cannot launch ldas_eod_job for 2026-11-20 through the instance: ValueError: {home}/workspace.yaml "
+        "is missing: the instance launches runs through its code location, named there"
+    )
+    (home / "workspace.yaml").write_text(
+        yaml.safe_dump(
+            {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": 9, "location_name": "aegis"}}]}
+        )
+    )
+    unreachable = aegis(["eod", "--date", "2026-11-20"], env)
+    assert unreachable.returncode == 1
+    (line,) = unreachable.stderr.strip().splitlines()
+    assert "cannot launch ldas_eod_job for 2026-11-20" in line and "Could not reach user code server" in line
+    assert not (tmp_path / "archive").exists()  # nothing ran here
