@@ -72,6 +72,13 @@ class SimFaultSettings(_Section):
     duplicate_contract_symbols: list[str] = Field(default_factory=list)
     wrong_underlying_symbols: list[str] = Field(default_factory=list)
     absurd_oi_symbols: list[str] = Field(default_factory=list)
+    # ... gamma 1e300, shares_per_contract 10**18, bars dated days before, a ticker listed twice.
+    absurd_gamma_symbols: list[str] = Field(default_factory=list)
+    absurd_shares_symbols: list[str] = Field(default_factory=list)
+    grouped_shift_days: int = Field(0, ge=0, le=366)
+    grouped_duplicate_symbols: list[str] = Field(default_factory=list)
+    grouped_omit: list[str] = Field(default_factory=list)  # left out of the grouped answer (fallback)
+    aggs_shift_days: int = Field(0, ge=0, le=366)
     vix_close: float | None = None
 
 

@@ -133,9 +133,12 @@ def stocks(
                 d, symbols, on_progress=progress_logger(context, "stock bars")
             ),
         )
-        frame, rejections = screen_bars(result.frame)
+        frame, rejections = screen_bars(result.frame, session.date)
         failed = {**{s: "no daily bar at the source" for s in result.missing}, **result.failures}
-        failed |= {s: "bar rejected at the door (impossible prices)" for s in rejections.by_symbol}
+        kept = set(frame.get_column("symbol").to_list())
+        failed |= {
+            s: f"bar rejected at the door ({r})" for s, r in rejections.first_reason.items() if s not in kept
+        }
         if frame.height == 0:
             raise dg.Failure(
                 f"no stock bars for {session.key} ({len(symbols)} symbols asked): {_first(failed)}"

@@ -199,6 +199,7 @@ def gex_summary(
             .alias("gex_regime")
         )
     )
+    _refuse_non_finite(frame)
     return GexResult(
         frame=GEX_SUMMARY.conform(frame),
         skipped=dict(sorted(skipped.items())),
@@ -206,6 +207,27 @@ def gex_summary(
         contracts_dropped=dropped,
         contracts_not_repriced=not_repriced,
     )
+
+
+class NonFiniteGexError(ValueError):
+    """A symbol's figures came out infinite or NaN: its chain holds values no real contract has."""
+
+
+_FIGURES = ("net_gex", "abs_gex", "zero_gamma_level", "gamma_wall", "put_wall", "underlying_price")
+
+
+def _refuse_non_finite(frame: pl.DataFrame) -> None:
+    """Raise naming every symbol with an infinite or NaN figure: such a row is never written."""
+    bad = frame.filter(~pl.all_horizontal(pl.col(_FIGURES).is_finite()))
+    if bad.height:
+        listed = "; ".join(
+            f"{row['symbol']}: " + ", ".join(f"{c} {row[c]!r}" for c in _FIGURES if not math.isfinite(row[c]))
+            for row in bad.head(5).iter_rows(named=True)
+        )
+        raise NonFiniteGexError(
+            f"gamma exposure is not finite for {bad.height} symbol(s) ({listed}): their chains hold "
+            "gamma, open interest or contract sizes beyond any real contract; nothing written"
+        )
 
 
 def _utc(as_of: dt.datetime) -> dt.datetime:

@@ -51,7 +51,8 @@ _CONTRACT = pl.Struct(
                 "contract_type": STR,
                 "expiration_date": STR,
                 "strike_price": F64,
-                "shares_per_contract": I64,
+                # A float, as for open interest: 1e30 must reach the door, not turn into a null.
+                "shares_per_contract": F64,
                 "exercise_style": STR,
             }
         ),
@@ -143,7 +144,7 @@ def chain_frame(
     kept, rejected = screen_chain(complete, symbol)
     if complete.height < frame.height:
         rejected = {MISSING_IDENTITY: frame.height - complete.height, **rejected}
-    kept = kept.with_columns(pl.col("open_interest", "day_volume").round().cast(I64))
+    kept = kept.with_columns(pl.col("open_interest", "day_volume", "shares_per_contract").round().cast(I64))
     return kept.select(OPTIONS.column_names), rejected
 
 
