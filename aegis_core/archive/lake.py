@@ -21,6 +21,7 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from aegis_core.archive.schemas import ARTEFACTS, Artefact, Column
 
 SESSION_COLUMN = "session_date"
+KIND_PROPERTY = "aegis.source"  # the kind of data (sim/real): a table property and each commit's metadata
 SLOT_COLUMN = "slot"
 
 # Lake-only columns beyond the file contract: every table carries the session date it is
@@ -114,6 +115,8 @@ class Lake:
         props = CommitProperties(custom_metadata={k: str(v) for k, v in (metadata or {}).items()})
         uri = self.uri(artefact.name)
         self._create_if_absent(artefact, schema, props)
+        if metadata and KIND_PROPERTY in metadata:
+            self._record_kind(artefact.name, str(metadata[KIND_PROPERTY]), props)
 
         def rows() -> pa.RecordBatchReader:
             checked = _inside(artefact.name, batches(), schema, keys, names)
@@ -158,6 +161,25 @@ class Lake:
             if self.version(artefact.name) is None:
                 raise
 
+    def _record_kind(self, table: str, kind: str, props: CommitProperties) -> None:
+        """Record ``kind`` as the table property ``aegis.source`` when the table has none yet (a new
+        table, or one from before the property): a property lives in the table's metadata, which every
+        checkpoint carries forward, so it survives any number of later commits and log clean-ups."""
+        for attempt in range(self.commit_retries + 1):
+            found = DeltaTable(self.uri(table), storage_options=self._options())
+            held = found.metadata().configuration.get(KIND_PROPERTY)
+            if held is not None:
+                return  # the guard (check_lake) has compared it with ``kind`` before this write
+            try:
+                found.alter.set_table_properties(
+                    {KIND_PROPERTY: kind}, raise_if_not_exists=False, commit_properties=props
+                )
+                return
+            except CommitFailedError:  # another run committed first: look again
+                if attempt == self.commit_retries:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+
     def with_partition_columns(
         self, artefact: Artefact, table: pa.Table, session: dt.date, slot: str | None = None
     ) -> pa.Table:
@@ -174,18 +196,24 @@ class Lake:
         except TableNotFoundError:
             return None
 
-    def kinds(self, history: int = 20) -> dict[str, str]:
-        """``table -> kind`` (``sim``/``real``) for every existing artefact table, as recorded in the
-        ``aegis.source`` metadata of its latest commits (maintenance commits carry none)."""
+    def kinds(self) -> dict[str, str]:
+        """``table -> kind`` (``sim``/``real``) for every existing artefact table: its ``aegis.source``
+        table property (recorded at creation, kept by every later commit and checkpoint), or for a
+        table from before the property the ``aegis.source`` metadata of the newest commit in its whole
+        history that has one (maintenance commits carry none)."""
         out = {}
         for name in ARTEFACTS:
             try:
                 table = DeltaTable(self.uri(name), storage_options=self._options())
             except TableNotFoundError:
                 continue
-            for commit in table.history(history):
-                if "aegis.source" in commit:
-                    out[name] = str(commit["aegis.source"])
+            recorded = table.metadata().configuration.get(KIND_PROPERTY)
+            if recorded is not None:
+                out[name] = str(recorded)
+                continue
+            for commit in table.history():
+                if KIND_PROPERTY in commit:
+                    out[name] = str(commit[KIND_PROPERTY])
                     break
         return out
 
