@@ -157,6 +157,6 @@ def test_the_reference_comparison_tells_a_price_off_by_a_millionth(tmp_path):
     table = pq.read_table(chain)
     column = table.schema.get_field_index("bid")
     table = table.set_column(column, table.schema.field(column), pc.multiply(table.column(column), 1.000001))
-    pq.write_table(table, chain)
+    files.write_table(chain, table.replace_schema_metadata(None), files.read_metadata(chain))  # as the writer
     with pytest.raises(AssertionError, match="bid differs"):
         assert_like_reference(archive, tmp_path / "lake")
