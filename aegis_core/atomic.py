@@ -10,10 +10,11 @@ from the moment it creates it until the rename, and the sweep takes only a tempo
 take itself (the kernel releases a lock when its holder dies, so a free lock is a gone writer). A
 pid says nothing across containers sharing a host name with separate pid namespaces, where it names
 another process or none. Temporary names carry their writer's host and pid
-(``.NAME.HOST-PID.RANDOM.tmp``): a temporary of this host whose lock is free is stale once
-``LOCK_GRACE_S`` old (the instant between its creation and its lock); one of another host (whose
-file system may not share locks between hosts) or an unrecognised one only once ``STALE_AFTER_S`` old.
-Where the file system refuses locks, a temporary of this host is stale when its pid is dead.
+(``.NAME.HOST-PID.RANDOM.tmp``). A temporary of this host whose lock is free is stale at once when it
+holds bytes (a writer writes only under its lock), and an empty one once ``LOCK_GRACE_S`` old (it may
+be in the instant between its creation and its lock); one of another host (whose file system may not
+share locks between hosts) or an unrecognised one only once ``STALE_AFTER_S`` old. Where the file
+system refuses locks, a temporary of this host is stale when its pid is dead.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import BinaryIO
 from aegis_core.processes import process_alive, this_host
 
 STALE_AFTER_S = 3600.0
-LOCK_GRACE_S = 5.0  # a writer locks its temporary right after creating it; older and unlocked: gone
+LOCK_GRACE_S = 5.0  # a writer locks its new temporary at once: empty, unlocked and older is a gone one
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[^.]*)-(?P<pid>\d+)\.[0-9a-f]{12}\.tmp$")
 
 
@@ -83,14 +84,15 @@ def _is_stale(tmp: Path, now: float, locked: bool | None) -> bool:
     """``locked``: whether the sweep took the temporary's lock (None: the file system has none)."""
     m = _TEMP.match(tmp.name)
     try:
-        mtime = tmp.stat().st_mtime
+        found = tmp.stat()
     except FileNotFoundError:  # renamed or swept meanwhile
         return False
+    mtime = found.st_mtime
     age = now - mtime
     if m is None or m["host"] != _host_token():  # an older writer's, or another host's: only age tells
         return age > STALE_AFTER_S
-    if locked:  # nobody holds it: its writer is gone, whatever pid namespace it ran in
-        return age > LOCK_GRACE_S
+    if locked:  # nobody holds it: its writer is gone, whatever pid namespace it ran in ...
+        return found.st_size > 0 or age > LOCK_GRACE_S  # ... unless it is too new to be locked yet
     if not process_alive(int(m["pid"]), started_by=mtime):  # no locks here: the pid is all there is
         return True
     return age > STALE_AFTER_S

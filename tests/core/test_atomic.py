@@ -1,6 +1,7 @@
 """The one atomic writer: durable (file and folder fsynced), never sweeps a live writer's temporary,
 writes through a symlink, and concurrent writers of one file leave one whole file."""
 
+import fcntl
 import os
 import shlex
 import shutil
@@ -42,33 +43,42 @@ def test_file_and_folder_are_fsynced_after_the_rename(tmp_path, monkeypatch):
 
 def test_a_live_writers_temporary_is_never_swept(tmp_path):
     target = tmp_path / "f.parquet"
-    live = atomic.temp_path(target)  # named for this (live) process
-    live.write_bytes(b"half")
-    atomic.replace_bytes(target, b"whole")
-    assert live.exists() and target.read_bytes() == b"whole"
+    live = atomic.temp_path(target)  # named for this (live) process, locked as a writer locks it
+    with open(live, "wb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        held.write(b"half")
+        held.flush()
+        old = time.time() - atomic.STALE_AFTER_S - 10  # however old it looks
+        os.utime(live, (old, old))
+        atomic.replace_bytes(target, b"whole")
+        assert live.exists() and target.read_bytes() == b"whole"
+    atomic.replace_bytes(target, b"again")  # its writer gone (the lock with it): swept
+    assert not live.exists()
 
 
-def test_a_dead_writers_temporary_is_swept_past_the_grace_and_an_old_foreign_one_by_age(tmp_path):
+def test_a_dead_writers_temporary_is_swept_at_once_an_empty_new_one_by_grace_and_a_foreign_one_by_age(
+    tmp_path,
+):
     target = tmp_path / "f.parquet"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
     dead_pid = int(dead.stdout)
     host = atomic._host_token()
     crashed = tmp_path / f".f.parquet.{host}-{dead_pid}.0123456789ab.tmp"
-    crashed.write_bytes(b"x")
-    young = (
-        tmp_path / f".f.parquet.{host}-{dead_pid}.ba9876543210.tmp"
-    )  # as if its writer is about to lock it
-    young.write_bytes(b"x")
-    grace = time.time() - atomic.LOCK_GRACE_S - 1
-    os.utime(crashed, (grace, grace))
+    crashed.write_bytes(b"x")  # bytes: written under a lock nobody holds any more
+    new = tmp_path / f".f.parquet.{host}-{dead_pid}.ba9876543210.tmp"
+    new.write_bytes(b"")  # empty and new: its writer may be about to lock it
     foreign = tmp_path / ".f.parquet.otherhost-1.0123456789ab.tmp"
     foreign.write_bytes(b"x")
     atomic.replace_bytes(target, b"1")
-    assert not crashed.exists() and young.exists()  # nobody holds its lock; the young one may be locking
+    assert not crashed.exists() and new.exists()
     assert foreign.exists()  # another host's writer may still be running (its locks may not reach here)
+    grace = time.time() - atomic.LOCK_GRACE_S - 1
+    os.utime(new, (grace, grace))
+    atomic.replace_bytes(target, b"2")
+    assert not new.exists() and foreign.exists()
     old = time.time() - atomic.STALE_AFTER_S - 10
     os.utime(foreign, (old, old))
-    atomic.replace_bytes(target, b"2")
+    atomic.replace_bytes(target, b"3")
     assert not foreign.exists()
 
 

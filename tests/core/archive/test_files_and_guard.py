@@ -2,13 +2,11 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from aegis_core import atomic
 from aegis_core.archive import files, guard
 from aegis_core.archive.files import read_metadata, write_artefact
 from aegis_core.archive.schemas import GEX_SUMMARY, VIX
@@ -89,11 +87,7 @@ files.write_artefact(__import__("pathlib").Path({str(path)!r}), VIX, frame, {{}}
     assert not path.exists()
     leftovers = list(path.parent.glob(".*.tmp"))
     assert len(leftovers) == 1  # invisible to readers of *.parquet
-    # The writer is gone (its lock with it): its temporary is swept once past the instant a live writer
-    # may take between creating and locking one.
-    aged = time.time() - atomic.LOCK_GRACE_S - 1
-    os.utime(leftovers[0], (aged, aged))
-    write_artefact(path, VIX, vix_frame(), {})
+    write_artefact(path, VIX, vix_frame(), {})  # the writer is gone: its temporary is swept
     assert list(path.parent.glob(".*.tmp")) == [] and path.exists()
 
 
