@@ -8,6 +8,11 @@ history.
 """
 
 import datetime as dt
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 
 import dagster as dg
 import polars as pl
@@ -22,7 +27,8 @@ from aegis_core.archive.store import Archive
 from aegis_core.settings import load_settings
 from aegis_core.sim import SimMarket, SimServer
 from aegis_pipelines.definitions import build_definitions
-from tests.conftest import SMALL_UNIVERSE
+from tests.conftest import PROJECT, SMALL_UNIVERSE
+from tests.e2e.devserver import free_port
 from tests.pipelines.integrity.test_subset_and_guard import DAY, run_eod
 from tests.pipelines.test_live_sources import KEY, resources
 
@@ -105,3 +111,79 @@ def test_a_table_from_before_the_property_is_judged_by_its_whole_history_then_st
         Archive(tmp_path / "real-archive", lake, "polygon").write_stocks(bar(DAY), DAY)
     Archive(tmp_path / "archive", lake, "sim").write_stocks(bar(DAY), DAY)  # the same kind: written
     assert DeltaTable(lake.uri("stocks")).metadata().configuration[KIND_PROPERTY] == "sim"  # now durable
+
+
+# --- the same on object storage: an S3-compatible server on loopback (moto, in a process of its own) ---
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    """``(lake root, storage options)`` of a bucket on a loopback S3 server; credentials in the
+    environment only, as the settings require."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "moto server did not start"
+                time.sleep(0.1)
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "test-key-id",
+            "AWS_SECRET_ACCESS_KEY": "test-secret",
+            "AWS_REGION": "us-east-1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        endpoint = f"http://127.0.0.1:{port}"
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/lake", method="PUT"), timeout=10).close()
+        options = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+        }
+        yield "s3://lake/aegis", options
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_on_object_storage_the_kind_survives_maintenance_and_guards_both_ways(
+    sim_env, tmp_path, s3, monkeypatch
+):
+    root, options = s3
+    lake = Lake(root, options)
+    Archive(tmp_path / "real-archive", lake, "polygon").write_stocks(bar(EARLIER), EARLIER)
+    table = DeltaTable(lake.uri("stocks"), storage_options=options)
+    assert table.metadata().configuration[KIND_PROPERTY] == "real"
+    for i in range(24):  # maintenance commits, as on a local folder
+        table.alter.set_table_properties({"delta.logRetentionDuration": f"interval {30 + i} days"})
+    table.create_checkpoint()
+    assert all(
+        KIND_PROPERTY not in c for c in DeltaTable(lake.uri("stocks"), storage_options=options).history(20)
+    )
+    assert lake.kinds() == {"stocks": "real"}
+    before = lake.version("stocks")
+
+    # A simulated end-of-day run pointed at that lake (the profile's lake_root and storage options).
+    profile = tmp_path / "s3.yaml"
+    opts = "".join(f"  {k}: '{v}'\n" for k, v in options.items())
+    profile.write_text((PROJECT / "configs/local.yaml").read_text() + f"lake_storage_options:\n{opts}")
+    monkeypatch.setenv("AEGIS_CONFIG", str(profile))
+    monkeypatch.setenv("AEGIS_LAKE_ROOT", root)
+    with dg.instance_for_test() as instance:
+        result = run_eod(build_definitions(load_settings()), instance)
+    assert not result.success
+    errors = [e.step_failure_data.error.cause.message for e in result.all_events if e.is_step_failure]
+    assert errors and all(f"refusing to write simulated data into lake {root}" in m for m in errors)
+    assert lake.version("stocks") == before
+
+    Archive(tmp_path / "real-archive", lake, "polygon").write_stocks(bar(DAY), DAY)  # the next real run
+    assert lake.version("stocks") > before
+    assert sorted(lake.read_sessions("stocks", EARLIER, DAY)["session_date"]) == [EARLIER, DAY]
