@@ -28,23 +28,31 @@ def digests(frame: pl.DataFrame | pa.Table, by: str | None = "symbol") -> dict[s
     """``symbol -> content digest`` of ``frame``'s rows (``by=None``: ``{"": digest}`` of all rows).
 
     A digest is the count and the sum (mod 2^64, in two 32-bit halves) of each row's hash over every
-    column but the partition columns, so it does not depend on the order of the rows: the files and the
-    lake give the same digest for the same rows whatever order their readers return them in."""
-    if isinstance(frame, pa.Table):
-        converted = pl.from_arrow(frame.replace_schema_metadata(None))
+    column, so it does not depend on the order of the rows: the files and the lake give the same digest
+    for the same rows whatever order their readers return them in."""
+    if isinstance(frame, pa.Table):  # one chunk: hashing a many-chunked table costs far more than this
+        converted = pl.from_arrow(frame.replace_schema_metadata(None).combine_chunks())
         assert isinstance(converted, pl.DataFrame)
         frame = converted
-    hashed = frame.select(*([pl.col(by)] if by else []), frame.hash_rows(seed=0).alias("_h"))
-    keys = [by] if by else [pl.lit("").alias("_key")]
-    summed = hashed.group_by(keys).agg(
-        pl.len().alias("n"),
-        (pl.col("_h") % 2**32).sum().alias("lo"),
-        (pl.col("_h") // 2**32).sum().alias("hi"),
+    hashes = frame.hash_rows(seed=0)
+    if by is None:
+        return {
+            "": _digest(frame.height, int(hashes.__mod__(2**32).sum()), int(hashes.__floordiv__(2**32).sum()))
+        }
+    summed = (
+        pl.DataFrame({"key": frame.get_column(by), "h": hashes})
+        .group_by("key")
+        .agg(
+            pl.len().alias("n"),
+            (pl.col("h") % 2**32).sum().alias("lo"),
+            (pl.col("h") // 2**32).sum().alias("hi"),
+        )
     )
-    return {
-        str(key): f"{DIGEST_ALGORITHM}:{n}:{hi & 0xFFFFFFFFFFFFFFFF:016x}{lo & 0xFFFFFFFFFFFFFFFF:016x}"
-        for key, n, lo, hi in summed.iter_rows()
-    }
+    return {str(key): _digest(n, lo, hi) for key, n, lo, hi in summed.iter_rows()}
+
+
+def _digest(rows: int, lo: int, hi: int) -> str:
+    return f"{DIGEST_ALGORITHM}:{rows}:{hi & 0xFFFFFFFFFFFFFFFF:016x}{lo & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 def table_digest(table: pa.Table) -> str:
