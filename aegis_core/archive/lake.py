@@ -114,9 +114,9 @@ class Lake:
         schema = pa.schema([c.arrow_field for c in lake_columns(artefact)])
         props = CommitProperties(custom_metadata={k: str(v) for k, v in (metadata or {}).items()})
         uri = self.uri(artefact.name)
-        self._create_if_absent(artefact, schema, props)
+        found = self._create_if_absent(artefact, schema, props)
         if metadata and KIND_PROPERTY in metadata:
-            self._record_kind(artefact.name, str(metadata[KIND_PROPERTY]), props)
+            self._record_kind(found, artefact.name, str(metadata[KIND_PROPERTY]), props)
 
         def rows() -> pa.RecordBatchReader:
             checked = _inside(artefact.name, batches(), schema, keys, names)
@@ -143,13 +143,20 @@ class Lake:
                 time.sleep(0.05 * 2**attempt)
         return DeltaTable(uri, storage_options=self._options()).version()
 
-    def _create_if_absent(self, artefact: Artefact, schema: pa.Schema, props: CommitProperties) -> None:
-        """An empty table, so that every write is an overwrite that Delta checks for conflicts: two runs
-        that both found no table and both created it by writing would both append their rows."""
-        if self.version(artefact.name) is not None:
-            return
+    def _open(self, table: str) -> DeltaTable | None:
         try:
-            DeltaTable.create(
+            return DeltaTable(self.uri(table), storage_options=self._options())
+        except TableNotFoundError:
+            return None
+
+    def _create_if_absent(self, artefact: Artefact, schema: pa.Schema, props: CommitProperties) -> DeltaTable:
+        """The table, created empty if absent, so that every write is an overwrite that Delta checks for
+        conflicts: two runs that both found no table and both created it by writing would both append
+        their rows."""
+        if (found := self._open(artefact.name)) is not None:
+            return found
+        try:
+            return DeltaTable.create(
                 self.uri(artefact.name),
                 schema,
                 mode="ignore",
@@ -158,15 +165,18 @@ class Lake:
                 commit_properties=props,
             )
         except Exception:  # another run created it first: fine; anything else is raised
-            if self.version(artefact.name) is None:
+            if (found := self._open(artefact.name)) is None:
                 raise
+            return found
 
-    def _record_kind(self, table: str, kind: str, props: CommitProperties) -> None:
+    def _record_kind(self, found: DeltaTable, table: str, kind: str, props: CommitProperties) -> None:
         """Record ``kind`` as the table property ``aegis.source`` when the table has none yet (a new
         table, or one from before the property): a property lives in the table's metadata, which every
-        checkpoint carries forward, so it survives any number of later commits and log clean-ups."""
+        checkpoint carries forward, so it survives any number of later commits and log clean-ups.
+        ``found``: the table as just opened."""
         for attempt in range(self.commit_retries + 1):
-            found = DeltaTable(self.uri(table), storage_options=self._options())
+            if attempt:
+                found = DeltaTable(self.uri(table), storage_options=self._options())
             held = found.metadata().configuration.get(KIND_PROPERTY)
             if held is not None:
                 return  # the guard (check_lake) has compared it with ``kind`` before this write
