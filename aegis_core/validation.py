@@ -52,6 +52,7 @@ DELTA_TOLERANCE = 1e-6  # the source's rounding of |delta| = 1 deep in the money
 UNDERLYING_MISMATCH = "underlying ticker is not the symbol asked for"
 ABSURD_OPEN_INTEREST = "open interest negative, non-finite or absurd"
 ABSURD_VOLUME = "day volume negative, non-finite or absurd"
+ABSURD_QUOTE_SIZE = "bid or ask size negative, non-finite or absurd"
 BAD_STRIKE = "strike not a positive finite number"
 BAD_PRICE = "negative or non-finite price"
 DUPLICATE = "duplicate contract (first kept)"
@@ -181,6 +182,7 @@ def screen_chain(frame: pl.DataFrame, symbol: str) -> tuple[pl.DataFrame, dict[s
         BAD_STRIKE: ~pl.col("strike_price").is_finite() | (pl.col("strike_price") <= 0),
         ABSURD_OPEN_INTEREST: _bad_count("open_interest"),
         ABSURD_VOLUME: _bad_count("day_volume"),
+        ABSURD_QUOTE_SIZE: _bad_count("bid_size") | _bad_count("ask_size"),
         BAD_PRICE: price_bad,
         BAD_SHARES: _sent(
             "shares_per_contract",

@@ -8,6 +8,7 @@ import pytest
 
 from aegis_core.consistency import Tally, compare_tallies
 from aegis_core.validation import (
+    ABSURD_QUOTE_SIZE,
     BAD_BAR,
     BAD_DELTA,
     BAD_GAMMA,
@@ -95,6 +96,8 @@ def contract(**fields: float | None) -> dict:
         "open_interest": 1000.0,
         "day_volume": 10.0,
         "shares_per_contract": 100.0,
+        "bid_size": 10.0,
+        "ask_size": 12.0,
         "delta": 0.5,
         "gamma": 0.01,
         "vega": 0.8,
@@ -125,6 +128,8 @@ def contract(**fields: float | None) -> dict:
         ("shares_per_contract", float(10**18), BAD_SHARES),
         ("shares_per_contract", 0.0, BAD_SHARES),
         ("shares_per_contract", 100.5, BAD_SHARES),
+        ("bid_size", 1e30, ABSURD_QUOTE_SIZE),
+        ("ask_size", -1.0, ABSURD_QUOTE_SIZE),
     ],
 )
 def test_greeks_iv_and_contract_sizes_beyond_physical_bounds_are_rejected(field, value, reason) -> None:
