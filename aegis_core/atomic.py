@@ -4,25 +4,36 @@ The content goes to a hidden temporary file in the target's folder, is fsynced, 
 target, and the folder is fsynced so the rename itself survives a crash. A reader sees the old file or
 the new one, never a part of either.
 
-Temporary names carry their writer's host and pid (``.NAME.HOST-PID.RANDOM.tmp``), so the sweep that
-clears a crashed writer's leftovers never removes the temporary of a writer that is still running: a
-temporary is stale when its writer is provably gone (same host, pid dead) or when it is older than
-``STALE_AFTER_S`` (a writer on another host, or in another pid namespace, that cannot be asked).
+The sweep that clears a crashed writer's leftovers never removes the temporary of a writer that is
+still running, whatever its pid namespace: the writer holds an exclusive ``flock`` on its temporary
+from the moment it creates it until the rename, and the sweep takes only a temporary whose lock it can
+take itself (the kernel releases a lock when its holder dies, so a free lock is a gone writer). A
+pid says nothing across containers sharing a host name with separate pid namespaces, where it names
+another process or none. Temporary names carry their writer's host and pid
+(``.NAME.HOST-PID.RANDOM.tmp``). A temporary of this host whose lock is free is stale at once when it
+holds bytes (a writer writes only under its lock), and an empty one once ``LOCK_GRACE_S`` old (it may
+be in the instant between its creation and its lock); one of another host (whose file system may not
+share locks between hosts) or an unrecognised one only once ``STALE_AFTER_S`` old. Where the file
+system refuses locks, a temporary of this host is stale when its pid is dead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from aegis_core.processes import process_alive, this_host
 
 STALE_AFTER_S = 3600.0
+LOCK_GRACE_S = 5.0  # a writer locks its new temporary at once: empty, unlocked and older is a gone one
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[^.]*)-(?P<pid>\d+)\.[0-9a-f]{12}\.tmp$")
 
 
@@ -55,16 +66,34 @@ def make_dirs(folder: Path) -> None:
         fsync_dir(created.parent)
 
 
-def _is_stale(tmp: Path, now: float) -> bool:
+def _lock(fd: int, *, wait: bool) -> bool | None:
+    """Take the exclusive lock of ``fd``: True when taken, False when another holds it, None when the
+    file system does not lock."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            return None
+        raise
+    return True
+
+
+def _is_stale(tmp: Path, now: float, locked: bool | None) -> bool:
+    """``locked``: whether the sweep took the temporary's lock (None: the file system has none)."""
     m = _TEMP.match(tmp.name)
     try:
-        mtime = tmp.stat().st_mtime
+        found = tmp.stat()
     except FileNotFoundError:  # renamed or swept meanwhile
         return False
+    mtime = found.st_mtime
     age = now - mtime
-    if m is None:  # an unrecognised name (an older writer's): only age can tell
+    if m is None or m["host"] != _host_token():  # an older writer's, or another host's: only age tells
         return age > STALE_AFTER_S
-    if m["host"] == _host_token() and not process_alive(int(m["pid"]), started_by=mtime):
+    if locked:  # nobody holds it: its writer is gone, whatever pid namespace it ran in ...
+        return found.st_size > 0 or age > LOCK_GRACE_S  # ... unless it is too new to be locked yet
+    if not process_alive(int(m["pid"]), started_by=mtime):  # no locks here: the pid is all there is
         return True
     return age > STALE_AFTER_S
 
@@ -75,30 +104,48 @@ def sweep_temps(path: Path, now: float | None = None) -> int:
     if path.parent.is_dir():
         at = time.time() if now is None else now
         for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-            if _is_stale(tmp, at):
-                tmp.unlink(missing_ok=True)
-                removed += 1
+            try:
+                fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:  # renamed or swept meanwhile, or not ours to open
+                continue
+            try:
+                locked = _lock(fd, wait=False)
+                if locked is not False and _is_stale(tmp, at, locked):  # held: a live writer's
+                    tmp.unlink(missing_ok=True)  # still holding its lock
+                    removed += 1
+            finally:
+                os.close(fd)
     return removed
 
 
-def _write_temp(target: Path, write: Callable[[BinaryIO], object], mode: int | None) -> tuple[Path, int]:
-    """A fsynced temporary of ``target`` in its folder holding what ``write`` wrote; its size."""
+@contextlib.contextmanager
+def _write_temp(
+    target: Path, write: Callable[[BinaryIO], object], mode: int | None
+) -> Iterator[tuple[Path, int]]:
+    """A fsynced temporary of ``target`` in its folder holding what ``write`` wrote, and its size; the
+    temporary stays locked (see the module notes) until the block ends, so its rename is done inside.
+    Leaving the block on an exception removes the temporary."""
     make_dirs(target.parent)
     sweep_temps(target)
     tmp = temp_path(target)
+    fh = None
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         fd = os.open(tmp, flags, 0o666 if mode is None else mode)
-        with os.fdopen(fd, "wb") as fh:
-            if mode is not None:
-                os.fchmod(fh.fileno(), mode)
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-            return tmp, fh.tell()
+        fh = os.fdopen(fd, "wb")
+        _lock(fh.fileno(), wait=True)  # a sweep that opened it this instant lets go at once (too young)
+        if mode is not None:
+            os.fchmod(fh.fileno(), mode)
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+        yield tmp, fh.tell()
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        if fh is not None:
+            fh.close()  # releases the lock
 
 
 def _target(path: Path) -> Path:
@@ -121,12 +168,8 @@ def replace_file(
     saved" would be a false alarm (the token cache) must not report it.
     """
     target = _target(path)
-    tmp, size = _write_temp(target, write, mode)
-    try:
+    with _write_temp(target, write, mode) as (tmp, size):
         os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     try:
         fsync_dir(target.parent)
     except OSError:
@@ -151,12 +194,12 @@ def create_bytes(path: Path, data: bytes, mode: int | None = None) -> bool:
     """
     if path.exists() or path.is_symlink():
         return False
-    tmp, _ = _write_temp(path, lambda fh: fh.write(data), mode)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _write_temp(path, lambda fh: fh.write(data), mode) as (tmp, _):
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)
     return True

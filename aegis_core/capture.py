@@ -3,7 +3,10 @@
 Polygon has no historical option chains with greeks, IV or open interest: the end-of-day chain of a
 session exists only between its close and the next session's open, an intraday snapshot only inside
 its 15-minute slot. Outside those windows a capture would archive the wrong moment's data, so it is
-refused with the reason. The simulated market can produce any moment, deterministically.
+refused with the reason. The window holds for the whole fetch, not only its start: a chain whose fetch
+does not end inside it (the next open, the slot's end, by the run's clock) fails by name
+(``eod_window`` / ``slot_window``, enforced by the client page by page). The simulated market can
+produce any moment, deterministically.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any
 
 from aegis_core.archive.store import Archive, WriteReport
 from aegis_core.calendar import NY, SLOT_LENGTH, Session, nyse, slot_key
-from aegis_core.polygon import PolygonClient
+from aegis_core.clock import Clock
+from aegis_core.polygon import CaptureWindow, PolygonClient
 
 
 class CaptureWindowError(RuntimeError):
@@ -39,6 +43,20 @@ def eod_capture_time(session: Session, now: dt.datetime, *, live: bool) -> dt.da
             "Polygon keeps no historical chains, so this partition cannot be produced now."
         )
     return now
+
+
+def eod_window(session: Session, clock: Clock) -> CaptureWindow:
+    """The end-of-day capture window of ``session``'s chains: every chain's fetch ends before the next
+    open, by ``clock``."""
+    opens = nyse().next_session(session.date).open
+    return CaptureWindow(opens, clock, f"the capture window of {session.key}'s chains (the next open)")
+
+
+def slot_window(slot_start: dt.datetime, clock: Clock) -> CaptureWindow:
+    """An intraday slot's window: every chain's fetch ends inside the slot's 15 minutes, by ``clock``."""
+    return CaptureWindow(
+        slot_start + SLOT_LENGTH, clock, f"the 15-minute window of slot {slot_key(slot_start)}"
+    )
 
 
 def slot_capture_time(slot_start: dt.datetime, now: dt.datetime, *, live: bool) -> dt.datetime:
@@ -105,18 +123,22 @@ def capture_slot(
     slot: dt.datetime,
     captured_at: dt.datetime,
     on_progress: Callable[[int, int, str], None] | None = None,
+    window: CaptureWindow | None = None,
 ) -> SlotCapture:
     """Fetch every symbol's chain as of ``captured_at`` and archive them as ``slot``'s snapshots.
 
     Chains that fail are reported, not fatal; when none could be fetched, ``NoChainsError`` names the
-    first failures and nothing is written.
+    first failures and nothing is written. With ``window`` (live), a chain whose fetch runs past the
+    slot's end fails by name.
     """
     started = time.perf_counter()
     # Each chain is written to its file as it arrives; the slot is never held in memory whole.
     with archive.intraday_files(slot, captured_at, symbols, own_process=True) as files:
         batch, stats = fetch(
             captured_at,
-            lambda c: c.option_chains(symbols, captured_at, on_progress=on_progress, on_chain=files.add),
+            lambda c: c.option_chains(
+                symbols, captured_at, on_progress=on_progress, on_chain=files.add, window=window
+            ),
         )
         fetched = time.perf_counter()
         if not files.symbols:

@@ -91,15 +91,44 @@ def per_group(
     return out
 
 
+def _archived(root: Path, artefact: str, session: dt.date) -> dict[str, Path]:
+    """``symbol -> file`` of the session's per-symbol files of ``artefact`` (``stocks``/``options``)."""
+    path_of = layout.stock_file if artefact == "stocks" else layout.options_file
+    return {
+        symbol: path
+        for symbol in layout.symbols_with(root, artefact)
+        if (path := path_of(root, symbol, session)).is_file()
+    }
+
+
+def _require_same_symbols(
+    artefact: str, session: dt.date, folder: Path, files: set[str], table: str, held: set[str]
+) -> None:
+    """Refuse, naming the store that lacks them, when the files and the lake table hold the session's
+    ``artefact`` for different symbols: analysed as they are, the derived files would lose those rows."""
+    for store, missing, have in (
+        (f"the lake table {table}", files - held, len(files)),
+        (f"the archive folder {folder}", held - files, len(held)),
+    ):
+        if missing:
+            listed = ", ".join(sorted(missing)[:10]) + (" …" if len(missing) > 10 else "")
+            raise MissingInputError(
+                f"{store} lacks the {artefact} of {len(missing)} of the {have} symbols the other store holds "
+                f"for {session} ({listed}): the derived files would lose their rows, so nothing is "
+                f"derived; restore it (re-run ldas/{artefact} for the whole session) first"
+            )
+
+
 def session_inputs(root: Path, lake: Lake, session: dt.date) -> SessionInputs:
     """The session's archived chains (as groups, read when iterated) and closes; a missing artefact is
-    named with what to run."""
-    files = [
-        path
-        for symbol in layout.symbols_with(root, "options")
-        if (path := layout.options_file(root, symbol, session)).is_file()
-    ]
-    if not files:
+    named with what to run.
+
+    Complete inputs only: the chains come from the chain files and the closes from the lake, so the
+    files and the lake must hold the session's chains and bars for the same symbols. When one store
+    lacks symbols the other has (a deleted lake and a subset run, a lost file), the analytics refuse
+    and name that store, rather than write derived files with fewer rows than the archive allows."""
+    chains = _archived(root, "options", session)
+    if not chains:
         raise MissingInputError(
             f"no option chains for {session} in the archive {root / 'options'}: "
             "materialize ldas/options first"
@@ -110,18 +139,36 @@ def session_inputs(root: Path, lake: Lake, session: dt.date) -> SessionInputs:
             f"no stock closes for {session} in the lake table {lake.uri('stocks')}: "
             "materialize ldas/stocks first"
         )
+    twice = closes.filter(pl.col("symbol").is_duplicated()).get_column("symbol").unique().sort()
+    if twice.len():
+        raise MissingInputError(
+            f"the lake table {lake.uri('stocks')} holds more than one close for {session} of "
+            f"{', '.join(twice.head(10).to_list())}: re-run ldas/stocks for the session"
+        )
     captured = lake.scan("options")
-    as_of = (
-        captured.filter(pl.col(SESSION_COLUMN) == session).select(pl.col("timestamp").max()).collect().item()
+    held = (
+        captured.filter(pl.col(SESSION_COLUMN) == session)
+        .group_by("symbol")
+        .agg(pl.col("timestamp").max())
+        .collect()
         if captured is not None
-        else None
+        else pl.DataFrame(schema={"symbol": pl.String, "timestamp": OPTIONS.polars_schema["timestamp"]})
     )
-    if as_of is None:
+    if held.height == 0:
         raise MissingInputError(
             f"no option chains for {session} in the lake table {lake.uri('options')}: "
             "materialize ldas/options first"
         )
-    return SessionInputs(files, closes.rename({"close": "spot"}), as_of)
+    _require_same_symbols(
+        "options", session, root / "options", set(chains), lake.uri("options"), set(held["symbol"])
+    )
+    stock_files = set(_archived(root, "stocks", session))
+    _require_same_symbols(
+        "stocks", session, root / "stocks", stock_files, lake.uri("stocks"), set(closes["symbol"])
+    )
+    as_of = held.get_column("timestamp").max()
+    assert isinstance(as_of, dt.datetime)
+    return SessionInputs(list(chains.values()), closes.rename({"close": "spot"}), as_of)
 
 
 def atm_iv_history(lake: Lake, sessions: Sequence[dt.date]) -> pl.DataFrame:

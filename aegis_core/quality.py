@@ -103,7 +103,7 @@ def strike_ranges(chains: pl.DataFrame) -> dict[str, tuple[float, float]]:
 def gex_sanity(gex: pl.DataFrame | pa.Table, chains: pl.DataFrame | StrikeRanges) -> GateResult:
     """Values of a gex_summary frame make sense against the chains they came from.
 
-    Per symbol: one row; no null/NaN values; abs_gex ≥ |net_gex|; gamma_wall and put_wall inside
+    Per symbol: one row; no null, NaN or infinite values; abs_gex ≥ |net_gex|; gamma_wall and put_wall inside
     the chain's strike range, or 0.0 (undefined); zero_gamma_level 0.0 or inside the 0.8–1.2 × spot
     grid it is searched on (contract §6); gex_regime matches the sign of net_gex.
     """
@@ -135,9 +135,9 @@ def gex_sanity(gex: pl.DataFrame | pa.Table, chains: pl.DataFrame | StrikeRanges
 
 def _gex_row_problems(row: dict[str, Any], strikes: tuple[float, float] | None) -> list[str]:
     numeric = ("net_gex", "abs_gex", "zero_gamma_level", "gamma_wall", "put_wall", "underlying_price")
-    bad = [c for c in numeric if row[c] is None or math.isnan(row[c])]
+    bad = [c for c in numeric if row[c] is None or not math.isfinite(row[c])]
     if bad:
-        return [f"{c} is null/NaN" for c in bad]
+        return [f"{c} is {'null' if row[c] is None else repr(row[c])} (must be a finite number)" for c in bad]
     out = []
     net, absolute = row["net_gex"], row["abs_gex"]
     if not _leq(abs(net), absolute):

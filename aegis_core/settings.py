@@ -102,6 +102,13 @@ class SimFaultSettings(_Section):
     duplicate_contract_symbols: list[str] = Field(default_factory=list)
     wrong_underlying_symbols: list[str] = Field(default_factory=list)
     absurd_oi_symbols: list[str] = Field(default_factory=list)
+    # ... gamma 1e300, shares_per_contract 10**18, bars dated days before, a ticker listed twice.
+    absurd_gamma_symbols: list[str] = Field(default_factory=list)
+    absurd_shares_symbols: list[str] = Field(default_factory=list)
+    grouped_shift_days: int = Range(0, 366, integer=True).field(0)
+    grouped_duplicate_symbols: list[str] = Field(default_factory=list)
+    grouped_omit: list[str] = Field(default_factory=list)  # left out of the grouped answer (fallback)
+    aggs_shift_days: int = Range(0, 366, integer=True).field(0)
     vix_close: float | None = Range(-1e6, 1e6).field(None)
 
 

@@ -4,10 +4,15 @@ counted by reason and never coerced into a default.
 Rules, per contract of a chain (``screen_chain``): a contract whose ``underlying_asset.ticker`` is not
 the symbol asked for; open interest or volume negative, non-finite or above ``MAX_CONTRACTS`` (no
 listed option has ever had that many); a strike that is not a positive finite number; a negative or
-non-finite price; a repeated contract ticker (the first one in page order is kept, so the outcome is
-the same for the same pages); an expiry before the session (``screen_session``). Per bar
-(``screen_bars``): open/high/low/close not positive and finite, or high below low. A VIX bar that
-fails is an error (``check_vix``): there is one per session and nothing to keep.
+non-finite price; greeks and implied volatility outside their physical bounds (``GREEK_BOUNDS``
+below, contract §3); ``shares_per_contract`` outside ``1..MAX_SHARES_PER_CONTRACT``; a repeated
+contract ticker (the first one in page order is kept, so the outcome is the same for the same
+pages); an expiry before the session (``screen_session``). Per bar (``screen_bars``): a bar not dated
+the session (New York date of its timestamp), open/high/low/close not positive and finite, high below
+low, and a symbol listed twice (the first bar in the answer's order is kept). A VIX bar that fails,
+or is dated another day, is an error (``check_vix``): there is one per session and nothing to keep.
+
+A field that is absent (null) is never a reason: fields the source did not send stay null.
 
 Each function returns the rows kept and ``reason -> count`` of those rejected; the counts go into the
 asset's metadata and the ``source_sanity`` check fails when their share passes a configured limit.
@@ -24,16 +29,30 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from aegis_core.calendar import NY
 from aegis_core.gates import GateResult
 
 if TYPE_CHECKING:  # the Polygon package imports this module (its parser screens at the door)
     from aegis_core.polygon.results import ChainsResult
 
 MAX_CONTRACTS = 50_000_000  # open interest / day volume of one contract beyond this is not physical
+# Shares one contract delivers: 100 for a standard equity option; adjusted contracts after splits and
+# mergers deliver other whole numbers (5, 150, 1,000, ...). 10,000 is a hundred standard lots: beyond
+# it (or below one share) the figure is not a contract size, and the GEX would scale with it.
+MAX_SHARES_PER_CONTRACT = 10_000
+# Greeks in Polygon's units (delta per 1.00 of the underlying, gamma per 1.00, vega per vol point,
+# theta per calendar day). ``gamma · S`` is φ(d1)/(σ√T) ≤ 0.4/(σ√T): even at 1 % volatility one hour
+# before expiry that is under 4,000, so 10,000 (with S the underlying's price, or 1.0 when the source
+# sent none) is beyond any real contract. Vega (≤ 0.4·S·√T / 100) and the daily theta stay far below
+# max(S, K); implied volatility above 2,000 % a year is not a quote.
+MAX_GAMMA_TIMES_SPOT = 10_000.0
+MAX_IMPLIED_VOLATILITY = 20.0
+DELTA_TOLERANCE = 1e-6  # the source's rounding of |delta| = 1 deep in the money
 
 UNDERLYING_MISMATCH = "underlying ticker is not the symbol asked for"
 ABSURD_OPEN_INTEREST = "open interest negative, non-finite or absurd"
 ABSURD_VOLUME = "day volume negative, non-finite or absurd"
+ABSURD_QUOTE_SIZE = "bid or ask size negative, non-finite or absurd"
 BAD_STRIKE = "strike not a positive finite number"
 BAD_PRICE = "negative or non-finite price"
 DUPLICATE = "duplicate contract (first kept)"
@@ -41,6 +60,14 @@ EXPIRED = "expiry before the session"
 BAD_BAR = "open/high/low/close not positive and finite"
 HIGH_BELOW_LOW = "high below low"
 MISSING_IDENTITY = "no ticker/type/expiry/strike"
+BAD_SHARES = "shares_per_contract not a whole number within 1..10,000"
+BAD_DELTA = "delta non-finite or outside [-1, 1]"
+BAD_GAMMA = "gamma negative, non-finite or beyond physical bounds"
+BAD_VEGA = "vega negative, non-finite or beyond physical bounds"
+BAD_THETA = "theta non-finite or beyond physical bounds"
+BAD_IV = "implied volatility not positive, non-finite or above 2,000 %"
+BAR_OTHER_DAY = "bar dated another day than the session"
+DUPLICATE_BAR = "symbol listed twice (first bar kept)"
 
 _PRICES: tuple[str, ...] = ("day_open", "day_high", "day_low", "day_close", "day_vwap", "bid", "ask")
 _PRICES += ("last_price", "underlying_price", "break_even_price")
@@ -57,6 +84,7 @@ class Rejections:
     received: int = 0
     by_reason: Counter[str] = field(default_factory=Counter)
     by_symbol: Counter[str] = field(default_factory=Counter)
+    first_reason: dict[str, str] = field(default_factory=dict)  # symbol -> the first reason it met
 
     @property
     def rejected(self) -> int:
@@ -70,6 +98,8 @@ class Rejections:
         self.received += other.received
         self.by_reason.update(other.by_reason)
         self.by_symbol.update(other.by_symbol)
+        for symbol, reason in other.first_reason.items():
+            self.first_reason.setdefault(symbol, reason)
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, object], kept: int) -> Rejections:
@@ -83,6 +113,7 @@ class Rejections:
             if n:
                 self.by_reason[reason] += n
                 self.by_symbol[symbol] += n
+                self.first_reason.setdefault(symbol, reason)
 
     def as_metadata(self) -> dict[str, object]:
         return {
@@ -119,19 +150,48 @@ def _bad_count(column: str) -> pl.Expr:
     return c.is_not_null() & (~c.is_finite() | (c < 0) | (c > MAX_CONTRACTS))
 
 
+def _sent(column: str, bad: pl.Expr) -> pl.Expr:
+    """``bad`` for a value the source sent (a null is never a reason)."""
+    return pl.col(column).is_not_null() & bad
+
+
+def _greek_reasons() -> dict[str, pl.Expr]:
+    """The physical bounds of the greeks and the implied volatility (see the constants above)."""
+    spot = pl.col("underlying_price")
+    scale = pl.when(spot.is_not_null() & spot.is_finite() & (spot > 0)).then(spot).otherwise(pl.lit(1.0))
+    size = pl.max_horizontal(scale, pl.col("strike_price"))
+    delta, gamma, vega, theta = (pl.col(g) for g in ("delta", "gamma", "vega", "theta"))
+    iv = pl.col("implied_volatility")
+    return {
+        BAD_DELTA: _sent("delta", ~delta.is_finite() | (delta.abs() > 1.0 + DELTA_TOLERANCE)),
+        BAD_GAMMA: _sent("gamma", ~gamma.is_finite() | (gamma < 0) | (gamma * scale > MAX_GAMMA_TIMES_SPOT)),
+        BAD_VEGA: _sent("vega", ~vega.is_finite() | (vega < 0) | (vega > size)),
+        BAD_THETA: _sent("theta", ~theta.is_finite() | (theta.abs() > size)),
+        BAD_IV: _sent("implied_volatility", ~iv.is_finite() | (iv <= 0) | (iv > MAX_IMPLIED_VOLATILITY)),
+    }
+
+
 def screen_chain(frame: pl.DataFrame, symbol: str) -> tuple[pl.DataFrame, dict[str, int]]:
     """One chain as parsed (``underlying_ticker`` beside the contract columns; open interest and
     volume still as floats): the contracts kept and the rejected ones by reason."""
-    price_bad = pl.any_horizontal(
-        [pl.col(c).is_not_null() & (~pl.col(c).is_finite() | (pl.col(c) < 0)) for c in _PRICES]
-    )
+    price_bad = pl.any_horizontal([_sent(c, ~pl.col(c).is_finite() | (pl.col(c) < 0)) for c in _PRICES])
+    shares = pl.col("shares_per_contract")
     reasons = {
         UNDERLYING_MISMATCH: pl.col("underlying_ticker").is_not_null()
         & (pl.col("underlying_ticker") != symbol),
         BAD_STRIKE: ~pl.col("strike_price").is_finite() | (pl.col("strike_price") <= 0),
         ABSURD_OPEN_INTEREST: _bad_count("open_interest"),
         ABSURD_VOLUME: _bad_count("day_volume"),
+        ABSURD_QUOTE_SIZE: _bad_count("bid_size") | _bad_count("ask_size"),
         BAD_PRICE: price_bad,
+        BAD_SHARES: _sent(
+            "shares_per_contract",
+            ~shares.is_finite()
+            | (shares < 1)
+            | (shares > MAX_SHARES_PER_CONTRACT)
+            | (shares != shares.round()),
+        ),
+        **_greek_reasons(),
     }
     kept, counts = _first_reason(frame, reasons)
     tickers = kept.get_column("ticker")
@@ -167,13 +227,21 @@ def unwritten(
     return {s: why(s) for s in asked if s not in written and s not in failed}
 
 
-def screen_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, Rejections]:
-    """Daily bars (``STOCKS`` contract): bars with impossible prices are rejected, by symbol."""
+def _other_day(session: dt.date) -> pl.Expr:
+    """A bar whose ``timestamp`` (UTC) does not fall on ``session`` in New York."""
+    return pl.col("timestamp").dt.convert_time_zone(NY.key).dt.date() != session
+
+
+def screen_bars(frame: pl.DataFrame, session: dt.date) -> tuple[pl.DataFrame, Rejections]:
+    """Daily bars (``STOCKS`` contract) of ``session``: bars dated another day or with impossible prices
+    are rejected, by symbol; a symbol listed twice keeps its first remaining bar (answer order)."""
     rejections = Rejections(received=frame.height)
     ohlc = ("open", "high", "low", "close")
     bad = pl.any_horizontal([~pl.col(c).is_finite() | (pl.col(c) <= 0) for c in ohlc])
     marked = frame.with_columns(
-        pl.when(bad)
+        pl.when(_other_day(session).fill_null(True))
+        .then(pl.lit(BAR_OTHER_DAY))
+        .when(bad)
         .then(pl.lit(BAD_BAR))
         .when(pl.col("high") < pl.col("low"))
         .then(pl.lit(HIGH_BELOW_LOW))
@@ -182,12 +250,28 @@ def screen_bars(frame: pl.DataFrame) -> tuple[pl.DataFrame, Rejections]:
     )
     for sym, reason in marked.filter(pl.col("_reason").is_not_null()).select("symbol", "_reason").iter_rows():
         rejections.count(str(sym), {str(reason): 1})
-    return marked.filter(pl.col("_reason").is_null()).drop("_reason"), rejections
+    kept = marked.filter(pl.col("_reason").is_null()).drop("_reason")
+    first = kept.get_column("symbol").is_first_distinct()
+    if not first.all():
+        for sym in kept.filter(~first).get_column("symbol").to_list():
+            rejections.count(str(sym), {DUPLICATE_BAR: 1})
+        kept = kept.filter(first)
+    return kept, rejections
 
 
 def check_vix(frame: pl.DataFrame, session: dt.date) -> None:
-    """Raise ``VendorDataError`` naming the value when the session's VIX bar cannot be true."""
+    """Raise ``VendorDataError`` naming the value when the session's VIX bar cannot be true or is not
+    the session's."""
+    if frame.height > 1:
+        raise VendorDataError(f"the source sent {frame.height} VIX bars for {session}, expected one")
     for row in frame.iter_rows(named=True):
+        stamp = row.get("timestamp")
+        day = stamp.astimezone(NY).date() if isinstance(stamp, dt.datetime) else None
+        if day != session:
+            raise VendorDataError(
+                f"the source's VIX bar for {session} is dated {day or 'nowhere'} (timestamp {stamp!r}); "
+                "refusing to archive another day's VIX as the session's"
+            )
         values = {c: row[c] for c in ("open", "high", "low", "close")}
         bad = {c: v for c, v in values.items() if v is None or not math.isfinite(v) or v <= 0}
         if bad:

@@ -17,7 +17,7 @@ import polars as pl
 from aegis_assets.ldas.eod import SESSION_ASSET, options, stocks
 from aegis_assets.resources import AnalyticsResource, ArchiveResource
 from aegis_assets.runs import failures_metadata, markdown_table, per_partition_result, run_sessions
-from aegis_core.analytics import AtmIvResult, GexResult
+from aegis_core.analytics import AtmIvResult, GexResult, NonFiniteGexError
 from aegis_core.analytics import atm_iv as compute_atm_iv
 from aegis_core.analytics import gex_summary as compute_gex
 from aegis_core.analytics import iv_rank as compute_iv_rank
@@ -68,7 +68,7 @@ def _per_group(
     store = archive.archive()
     try:
         return per_group(session_inputs(store.root, store.lake, session.date), compute)
-    except MissingInputError as exc:
+    except (MissingInputError, NonFiniteGexError) as exc:
         raise dg.Failure(str(exc)) from None
 
 

@@ -22,8 +22,8 @@ from aegis_assets.runs import (
 )
 from aegis_core.archive.store import Archive, WriteReport
 from aegis_core.calendar import NY, Session
-from aegis_core.capture import CaptureWindowError, eod_capture_time
-from aegis_core.polygon import PolygonNoDataError
+from aegis_core.capture import CaptureWindowError, eod_capture_time, eod_window
+from aegis_core.polygon import CaptureWindow, PolygonNoDataError
 from aegis_core.polygon.results import ChainsResult
 from aegis_core.validation import (
     Rejections,
@@ -133,9 +133,12 @@ def stocks(
                 d, symbols, on_progress=progress_logger(context, "stock bars")
             ),
         )
-        frame, rejections = screen_bars(result.frame)
+        frame, rejections = screen_bars(result.frame, session.date)
         failed = {**{s: "no daily bar at the source" for s in result.missing}, **result.failures}
-        failed |= {s: "bar rejected at the door (impossible prices)" for s in rejections.by_symbol}
+        kept = set(frame.get_column("symbol").to_list())
+        failed |= {
+            s: f"bar rejected at the door ({r})" for s, r in rejections.first_reason.items() if s not in kept
+        }
         if frame.height == 0:
             raise dg.Failure(
                 f"no stock bars for {session.key} ({len(symbols)} symbols asked): {_first(failed)}"
@@ -167,10 +170,12 @@ def _capture_chains(
     symbols: list[str],
     session: Session,
     captured_at: dt.datetime,
+    window: CaptureWindow | None,
 ) -> tuple[ChainsResult, dict, WriteReport, Rejections, dict[str, str]]:
     """Every symbol's chain as of ``captured_at``, screened and written to its file as it arrives (the
     session is never held in memory), then mirrored to the lake in one commit. A failure, with nothing
-    committed to the lake, when not one chain could be fetched or every row was rejected."""
+    committed to the lake, when not one chain could be fetched or every row was rejected. ``window``
+    (live): a chain whose fetch runs past the next open fails by name."""
     progress = progress_logger(context, "option chains")
     expired = Rejections()
     with store.options_files(session.date, symbols, own_process=True) as files:
@@ -180,7 +185,8 @@ def _capture_chains(
             files.add(symbol, kept)
 
         batch, stats = market.fetch(
-            captured_at, lambda c: c.option_chains(symbols, captured_at, progress, on_chain=arrived)
+            captured_at,
+            lambda c: c.option_chains(symbols, captured_at, progress, on_chain=arrived, window=window),
         )
         failures = batch.failures
         if failures:
@@ -212,7 +218,7 @@ def options(
 
     Live-only: from Polygon, a session's chain can be captured only between its close and the next
     open (by the ``clock`` resource); outside that window the run fails at once instead of archiving
-    another day's chain.
+    another day's chain, and a chain whose fetch runs on past the next open fails by name.
     """
     archive.archive().preflight()
     symbols = run_symbols(context, market.universe())
@@ -220,8 +226,9 @@ def options(
     for session in run_sessions(context):
         captured_at = _capture_time(session, clock, market.live)
         started = time.perf_counter()
+        window = eod_window(session, clock) if market.live else None
         batch, stats, report, rejections, failed = _capture_chains(
-            context, market, archive.archive(), symbols, session, captured_at
+            context, market, archive.archive(), symbols, session, captured_at, window
         )
         remember(context.run.run_id, session.key, report)  # the checks of this run take its figures
         out[session.key] = {

@@ -39,7 +39,13 @@ from aegis_core.cadence import (
     intraday_cadence,
 )
 from aegis_core.calendar import NY, SLOT_LENGTH, slot_key
-from aegis_core.capture import CaptureWindowError, NoChainsError, capture_slot, slot_capture_time
+from aegis_core.capture import (
+    CaptureWindowError,
+    NoChainsError,
+    capture_slot,
+    slot_capture_time,
+    slot_window,
+)
 from aegis_core.gates import name_list
 
 PT_SNAPSHOTS = dg.AssetKey([GROUP, "pt_snapshots"])
@@ -76,7 +82,13 @@ def _capture_slot(
     key, store = slot_key(slot), archive.archive()
     try:
         done = capture_slot(
-            market.fetch, store, symbols, slot, captured_at, progress_logger(context, f"slot {key}")
+            market.fetch,
+            store,
+            symbols,
+            slot,
+            captured_at,
+            progress_logger(context, f"slot {key}"),
+            window=slot_window(slot, clock) if market.live else None,
         )
     except NoChainsError as exc:
         raise dg.Failure(str(exc)) from None

@@ -202,9 +202,10 @@ def implied_volatility(
 
     NaN for: invalid inputs (as for ``price``), prices at or outside the no-arbitrage bounds
     (call: max(S·e^-qT − K·e^-rT, 0) < C < S·e^-qT; put: max(K·e^-rT − S·e^-qT, 0) < P < K·e^-rT),
-    a time value too small to tell from rounding of the intrinsic part or below the smallest normal
-    float, a volatility above ``max_vol``, or (never seen in practice) no convergence within
-    ``max_iter`` steps.
+    a time value too small to tell from rounding (of the price, or for an in-the-money option of the
+    intrinsic part, i.e. within a few ulps of S·e^-qT + K·e^-rT) or below the smallest normal float,
+    a volatility above ``max_vol``, or (never seen in practice) no convergence within ``max_iter``
+    steps.
     """
     floats = [np.asarray(a, dtype=np.float64) for a in (option_price, spot, strike, time, rate, dividend)]
     arrays = np.broadcast_arrays(*floats, np.asarray(is_call, dtype=bool))
@@ -225,9 +226,14 @@ def implied_volatility(
         target = np.where(itm, p - intrinsic, p)
         a = np.where(otm_is_call, sd, kd)
         b = np.where(otm_is_call, kd, sd)
-        # Rounding of the input price must not pose as time value, and a subnormal price has no
-        # relative precision left to solve from.
-        resolvable = target > 8.0 * np.finfo(np.float64).eps * p
+        # Rounding must not pose as time value: the input price's own (relative to it), and for an ITM
+        # input the intrinsic part's, whose two terms S·e^-qT and K·e^-rT each carry a rounding error
+        # relative to S and K, not to the price (with r or q ≠ 0 a price at intrinsic left a residue of
+        # ~1e-14 that was solved into an invented volatility). A subnormal price has no relative
+        # precision left to solve from.
+        eps = np.finfo(np.float64).eps
+        noise = 8.0 * eps * p + np.where(itm, 8.0 * eps * (sd + kd), 0.0)
+        resolvable = target > noise
         resolvable &= target >= np.finfo(np.float64).tiny
         ok &= resolvable & (target < a)
 

@@ -16,8 +16,10 @@ Decisions the specification leaves open, made here:
   magnitude still finds the concentration). Ties go to the lower strike.
 - ``zero_gamma_level``: every contributing contract is re-priced with Black-Scholes gamma at its own
   implied volatility over ``grid_points`` hypothetical spots ``s`` evenly spaced from
-  ``grid_low·S`` to ``grid_high·S``, with ``s²`` in the gex formula. Expiry is 16:00 New York on the
-  expiration date; time to expiry runs from the chain's capture ``timestamp`` on an ACT/365 basis,
+  ``grid_low·S`` to ``grid_high·S``, with ``s²`` in the gex formula. Expiry is the close of the
+  expiration date's NYSE session in New York: 16:00, or 13:00 on an early-close day (options stop
+  trading with the market: the day after Thanksgiving, Christmas Eve, ...); a date the calendar does
+  not hold is taken as 16:00. Time to expiry runs from the chain's capture ``timestamp`` on an ACT/365 basis,
   floored at ``min_time_to_expiry_days`` (0DTE contracts captured near or after the close).
   Contracts without a usable IV (null, NaN, ≤ 0) still count in net/abs gex through their reported
   gamma but are left out of the re-priced profile. The level is the first sign change of the
@@ -31,6 +33,7 @@ Decisions the specification leaves open, made here:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -41,9 +44,10 @@ import numpy.typing as npt
 import polars as pl
 
 from aegis_core.archive.schemas import GEX_SUMMARY, OPTIONS
+from aegis_core.calendar import nyse
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
-EXPIRY_TIME = dt.time(16, 0)
+EXPIRY_TIME = dt.time(16, 0)  # the regular close; early-close days expire at their own close
 EXPIRY_ZONE = "America/New_York"
 
 # |d1| beyond this makes exp(-d1²/2) exactly 0.0 in float64: such a contract adds nothing anywhere.
@@ -199,6 +203,7 @@ def gex_summary(
             .alias("gex_regime")
         )
     )
+    _refuse_non_finite(frame)
     return GexResult(
         frame=GEX_SUMMARY.conform(frame),
         skipped=dict(sorted(skipped.items())),
@@ -206,6 +211,27 @@ def gex_summary(
         contracts_dropped=dropped,
         contracts_not_repriced=not_repriced,
     )
+
+
+class NonFiniteGexError(ValueError):
+    """A symbol's figures came out infinite or NaN: its chain holds values no real contract has."""
+
+
+_FIGURES = ("net_gex", "abs_gex", "zero_gamma_level", "gamma_wall", "put_wall", "underlying_price")
+
+
+def _refuse_non_finite(frame: pl.DataFrame) -> None:
+    """Raise naming every symbol with an infinite or NaN figure: such a row is never written."""
+    bad = frame.filter(~pl.all_horizontal(pl.col(_FIGURES).is_finite()))
+    if bad.height:
+        listed = "; ".join(
+            f"{row['symbol']}: " + ", ".join(f"{c} {row[c]!r}" for c in _FIGURES if not math.isfinite(row[c]))
+            for row in bad.head(5).iter_rows(named=True)
+        )
+        raise NonFiniteGexError(
+            f"gamma exposure is not finite for {bad.height} symbol(s) ({listed}): their chains hold "
+            "gamma, open interest or contract sizes beyond any real contract; nothing written"
+        )
 
 
 def _utc(as_of: dt.datetime) -> dt.datetime:
@@ -282,13 +308,28 @@ def _contributing(
     return contracts, dropped
 
 
+@functools.cache
+def _early_closes() -> tuple[list[dt.date], list[dt.datetime]]:
+    """The calendar's early-close days and their close, in UTC (the expiry moment of those days)."""
+    sessions = nyse().early_closes()
+    return [s.date for s in sessions], [s.close.astimezone(dt.UTC) for s in sessions]
+
+
 def _years_to_expiry(params: GexParams) -> pl.Expr:
-    expiry = (
+    regular = (
         pl.col("expiration_date")
         .dt.combine(EXPIRY_TIME)
         .dt.replace_time_zone(EXPIRY_ZONE)
         .dt.convert_time_zone("UTC")
     )
+    days, closes = _early_closes()
+    early = pl.col("expiration_date").replace_strict(
+        days,
+        pl.Series(closes, dtype=pl.Datetime("us", "UTC")),
+        default=None,
+        return_dtype=pl.Datetime("us", "UTC"),
+    )
+    expiry = early.fill_null(regular)
     years = (expiry - pl.col("timestamp")).dt.total_microseconds() / (SECONDS_PER_YEAR * 1e6)
     return years.clip(lower_bound=params.min_time_to_expiry_days / 365.0)
 

@@ -2,8 +2,11 @@
 
 An archive root records the kind of data it holds in a marker file. A root without a marker that
 already contains parquet files is a pre-existing (real) archive, unless its files say otherwise.
-A lake records the kind in every Delta commit it makes (commit metadata ``aegis.source``), which
-works the same on a local folder and on object storage. Writing one kind of data into a store that
+A lake records the kind as the table property ``aegis.source`` of each table (set when the table is
+created; the table's metadata is carried by every later commit and checkpoint, so maintenance commits
+never lose it) and in every commit it makes (commit metadata ``aegis.source``, read through a table's
+whole history where the property is missing), which works the same on a local folder and on object
+storage. Writing one kind of data into a store that
 holds the other is refused before anything is written, and so is writing into a lake table whose
 existing schema is not the column contract.
 """

@@ -22,6 +22,7 @@ from aegis_core.archive.schemas import ARTEFACTS, Artefact, Column
 from aegis_core.store_errors import StoreError, is_panic, store_error
 
 SESSION_COLUMN = "session_date"
+KIND_PROPERTY = "aegis.source"  # the kind of data (sim/real): a table property and each commit's metadata
 SLOT_COLUMN = "slot"
 
 # Lake-only columns beyond the file contract: every table carries the session date it is
@@ -114,7 +115,9 @@ class Lake:
         schema = pa.schema([c.arrow_field for c in lake_columns(artefact)])
         props = CommitProperties(custom_metadata={k: str(v) for k, v in (metadata or {}).items()})
         uri = self.uri(artefact.name)
-        self._create_if_absent(artefact, schema, props)
+        found = self._create_if_absent(artefact, schema, props)
+        if metadata and KIND_PROPERTY in metadata:
+            self._record_kind(found, artefact.name, str(metadata[KIND_PROPERTY]), props)
 
         def rows() -> pa.RecordBatchReader:
             checked = _inside(artefact.name, batches(), schema, keys, names)
@@ -143,13 +146,14 @@ class Lake:
                 raise self.store_error(artefact.name, exc) from None
         return self.version(artefact.name) or 0
 
-    def _create_if_absent(self, artefact: Artefact, schema: pa.Schema, props: CommitProperties) -> None:
-        """An empty table, so that every write is an overwrite that Delta checks for conflicts: two runs
-        that both found no table and both created it by writing would both append their rows."""
-        if self.version(artefact.name) is not None:
-            return
+    def _create_if_absent(self, artefact: Artefact, schema: pa.Schema, props: CommitProperties) -> DeltaTable:
+        """The table, created empty if absent, so that every write is an overwrite that Delta checks for
+        conflicts: two runs that both found no table and both created it by writing would both append
+        their rows."""
+        if (found := self.open_table(artefact.name)) is not None:
+            return found
         try:
-            DeltaTable.create(
+            return DeltaTable.create(
                 self.uri(artefact.name),
                 schema,
                 mode="ignore",
@@ -158,8 +162,30 @@ class Lake:
                 commit_properties=props,
             )
         except Exception as exc:  # another run created it first: fine; anything else is raised
-            if self.version(artefact.name) is None:
+            if (found := self.open_table(artefact.name)) is None:
                 raise self.store_error(artefact.name, exc) from None
+            return found
+
+    def _record_kind(self, found: DeltaTable, table: str, kind: str, props: CommitProperties) -> None:
+        """Record ``kind`` as the table property ``aegis.source`` when the table has none yet (a new
+        table, or one from before the property): a property lives in the table's metadata, which every
+        checkpoint carries forward, so it survives any number of later commits and log clean-ups.
+        ``found``: the table as just opened."""
+        for attempt in range(self.commit_retries + 1):
+            if attempt:
+                found = DeltaTable(self.uri(table), storage_options=self._options())
+            held = found.metadata().configuration.get(KIND_PROPERTY)
+            if held is not None:
+                return  # the guard (check_lake) has compared it with ``kind`` before this write
+            try:
+                found.alter.set_table_properties(
+                    {KIND_PROPERTY: kind}, raise_if_not_exists=False, commit_properties=props
+                )
+                return
+            except CommitFailedError:  # another run committed first: look again
+                if attempt == self.commit_retries:
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
     def with_partition_columns(
         self, artefact: Artefact, table: pa.Table, session: dt.date, slot: str | None = None
@@ -199,12 +225,13 @@ class Lake:
         found = self.open_table(table)
         return None if found is None else found.version()
 
-    def kinds(self, history: int = 20, required: str | None = None) -> dict[str, str]:
-        """``table -> kind`` (``sim``/``real``) for every existing artefact table, as recorded in the
-        ``aegis.source`` metadata of its latest commits (maintenance commits carry none). With
-        ``required``, a table that cannot be read is skipped unless it is ``required`` (the table
-        about to be written): a broken unrelated table must not block the run that does not touch it
-        (the run that writes it fails naming it)."""
+    def kinds(self, required: str | None = None) -> dict[str, str]:
+        """``table -> kind`` (``sim``/``real``) for every existing artefact table: its ``aegis.source``
+        table property (recorded at creation, kept by every later commit and checkpoint), or for a
+        table from before the property the ``aegis.source`` metadata of the newest commit in its whole
+        history that has one (maintenance commits carry none). With ``required``, a table that cannot
+        be read is skipped unless it is ``required`` (the table about to be written): a broken unrelated
+        table must not block the run that does not touch it (the run that writes it fails naming it)."""
         out = {}
         for name in ARTEFACTS:
             try:
@@ -215,9 +242,13 @@ class Lake:
                 continue
             if table is None:
                 continue
-            for commit in table.history(history):
-                if "aegis.source" in commit:
-                    out[name] = str(commit["aegis.source"])
+            recorded = table.metadata().configuration.get(KIND_PROPERTY)
+            if recorded is not None:
+                out[name] = str(recorded)
+                continue
+            for commit in table.history():
+                if KIND_PROPERTY in commit:
+                    out[name] = str(commit[KIND_PROPERTY])
                     break
         return out
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from aegis_core.archive import guard, layout
 from aegis_core.archive.files import write_table
-from aegis_core.archive.lake import SESSION_COLUMN, Lake
+from aegis_core.archive.lake import KIND_PROPERTY, SESSION_COLUMN, Lake
 from aegis_core.archive.schemas import (
     ATM_IV,
     GEX_SUMMARY,
@@ -57,7 +57,7 @@ class Archive:
 
     def lake_metadata(self, session: dt.date) -> dict[str, str]:
         """What every lake commit records: the kind of data (the guard reads it) and the session."""
-        return {"aegis.source": guard.data_kind(self.source), "aegis.session": session.isoformat()}
+        return {KIND_PROPERTY: guard.data_kind(self.source), "aegis.session": session.isoformat()}
 
     def claim(self, artefact: Artefact) -> None:
         """The one guard for both stores, before anything is written: same kind of data, contract schema."""

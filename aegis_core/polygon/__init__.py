@@ -1,9 +1,10 @@
 """Async REST client of Polygon (now Massive): auth header, pagination, retries, rate limit, and
 columnar parsing into the archive contract (contract §3)."""
 
-from aegis_core.polygon.client import DEFAULT_BASE_URL, PolygonClient
+from aegis_core.polygon.client import DEFAULT_BASE_URL, CaptureWindow, PolygonClient
 from aegis_core.polygon.errors import (
     PolygonAuthError,
+    PolygonCaptureWindowError,
     PolygonError,
     PolygonHTTPError,
     PolygonNoDataError,
@@ -16,8 +17,10 @@ from aegis_core.polygon.stats import RequestStats
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "CaptureWindow",
     "ChainsResult",
     "PolygonAuthError",
+    "PolygonCaptureWindowError",
     "PolygonClient",
     "PolygonError",
     "PolygonHTTPError",

@@ -19,6 +19,7 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import httpx
@@ -26,11 +27,13 @@ import orjson
 import polars as pl
 from pydantic import SecretStr
 
+from aegis_core.clock import Clock
 from aegis_core.endpoint_url import EndpointURLError, check_endpoint_url
 from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, aread_bounded, tls_failure
 from aegis_core.polygon.batch import ProgressCallback, run_batch
 from aegis_core.polygon.errors import (
     PolygonAuthError,
+    PolygonCaptureWindowError,
     PolygonDeadlineError,
     PolygonError,
     PolygonHTTPError,
@@ -236,13 +239,16 @@ class PolygonClient:
             elapsed_s=time.perf_counter() - started,
         )
 
-    async def option_chain(self, symbol: str, captured_at: dt.datetime) -> pl.DataFrame:
+    async def option_chain(
+        self, symbol: str, captured_at: dt.datetime, window: CaptureWindow | None = None
+    ) -> pl.DataFrame:
         """The whole chain snapshot of one underlying in the ``OPTIONS`` contract, all pages followed.
-        ``captured_at`` (timezone-aware) becomes the ``timestamp`` column."""
+        ``captured_at`` (timezone-aware) becomes the ``timestamp`` column; with ``window``, the whole
+        fetch must end inside it (see ``CaptureWindow``)."""
         _require_aware(captured_at)
         stats = RequestStats()
         try:
-            return await self._chain(symbol, captured_at, stats)
+            return await self._chain(symbol, captured_at, stats, window)
         finally:
             self.stats.add(stats)
 
@@ -252,12 +258,14 @@ class PolygonClient:
         captured_at: dt.datetime,
         on_progress: ProgressCallback | None = None,
         on_chain: Callable[[str, pl.DataFrame], None] | None = None,
+        window: CaptureWindow | None = None,
     ) -> ChainsResult:
         """Chains of many underlyings, ``max_concurrency`` at a time. Every symbol ends up either in
         ``sizes`` (and ``frames``) or in ``failures``; a ``PolygonAuthError`` cancels the rest and is
         raised. ``on_progress(done, total, symbol)`` is called as each symbol finishes, either way.
         With ``on_chain(symbol, frame)``, each chain is handed over as it arrives instead of being kept
-        in ``frames``: the caller writes it and memory never holds the whole batch."""
+        in ``frames``: the caller writes it and memory never holds the whole batch. With ``window``, a
+        chain whose fetch does not end inside the capture window fails by name (``CaptureWindow``)."""
         _require_aware(captured_at)
         started = time.perf_counter()
         stats = RequestStats()
@@ -271,7 +279,7 @@ class PolygonClient:
         try:
             frames, failures = await run_batch(
                 symbols,
-                lambda symbol: self._chain(symbol, captured_at, stats),
+                lambda symbol: self._chain(symbol, captured_at, stats, window),
                 concurrency=self.max_concurrency,
                 fatal=(PolygonAuthError,),
                 on_progress=on_progress,
@@ -286,12 +294,16 @@ class PolygonClient:
 
     # --- pagination ------------------------------------------------------------------------------
 
-    async def _chain(self, symbol: str, captured_at: dt.datetime, stats: RequestStats) -> pl.DataFrame:
+    async def _chain(
+        self, symbol: str, captured_at: dt.datetime, stats: RequestStats, window: CaptureWindow | None = None
+    ) -> pl.DataFrame:
         endpoint = f"/v3/snapshot/options/{path_segment(symbol)}"
         url = self._url(endpoint, limit=str(PAGE_LIMIT))
         pages: list[ChainPage] = []
         cursors: set[str] = set()
         while True:
+            if window is not None:  # no request for a page past the window
+                window.check(symbol, endpoint, pages=len(pages))
             page = await self._get(
                 url, endpoint=endpoint, symbol=symbol, stats=stats, decode=read_chain_page, offload=True
             )
@@ -314,6 +326,8 @@ class PolygonClient:
                     symbol=symbol,
                     endpoint=endpoint,
                 )
+        if window is not None:  # the last page must have arrived inside the window too
+            window.check(symbol, endpoint, pages=len(pages))
         try:
             frame, rejected = await asyncio.to_thread(chain_frame, pages, symbol, captured_at)
         except ResponseShapeError as exc:
@@ -467,6 +481,30 @@ class PolygonClient:
             message = body[:200].decode("utf-8", "replace")
         text = " ".join(str(message).split()) if message else f"(no message; {len(body)} bytes)"
         return self._scrub(text[:300])
+
+
+@dataclass(frozen=True)
+class CaptureWindow:
+    """The end of a live-only snapshot's capture window and the clock that tells when it is reached.
+
+    A chain snapshot spans its pages: a page is not requested once the window has ended, and a chain
+    whose last page arrived after its end fails by name (``PolygonCaptureWindowError``), never archived
+    as a snapshot of the window's moment. ``name`` says which window (e.g. "the next open")."""
+
+    end: dt.datetime
+    clock: Clock
+    name: str = "its capture window"
+
+    def check(self, symbol: str, endpoint: str, *, pages: int) -> None:
+        now = self.clock()
+        if now >= self.end:
+            where = "before its first page" if pages == 0 else f"after {pages} page(s)"
+            raise PolygonCaptureWindowError(
+                f"{symbol}: {self.name} ended at {self.end.isoformat()} {where} (it is {now.isoformat()}); "
+                "a snapshot fetched past it is not of its moment and Polygon keeps no historical chains",
+                symbol=symbol,
+                endpoint=endpoint,
+            )
 
 
 def _require_aware(captured_at: dt.datetime) -> None:

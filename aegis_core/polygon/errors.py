@@ -102,3 +102,8 @@ class PolygonDeadlineError(PolygonError):
             endpoint=endpoint,
         )
         self.budget_s = budget_s
+
+
+class PolygonCaptureWindowError(PolygonError):
+    """A live-only snapshot whose fetch reached the end of its capture window (the next open for an
+    end-of-day chain, the slot's end for an intraday one): what it would archive is not of its moment."""

@@ -51,13 +51,14 @@ _CONTRACT = pl.Struct(
                 "contract_type": STR,
                 "expiration_date": STR,
                 "strike_price": F64,
-                "shares_per_contract": I64,
+                # A float, as for open interest: 1e30 must reach the door, not turn into a null.
+                "shares_per_contract": F64,
                 "exercise_style": STR,
             }
         ),
         "greeks": pl.Struct({"delta": F64, "gamma": F64, "theta": F64, "vega": F64}),
         "implied_volatility": F64,
-        "last_quote": pl.Struct({"bid": F64, "ask": F64, "bid_size": I64, "ask_size": I64}),
+        "last_quote": pl.Struct({"bid": F64, "ask": F64, "bid_size": F64, "ask_size": F64}),  # as OI
         "last_trade": pl.Struct({"price": F64}),
         # Floats here: an absurd value (1e30) must reach the door's check, not turn into a null.
         "open_interest": F64,
@@ -143,7 +144,8 @@ def chain_frame(
     kept, rejected = screen_chain(complete, symbol)
     if complete.height < frame.height:
         rejected = {MISSING_IDENTITY: frame.height - complete.height, **rejected}
-    kept = kept.with_columns(pl.col("open_interest", "day_volume").round().cast(I64))
+    integers = ("open_interest", "day_volume", "shares_per_contract", "bid_size", "ask_size")
+    kept = kept.with_columns(pl.col(integers).round().cast(I64))
     return kept.select(OPTIONS.column_names), rejected
 
 

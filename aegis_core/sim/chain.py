@@ -130,7 +130,11 @@ def build_chain(inp: ChainInputs) -> OptionChain:
     g_now = rng(inp.seed, "quotes", p.symbol, moment.isoformat())
 
     # Per expiry: time, ATM vol (term structure), strike grid.
-    t_exp = np.array([max((e.close - moment).total_seconds(), MIN_T_SECONDS) / YEAR_SECONDS for e in exps])
+    # In UTC: two New York datetimes subtract as wall-clock times, an hour off across a DST change.
+    at = moment.astimezone(dt.UTC)
+    t_exp = np.array(
+        [max((e.close.astimezone(dt.UTC) - at).total_seconds(), MIN_T_SECONDS) / YEAR_SECONDS for e in exps]
+    )
     stress = inp.vol_level / p.volatility - 1.0  # > 0 when vol is bid: short end inverts
     atm_exp = inp.vol_level * (1.0 + 0.35 * stress * np.exp(-t_exp / 0.25)) * (1.0 + 0.02 * np.log1p(t_exp))
     weights = np.array([KIND_STRIKES[e.kind] for e in exps])
@@ -214,7 +218,7 @@ def build_chain(inp: ChainInputs) -> OptionChain:
     change_pct = np.round(change / prev_close * 100.0, 4)
     # Trade and quote times (integer nanoseconds), never after the moment or the session close.
     last_seen = min(moment, session.close)
-    span_s = max((last_seen - session.open).total_seconds(), 1.0)
+    span_s = max((last_seen.astimezone(dt.UTC) - session.open.astimezone(dt.UTC)).total_seconds(), 1.0)
     last_seen_ns = _ns(last_seen)
     trade_ns = last_seen_ns - (g.random(n) ** 3 * span_s * 1e9).astype(np.int64)
     quote_ns = last_seen_ns - (g_now.random(n) * min(span_s, 60.0) * 1e9).astype(np.int64)

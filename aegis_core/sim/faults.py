@@ -23,7 +23,17 @@ class Fault(StrEnum):
 
 
 SERVER_ERROR_STATUSES = (500, 502, 503)
-LYING_SYMBOL_KNOBS = ("duplicate_contract_symbols", "wrong_underlying_symbols", "absurd_oi_symbols")
+LYING_SYMBOL_KNOBS = (
+    "duplicate_contract_symbols",
+    "wrong_underlying_symbols",
+    "absurd_oi_symbols",
+    "absurd_gamma_symbols",
+    "absurd_shares_symbols",
+    "grouped_duplicate_symbols",
+)
+ABSURD_GAMMA = 1e300
+ABSURD_SHARES = 10**18
+_DAY_MS = 86_400_000
 WRONG_UNDERLYING = "ZZZZ"
 
 
@@ -44,6 +54,12 @@ class Faults:
     - ``duplicate_contract_symbols``: every snapshot page of these chains repeats its first contract.
     - ``wrong_underlying_symbols``: these chains' contracts name another underlying (``ZZZZ``).
     - ``absurd_oi_symbols``: the middle contract of every page of these chains has open interest 1e30.
+    - ``absurd_gamma_symbols``: the middle contract of every page of these chains has gamma 1e300.
+    - ``absurd_shares_symbols``: the middle contract of every page has shares_per_contract 10**18.
+    - ``grouped_shift_days``: the grouped daily bars are dated this many days before the day asked.
+    - ``grouped_duplicate_symbols``: these tickers are listed twice in the grouped answer (the second
+      bar's close one dollar higher).
+    - ``aggs_shift_days``: per-ticker daily bars (VIX included) are dated this many days earlier.
     - ``vix_close``: the VIX bars' close, whatever the market says (e.g. -1).
     - ``seed``: the seed of the fault draws.
     """
@@ -61,6 +77,11 @@ class Faults:
     duplicate_contract_symbols: frozenset[str] = field(default_factory=frozenset)
     wrong_underlying_symbols: frozenset[str] = field(default_factory=frozenset)
     absurd_oi_symbols: frozenset[str] = field(default_factory=frozenset)
+    absurd_gamma_symbols: frozenset[str] = field(default_factory=frozenset)
+    absurd_shares_symbols: frozenset[str] = field(default_factory=frozenset)
+    grouped_shift_days: int = 0
+    grouped_duplicate_symbols: frozenset[str] = field(default_factory=frozenset)
+    aggs_shift_days: int = 0
     vix_close: float | None = None
     seed: int = 0
 
@@ -76,6 +97,9 @@ class Faults:
         for name in ("latency_ms", "retry_after_s", "stall_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Faults.{name} must not be negative, got {getattr(self, name)}")
+        for name in ("grouped_shift_days", "aggs_shift_days"):
+            if not 0 <= getattr(self, name) <= 366:
+                raise ValueError(f"Faults.{name} must be within 0..366, got {getattr(self, name)}")
         if self.force_status is not None and not 400 <= self.force_status <= 599:
             raise ValueError(f"Faults.force_status must be within 400–599, got {self.force_status}")
         object.__setattr__(self, "repeat_cursor_symbols", _symbols(self.repeat_cursor_symbols))
@@ -91,9 +115,31 @@ class Faults:
         if underlying in self.wrong_underlying_symbols:
             for record in records:
                 record.setdefault("underlying_asset", {})["ticker"] = WRONG_UNDERLYING
+        middle = records[len(records) // 2]
         if underlying in self.absurd_oi_symbols:
-            records[len(records) // 2]["open_interest"] = 1e30
+            middle["open_interest"] = 1e30
+        if underlying in self.absurd_gamma_symbols:
+            middle.setdefault("greeks", {})["gamma"] = ABSURD_GAMMA
+        if underlying in self.absurd_shares_symbols:
+            middle.setdefault("details", {})["shares_per_contract"] = ABSURD_SHARES
         return records
+
+    def lie_about_grouped(self, bars: list[dict]) -> list[dict]:
+        """The grouped daily bars as a lying source would send them (re-dated, tickers repeated)."""
+        out = []
+        for bar in bars:
+            if self.grouped_shift_days:
+                bar = {**bar, "t": bar["t"] - self.grouped_shift_days * _DAY_MS}
+            out.append(bar)
+            if bar.get("T") in self.grouped_duplicate_symbols:
+                out.append({**bar, "c": bar["c"] + 1.0})
+        return out
+
+    def lie_about_bars(self, bars: list[dict]) -> list[dict]:
+        """Per-ticker daily bars (VIX too) re-dated ``aggs_shift_days`` earlier."""
+        if not self.aggs_shift_days:
+            return bars
+        return [{**bar, "t": bar["t"] - self.aggs_shift_days * _DAY_MS} for bar in bars]
 
     @property
     def total_rate(self) -> float:

@@ -404,6 +404,8 @@ class SimServer:
         if query.get("sort", ["asc"])[-1] == "desc":
             bars.reverse()
         body = aggregates_body(ticker, bars[:limit], request_id, adjusted)
+        if "results" in body:
+            body["results"] = self.faults.lie_about_bars(body["results"])
         if ticker == VIX_TICKER and self.faults.vix_close is not None:
             for bar in body.get("results", []):
                 bar["c"] = self.faults.vix_close
@@ -416,7 +418,10 @@ class SimServer:
         adjusted = query.get("adjusted", ["true"])[-1].lower() != "false"
         omit = self.faults.grouped_omit
         bars = {s: b for s, b in self.market.grouped(date, as_of=moment).items() if s not in omit}
-        return _json(200, grouped_body(bars, request_id, adjusted))
+        body = grouped_body(bars, request_id, adjusted)
+        if "results" in body:
+            body["results"] = self.faults.lie_about_grouped(body["results"])
+        return _json(200, body)
 
     def _snapshot(
         self, underlying: str, query: dict[str, list[str]], moment: dt.datetime, base: str, request_id: str

@@ -1,12 +1,14 @@
 """Independent slow pure-Python re-derivation of a gex_summary row (contract §6), contract by contract.
 
 It shares nothing with ``aegis_core.analytics`` except the parameter values: its own Black-Scholes
-gamma (``math``), its own time to expiry (``zoneinfo``), its own grid and crossing loop.
+gamma (``math``), its own time to expiry (the expiration day's close from pandas-market-calendars, in
+UTC), its own grid and crossing loop.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -32,9 +34,21 @@ def bs_call_delta(s: float, k: float, t: float, vol: float, r: float = 0.0, q: f
     return math.exp(-q * t) * norm_cdf(bs_d1(s, k, t, vol, r, q))
 
 
+@functools.cache
+def exchange_close(expiry: dt.date) -> dt.datetime:
+    """The NYSE close of ``expiry`` from pandas-market-calendars (13:00 on an early close), 16:00 New York
+    where it has no session that day."""
+    import pandas_market_calendars as mcal
+
+    schedule = mcal.get_calendar("NYSE").schedule(expiry.isoformat(), expiry.isoformat())
+    if schedule.empty:
+        return dt.datetime(expiry.year, expiry.month, expiry.day, 16, 0, tzinfo=NEW_YORK)
+    return schedule["market_close"].iloc[0].to_pydatetime().astimezone(dt.UTC)
+
+
 def years_to_expiry(expiry: dt.date, capture: dt.datetime, floor_days: float) -> float:
-    close = dt.datetime(expiry.year, expiry.month, expiry.day, 16, 0, tzinfo=NEW_YORK)
-    return max((close - capture).total_seconds() / (365 * 86400), floor_days / 365)
+    close = exchange_close(expiry).astimezone(dt.UTC)
+    return max((close - capture.astimezone(dt.UTC)).total_seconds() / (365 * 86400), floor_days / 365)
 
 
 def reference_row(

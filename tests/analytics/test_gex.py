@@ -11,7 +11,14 @@ import polars as pl
 import pytest
 
 from aegis_core.analytics import black_scholes as bs
-from aegis_core.analytics.gex import GexParams, GexResult, _gex_profile, first_zero_crossing, gex_summary
+from aegis_core.analytics.gex import (
+    GexParams,
+    GexResult,
+    NonFiniteGexError,
+    _gex_profile,
+    first_zero_crossing,
+    gex_summary,
+)
 from aegis_core.archive.schemas import GEX_SUMMARY
 from tests.analytics.chains import AS_OF, CAPTURE, SESSION, chain_frame, contract, spots_frame
 from tests.analytics.reference import reference_row
@@ -370,3 +377,11 @@ def test_first_zero_crossing(profile: list[float], level: float) -> None:
     p = np.array([profile])
     spots = np.array([[10.0 * (i + 1) for i in range(p.shape[1])]])
     assert first_zero_crossing(p, spots)[0] == pytest.approx(level)
+
+
+def test_a_non_finite_gamma_exposure_is_refused_naming_the_symbol() -> None:
+    # Issue 24: a gamma of 1e300 (finite, so not "null gamma") made net_gex infinite and the row was written.
+    rows = [contract(kind="call", strike=SPOT, gamma=1e300, oi=1000), contract(kind="put", strike=SPOT)]
+    with pytest.raises(NonFiniteGexError, match=r"AAA: net_gex inf, abs_gex inf"):
+        run(rows)
+    assert math.isfinite(row(run([contract(kind="call", strike=SPOT, gamma=0.02, oi=1000)]))["net_gex"])

@@ -1,7 +1,11 @@
 """The one atomic writer: durable (file and folder fsynced), never sweeps a live writer's temporary,
 writes through a symlink, and concurrent writers of one file leave one whole file."""
 
+import fcntl
 import os
+import shlex
+import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -9,7 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from aegis_core import atomic
+import pytest
+
+from aegis_core import atomic, processes
+from tests.conftest import PROJECT
 
 
 def test_file_and_folder_are_fsynced_after_the_rename(tmp_path, monkeypatch):
@@ -36,26 +43,42 @@ def test_file_and_folder_are_fsynced_after_the_rename(tmp_path, monkeypatch):
 
 def test_a_live_writers_temporary_is_never_swept(tmp_path):
     target = tmp_path / "f.parquet"
-    live = atomic.temp_path(target)  # named for this (live) process
-    live.write_bytes(b"half")
-    atomic.replace_bytes(target, b"whole")
-    assert live.exists() and target.read_bytes() == b"whole"
+    live = atomic.temp_path(target)  # named for this (live) process, locked as a writer locks it
+    with open(live, "wb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        held.write(b"half")
+        held.flush()
+        old = time.time() - atomic.STALE_AFTER_S - 10  # however old it looks
+        os.utime(live, (old, old))
+        atomic.replace_bytes(target, b"whole")
+        assert live.exists() and target.read_bytes() == b"whole"
+    atomic.replace_bytes(target, b"again")  # its writer gone (the lock with it): swept
+    assert not live.exists()
 
 
-def test_a_dead_writers_temporary_is_swept_at_once_and_an_old_foreign_one_by_age(tmp_path):
+def test_a_dead_writers_temporary_is_swept_at_once_an_empty_new_one_by_grace_and_a_foreign_one_by_age(
+    tmp_path,
+):
     target = tmp_path / "f.parquet"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
     dead_pid = int(dead.stdout)
     host = atomic._host_token()
     crashed = tmp_path / f".f.parquet.{host}-{dead_pid}.0123456789ab.tmp"
-    crashed.write_bytes(b"x")
+    crashed.write_bytes(b"x")  # bytes: written under a lock nobody holds any more
+    new = tmp_path / f".f.parquet.{host}-{dead_pid}.ba9876543210.tmp"
+    new.write_bytes(b"")  # empty and new: its writer may be about to lock it
     foreign = tmp_path / ".f.parquet.otherhost-1.0123456789ab.tmp"
     foreign.write_bytes(b"x")
     atomic.replace_bytes(target, b"1")
-    assert not crashed.exists() and foreign.exists()  # another host's writer may still be running
+    assert not crashed.exists() and new.exists()
+    assert foreign.exists()  # another host's writer may still be running (its locks may not reach here)
+    grace = time.time() - atomic.LOCK_GRACE_S - 1
+    os.utime(new, (grace, grace))
+    atomic.replace_bytes(target, b"2")
+    assert not new.exists() and foreign.exists()
     old = time.time() - atomic.STALE_AFTER_S - 10
     os.utime(foreign, (old, old))
-    atomic.replace_bytes(target, b"2")
+    atomic.replace_bytes(target, b"3")
     assert not foreign.exists()
 
 
@@ -111,3 +134,79 @@ def test_create_never_replaces_and_leaves_a_whole_owner_only_file(tmp_path, monk
     dangling.symlink_to(tmp_path / "nowhere.json")
     assert atomic.create_bytes(dangling, b"x") is False and not (tmp_path / "nowhere.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "seed.json"]  # no temporaries
+
+
+WRITER = """
+import pathlib, sys, time
+from aegis_core import atomic
+target, ready, go = map(pathlib.Path, sys.argv[1:4])
+
+def write(fh):
+    fh.write(b"first half ")
+    fh.flush()
+    ready.write_text(str(__import__("os").getpid()))
+    while not go.exists():
+        time.sleep(0.02)
+    fh.write(b"second half")
+
+atomic.replace_bytes(target, b"old") if not target.exists() else None
+atomic.replace_file(target, write)
+"""
+
+
+def _free_pid() -> int:
+    """A small pid no process has here: a writer that has it in its own namespace is 'dead' seen from here."""
+    return next(p for p in range(20, 400) if not Path(f"/proc/{p}").exists())
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare")
+def test_a_live_writer_in_another_pid_namespace_survives_the_sweep(tmp_path):
+    # Issue 24: two containers with one host name and their own pid namespaces: the sweep decided "writer
+    # gone" by host name and pid, and deleted the other's live temporary (its pid is nobody here).
+    target, ready, go = tmp_path / "f.parquet", tmp_path / "ready", tmp_path / "go"
+    pid = _free_pid()
+    # In its own pid namespace the shell is 1, each /bin/true takes the next pid, the writer gets ``pid``.
+    spacers = "/bin/true; " * (pid - 2)
+    command = f"{spacers}{shlex.quote(sys.executable)} -c {shlex.quote(WRITER)} {target} {ready} {go}"
+    writer = subprocess.Popen(["unshare", "--pid", "--fork", "sh", "-c", command], cwd=PROJECT)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert writer.poll() is None, "the writer ended early (is unshare allowed here?)"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        (live,) = tmp_path.glob(".f.parquet.*.tmp")
+        m = atomic._TEMP.match(live.name)
+        assert m is not None and m["host"] == atomic._host_token() and int(m["pid"]) == pid
+        assert int(ready.read_text()) == pid and not processes.process_alive(pid)  # "dead" seen from here
+        old = time.time() - atomic.STALE_AFTER_S - 10  # however old it looks
+        os.utime(live, (old, old))
+        assert atomic.sweep_temps(target) == 0 and live.exists()
+        atomic.replace_bytes(target, b"ours")  # a writer here sweeps too, and writes beside it
+        assert live.exists()
+    finally:
+        go.write_text("")
+        assert writer.wait(timeout=60) == 0
+    assert target.read_bytes() == b"first half second half"  # the other writer's file landed whole
+    assert not list(tmp_path.glob(".f.parquet.*.tmp"))
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare")
+def test_a_killed_writer_in_another_pid_namespace_is_swept(tmp_path):
+    target, ready, go = tmp_path / "f.parquet", tmp_path / "ready", tmp_path / "go"
+    command = f"exec {shlex.quote(sys.executable)} -c {shlex.quote(WRITER)} {target} {ready} {go}"
+    writer = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--kill-child", "sh", "-c", command], cwd=PROJECT
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert writer.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    writer.send_signal(signal.SIGKILL)  # unshare dies, and with it (--kill-child) the writer, mid-write
+    writer.wait(timeout=30)
+    (left,) = tmp_path.glob(".f.parquet.*.tmp")
+    for _ in range(100):  # the kernel releases the lock as the writer's files close
+        if atomic.sweep_temps(target, now=time.time() + atomic.LOCK_GRACE_S + 1):
+            break
+        time.sleep(0.05)
+    assert not left.exists() and target.read_bytes() == b"old"

@@ -38,7 +38,7 @@ def test_a_per_symbol_file_is_tallied_with_its_latest_capture(tmp_path, table, o
     path = layout.options_file(tmp_path, "SPY", DAY)
     path.parent.mkdir(parents=True)
     pq.write_table(table, path, **options)
-    assert file_tallies(tmp_path, "options", DAY) == {"SPY": Tally(3, LATEST)}
+    assert file_tallies(tmp_path, "options", DAY) == {"SPY": Tally(3, LATEST)}  # off contract: no digest
 
 
 def test_a_daily_file_is_tallied_per_symbol(tmp_path):

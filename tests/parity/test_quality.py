@@ -4,6 +4,7 @@ offenders, on a broken one."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 from pathlib import Path
 
@@ -218,10 +219,24 @@ def test_nulls_duplicates_missing_chains_and_a_stray_zero_gamma_fail_sanity(pyth
 
     assert result.offenders == ("AAPL", "MSFT", "NVDA", "QQQ")
     details = "\n".join(result.details)
-    assert "AAPL: net_gex is null/NaN" in details
+    assert "AAPL: net_gex is null (must be a finite number)" in details
     assert "MSFT: zero_gamma_level 1.0 outside 0.8–1.2 × spot 400.0" in details
     assert "NVDA: gamma_wall 104.0 but no chain strikes to check it against" in details
     assert "QQQ: 2 rows (expected one per symbol)" in details
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_infinite_or_nan_gamma_exposure_fails_sanity(python_root: Path, value: float) -> None:
+    # Issue 24: an infinite net_gex/abs_gex (gamma 1e300 at the door) used to pass: only NaN was looked for.
+    good = gex_frame(python_root)
+    gex = good.with_columns(
+        pl.when(pl.col("symbol") == "QQQ").then(value).otherwise(pl.col(c)).alias(c)
+        for c in ("net_gex", "abs_gex")
+    )
+    result = gex_sanity(gex, strike_ranges(chains_frame(python_root)))
+    assert result.offenders == ("QQQ",) and not result.passed
+    assert f"QQQ: net_gex is {value!r} (must be a finite number)" in "\n".join(result.details)
+    assert gex_sanity(good, strike_ranges(chains_frame(python_root))).passed
 
 
 # --- intraday_cadence -----------------------------------------------------------------------------

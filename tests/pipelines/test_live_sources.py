@@ -5,6 +5,7 @@ The ``clock`` resource moves the run's "now": the end-of-day chains are captured
 """
 
 import datetime as dt
+import time
 
 import dagster as dg
 import polars as pl
@@ -141,3 +142,36 @@ def test_live_chains_outside_the_window_fail_saying_why_and_archive_nothing(tmp_
     assert "and the next open (2026-11-23 09:30 ET)" in message and shown in message
     assert "options" not in requests  # refused before asking the source
     assert not (tmp_path / "archive/options").exists()
+
+
+def racing_clock(start: dt.datetime, speed: float) -> Clock:
+    """A clock that says ``start`` when first read and then runs ``speed`` times faster than real time:
+    a fetch that takes a second of real time takes ``speed`` seconds by it."""
+    first: list[float] = []
+
+    def read() -> dt.datetime:
+        if not first:
+            first.append(time.monotonic())
+        return start + dt.timedelta(seconds=(time.monotonic() - first[0]) * speed)
+
+    return read
+
+
+def test_an_eod_fetch_that_runs_past_the_next_open_fails_by_name(tmp_path, server):
+    # Probe (issue 24): at 4 requests/s an end-of-day fetch ran on past the next open, its chains stamped
+    # before it, and the run was SUCCESS. The window now holds for the whole fetch, by the run's clock.
+    opens = dt.datetime(2026, 11, 23, 9, 30, tzinfo=NY)
+    res = resources(tmp_path, server, clock=racing_clock(opens - dt.timedelta(seconds=1), speed=3600))
+    res["market"] = res["market"].model_copy(update={"max_requests_per_second": 4.0})
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [options], partition_key="2026-11-20", resources=res, instance=instance, raise_on_error=False
+        )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "no option chain could be fetched for 2026-11-20" in message
+    window = "the capture window of 2026-11-20's chains (the next open) ended at 2026-11-23T09:30:00-05:00"
+    for symbol in SMALL_UNIVERSE:
+        assert f"{symbol}: {window}" in message
+    assert not (tmp_path / "archive/options").exists()  # nothing archived as the session's close

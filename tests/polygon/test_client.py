@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from aegis_core.archive.schemas import OPTIONS, STOCKS, VIX
 from aegis_core.polygon import (
+    CaptureWindow,
     PolygonAuthError,
     PolygonClient,
     PolygonNoDataError,
@@ -516,3 +517,26 @@ def test_a_receiver_that_fails_stops_the_batch_and_is_raised(serve: Serve) -> No
     with pytest.raises(OSError, match="No space left"):
         asyncio.run(run())
     assert len(server.requests) < 8  # not every chain fetched after the write failed
+
+
+def test_a_chain_whose_fetch_runs_past_its_capture_window_fails_by_name(serve: Serve) -> None:
+    # Issue 24: the window was checked at the start only. A clock read before each page and after the
+    # last: AAPL's third page would be asked for after the window's end, so AAPL fails by name and no
+    # request is made for it; MSFT, one page inside the window, is kept.
+    server = serve(ChainScript({"MSFT": 1, "AAPL": 3}))
+    end = CAPTURED + dt.timedelta(minutes=10)
+    reads = iter(
+        [CAPTURED] * 3 + [end] * 10
+    )  # MSFT: before and after its page; AAPL: before page 1, then late
+
+    async def run():
+        async with client(server.url, max_concurrency=1) as c:
+            window = CaptureWindow(end, lambda: next(reads), "the test window")
+            return await c.option_chains(["MSFT", "AAPL"], CAPTURED, window=window)
+
+    result = asyncio.run(run())
+    assert result.sizes == {"MSFT": 5}
+    assert result.failures["AAPL"].startswith(
+        f"AAPL: the test window ended at {end.isoformat()} after 1 page(s) (it is {end.isoformat()})"
+    )
+    assert sum("AAPL" in r.target for r in server.requests) == 1  # nothing asked past the window

@@ -22,8 +22,12 @@ from aegis_core.polygon.parse import (
 )
 from aegis_core.validation import (
     ABSURD_OPEN_INTEREST,
+    ABSURD_QUOTE_SIZE,
     ABSURD_VOLUME,
+    BAD_GAMMA,
+    BAD_IV,
     BAD_PRICE,
+    BAD_SHARES,
     BAD_STRIKE,
     DUPLICATE,
     MAX_CONTRACTS,
@@ -275,8 +279,26 @@ def _variant(doc: dict, ticker: str, change) -> dict:
         (lambda c: c.setdefault("day", {}).__setitem__("volume", 9e18), ABSURD_VOLUME),
         (lambda c: c["details"].__setitem__("strike_price", 0), BAD_STRIKE),
         (lambda c: c.setdefault("last_quote", {}).__setitem__("bid", -1.5), BAD_PRICE),
+        # Issue 24: integers read as floats too, so 1e30 reaches the door instead of becoming a null.
+        (lambda c: c["details"].__setitem__("shares_per_contract", 1e30), BAD_SHARES),
+        (lambda c: c["details"].__setitem__("shares_per_contract", 10**18), BAD_SHARES),
+        (lambda c: c.setdefault("last_quote", {}).__setitem__("ask_size", 1e30), ABSURD_QUOTE_SIZE),
+        (lambda c: c.setdefault("greeks", {}).__setitem__("gamma", 1e300), BAD_GAMMA),
+        (lambda c: c.__setitem__("implied_volatility", -0.2), BAD_IV),
     ],
-    ids=["underlying", "oi 1e30", "negative oi", "volume", "strike 0", "negative bid"],
+    ids=[
+        "underlying",
+        "oi 1e30",
+        "negative oi",
+        "volume",
+        "strike 0",
+        "negative bid",
+        "shares 1e30",
+        "shares 10**18",
+        "ask size 1e30",
+        "gamma 1e300",
+        "negative iv",
+    ],
 )
 def test_contracts_the_source_cannot_be_right_about_are_rejected_by_reason(change, reason) -> None:
     # Regression (issue 12): an open interest of 1e30 was archived as null and then read as GEX 0.

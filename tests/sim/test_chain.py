@@ -116,7 +116,9 @@ def test_greeks_are_consistent_with_iv(market: SimMarket, symbol: str, moment: d
         d = rec["details"]
         session = nyse().session(dt.date.fromisoformat(d["expiration_date"]))
         assert session is not None
-        t = max((session.close - moment).total_seconds(), 3600.0) / (365 * 86400)
+        # In UTC: New York datetimes subtract as wall-clock times, an hour off across a DST change.
+        seconds = (session.close.astimezone(dt.UTC) - moment.astimezone(dt.UTC)).total_seconds()
+        t = max(seconds, 3600.0) / (365 * 86400)
         want = _bs(
             rec["underlying_asset"]["price"],
             d["strike_price"],

@@ -7,7 +7,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from aegis_core.archive import guard
+from aegis_core.archive import files, guard
 from aegis_core.archive.files import read_metadata, write_artefact
 from aegis_core.archive.schemas import GEX_SUMMARY, VIX
 
@@ -32,7 +32,11 @@ def test_written_file_carries_the_contract_and_metadata(tmp_path):
     assert schema.names == VIX.column_names
     assert all(not schema.field(n).nullable for n in VIX.column_names)
     assert schema.field("timestamp").type.unit == "us" and schema.field("timestamp").type.tz == "UTC"
-    assert read_metadata(path) == {"source": "sim"}
+    # The writer's own digest of the rows written, whatever the caller passed as metadata.
+    digest = files.table_digest(pq.read_table(path).replace_schema_metadata(None))
+    assert read_metadata(path) == {"source": "sim", "digest": digest}
+    write_artefact(path, VIX, vix_frame(), {"source": "sim", "digest": "copied from elsewhere"})
+    assert read_metadata(path)["digest"] == digest
     assert list(tmp_path.rglob("*.tmp")) == []
 
 

@@ -85,10 +85,12 @@ def test_failed_checks_alert_once_per_problem_and_again_after_recovery(slack, ar
     first = run_job(defs, instance)
     assert first.success  # non-blocking failures leave the run SUCCESS: no run-failure sensor sees them
     daemon.tick()
-    # The lost TSLA file is also a disagreement with the lake, which still holds its bar.
-    assert len(slack.messages) == 3
-    (consistency,) = [t for t in texts(slack) if "check=lake_consistency" in t]
-    assert "asset=ldas/stocks" in consistency and "TSLA (0 vs 1)" in consistency
+    # The lost TSLA file is also a disagreement with the lake, which still holds its bar; so is the edited
+    # gex_summary file (as many rows at the same times, other values: the content digest).
+    assert len(slack.messages) == 4
+    consistency = {t.split("asset=")[1].split()[0]: t for t in texts(slack) if "check=lake_consistency" in t}
+    assert "TSLA (0 vs 1)" in consistency["ldas/stocks"]
+    assert "AAPL (other values)" in consistency["ldas/gex_summary"]
     (sanity,) = [t for t in texts(slack) if f"check={GEX_SANITY_CHECK}" in t]
     (coverage,) = [t for t in texts(slack) if f"check={UNIVERSE_COVERAGE_CHECK}" in t]
     assert sanity.startswith(
@@ -101,7 +103,7 @@ def test_failed_checks_alert_once_per_problem_and_again_after_recovery(slack, ar
 
     run_job(defs, instance)  # the same problems again: no new message
     daemon.tick()
-    assert len(slack.messages) == 3
+    assert len(slack.messages) == 4
 
     set_column(gex, "gex_regime", {"AAPL": "positive"})  # fixed ...
     assert run_job(defs, instance).success
@@ -109,9 +111,11 @@ def test_failed_checks_alert_once_per_problem_and_again_after_recovery(slack, ar
     set_column(gex, "gex_regime", {"AAPL": "neutral"})  # ... and broken again: a new problem
     again = run_job(defs, instance)
     daemon.tick()
-    assert len(slack.messages) == 4
-    assert texts(slack)[3].startswith("[CRITICAL] Asset check failed: ldas/gex_summary gex_sanity")
-    assert texts(slack)[3].endswith(f"/runs/{again.run_id}")
+    assert len(slack.messages) == 6  # both problems of the file are new again
+    latest = {t.split(": ")[1].split()[1]: t for t in texts(slack)[4:]}
+    assert latest["gex_sanity"].startswith("[CRITICAL] Asset check failed: ldas/gex_summary gex_sanity")
+    assert latest["gex_sanity"].endswith(f"/runs/{again.run_id}")
+    assert "AAPL (other values)" in latest["lake_consistency"]
     assert_no_secret(slack, daemon, capsys.readouterr().err)
 
 

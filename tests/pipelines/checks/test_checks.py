@@ -172,7 +172,11 @@ def test_wrong_regimes_and_a_wall_off_the_chain_fail_gex_sanity(archives, capsys
     assert failed(result) == {
         ("ldas/gex_summary", GEX_SANITY_CHECK),
         ("ldas/gex_summary", parity_check_name("regime_distribution")),
+        # The edited file no longer holds the lake's values (equal counts and times: the content digest).
+        ("ldas/gex_summary", "lake_consistency"),
     }
+    consistency = evaluations(result)[("ldas/gex_summary", "lake_consistency")]
+    assert offenders(consistency) == ["AAPL", "MSFT", "NVDA"] and "(other values)" in consistency.description
     sanity = evaluations(result)[("ldas/gex_summary", GEX_SANITY_CHECK)]
     assert offenders(sanity) == ["AAPL", "MSFT", "NVDA"]
     assert "gex_regime 'negative' but net_gex" in sanity.metadata["details"].value

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from aegis_core import consistency as consistency_module
 from aegis_core.archive import files, guard, layout
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.store import Archive
@@ -175,3 +176,45 @@ def test_lake_consistency_names_files_of_another_capture_with_as_many_rows(defs,
     assert f"{symbol} (another capture)" in options.description
     assert not gex.passed and sorted(gex.metadata["offenders"].value) == sorted(SMALL_UNIVERSE)
     assert all(checks[k].passed for k in ("ldas/vix", "ldas/stocks", "ldas/iv_rank"))
+
+
+def test_lake_consistency_compares_content_not_only_counts_and_times(defs, tmp_path, monkeypatch):
+    """Issue 24: a re-capture with other values whose lake commit failed left files and lake different in
+    content with equal counts and timestamps, and the check passed. It now compares a digest of the
+    rows, taken by the writer for the files and from the lake's own rows."""
+    import aegis_core.archive.lake as lake_module
+
+    root, lake = tmp_path / "archive", Lake(str(tmp_path / "lake"))
+    store = Archive(root, lake, "sim")
+    symbol = SMALL_UNIVERSE[1]
+    with dg.instance_for_test() as instance:
+        assert all(e.passed for e in consistency(run_eod(defs, instance)).values())
+        chain = pl.read_parquet(layout.options_file(root, symbol, DAY))
+        vix = pl.read_parquet(layout.daily_file(root, "vix", DAY))
+
+        def commit_fails(*args, **kwargs):
+            raise OSError("object store unavailable")  # the lake's commit fails; the files are written first
+
+        monkeypatch.setattr(lake_module, "write_deltalake", commit_fails)
+        other_oi = chain.with_columns(pl.col("open_interest") + 1)  # same contracts, same capture time
+        with pytest.raises(OSError, match="object store unavailable"):
+            store.write_options(other_oi, DAY)
+        with pytest.raises(OSError, match="object store unavailable"):
+            store.write_vix(vix.with_columns(pl.col("close") + 0.5), DAY)
+        monkeypatch.undo()
+        assert pl.read_parquet(layout.options_file(root, symbol, DAY)).equals(other_oi)
+        checked = defs.resolve_job_def("ldas_checks_job").execute_in_process(
+            instance=instance, tags={"dagster/partition": SESSION}, raise_on_error=False
+        )
+    # Counts and latest timestamps agree: what the check compared before.
+    files_tally, lake_tally = (
+        consistency_module.file_tallies(root, "options", DAY)[symbol],
+        consistency_module.lake_tallies(lake, "options", DAY)[symbol],
+    )
+    assert (files_tally.rows, files_tally.latest) == (lake_tally.rows, lake_tally.latest)
+    checks = consistency(checked)
+    options, vix_check = checks["ldas/options"], checks["ldas/vix"]
+    assert not options.passed and options.metadata["offenders"].value == [symbol]
+    assert f"{symbol} (other values)" in options.description
+    assert not vix_check.passed and "VIX (other values)" in vix_check.description
+    assert all(checks[k].passed for k in ("ldas/stocks", "ldas/gex_summary", "ldas/iv_rank"))

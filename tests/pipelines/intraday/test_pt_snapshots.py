@@ -18,6 +18,7 @@ from aegis_core.clock import fixed_clock
 from aegis_core.sim import SimMarket, SimServer, sim_base_url
 from tests.conftest import SMALL_UNIVERSE
 from tests.pipelines.intraday.conftest import SLOT, digest, metadata, run_job
+from tests.pipelines.test_live_sources import racing_clock
 
 DAY = dt.date(2026, 11, 20)
 SLOT_START = dt.datetime(2026, 11, 20, 10, 5, tzinfo=NY)
@@ -138,3 +139,28 @@ def test_live_rerun_inside_the_window_replaces_the_slot(live, instance, tmp_path
     assert lake_slots(tmp_path) == {"10:05": metadata(second, "ldas/pt_snapshots")["dagster/row_count"]}
     assert server.stats.total >= 6
     assert not any(key in str(e) for e in [*first.all_events, *second.all_events])
+
+
+def test_a_slot_whose_fetch_runs_past_its_15_minutes_fails_by_name(live, instance, tmp_path):
+    # Probe (issue 24): a slot's fetch ran 15 minutes past its slot and the run was SUCCESS, its snapshots
+    # stamped inside the slot. The slot's window now holds for the whole fetch, by the run's clock.
+    _server, key, resources = live
+    start = SLOT_START + dt.timedelta(minutes=14, seconds=59)
+    result = dg.materialize(
+        [build_pt_snapshots()],
+        partition_key=SLOT,
+        resources={**resources(start), CLOCK_KEY: racing_clock(start, speed=3600)},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "no option chain could be fetched for slot 2026-11-20-10:05" in message
+    for symbol in SMALL_UNIVERSE:
+        assert (
+            f"{symbol}: the 15-minute window of slot 2026-11-20-10:05 ended at 2026-11-20T10:20:00-05:00"
+            in message
+        )
+    assert not list(tmp_path.glob("archive/**/*.parquet"))  # nothing archived as the slot's snapshot
+    assert not any(key in str(e) for e in result.all_events)
