@@ -1,4 +1,4 @@
-"""The clock as the ``clock`` resource of the code location (see ``aegis_core.clock``).
+"""The clock as the ``clock`` resource of the code location (see ``aegis_core.base.clock``).
 
 Every domain's definitions pass the same ``wall_clock`` object, so their Definitions merge without a
 conflict; tests build the definitions with their own clock.
@@ -10,7 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
-from aegis_core.clock import Clock, read_clock, wall_clock
+from aegis_core.base.clock import Clock, read_clock, wall_clock
 
 CLOCK_KEY = "clock"
 ClockParam = dg.ResourceParam[Clock]

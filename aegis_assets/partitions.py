@@ -86,7 +86,7 @@ class ArchivePartitions:
     partitions definition for the assets of an asset job (``ldas_eod_job`` is one run at 17:15) and
     for the roots of a range back-fill (the Catalog's dialog and the back-fill daemon). The intraday
     snapshots, which exist only where they were captured live, and their session cadence start at
-    ``go_live`` (``aegis_core.go_live``), so the UI's "% filled" is the archive's coverage there.
+    ``go_live`` (``aegis_core.ldas.go_live``), so the UI's "% filled" is the archive's coverage there.
     The default (go-live at the history's start) is what the simulated market, which has every
     session, uses."""
 

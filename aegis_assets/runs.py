@@ -9,8 +9,8 @@ from typing import Any
 
 import dagster as dg
 
+from aegis_core.archive.universe import select_symbols
 from aegis_core.calendar import NotASessionError, Session, nyse, parse_session_date, parse_slot_key
-from aegis_core.universe import select_symbols
 
 SYMBOLS_TAG = "aegis/symbols"
 

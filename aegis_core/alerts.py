@@ -1,6 +1,6 @@
 """Alerts: what an operator is told, how it is worded for Slack, and how it is sent.
 
-An ``Alert`` carries a stable ``key`` naming the problem; ``aegis_core.alert_ledger`` remembers the
+An ``Alert`` carries a stable ``key`` naming the problem; ``aegis_core.base.alert_ledger`` remembers the
 keys already sent so the same problem never alerts twice. Without Slack configured, alerts go to the log.
 """
 

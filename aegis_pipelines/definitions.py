@@ -9,7 +9,7 @@ policy.py``; the instance's limits are ``dagster.yaml``.
 
 import dagster as dg
 
-from aegis_core.settings import Settings, load_settings
+from aegis_core.base.settings import Settings, load_settings
 from aegis_pipelines.instance.orphans import orphaned_run_sensor
 from aegis_pipelines.instance.workers import recording_in_process_executor
 from aegis_pipelines.ldas.eod import eod_definitions

@@ -18,7 +18,7 @@ from aegis_assets.resources import (
     QualityResource,
     SaxoResource,
 )
-from aegis_core.settings import SaxoSettings, Settings, secret_variable
+from aegis_core.base.settings import SaxoSettings, Settings, secret_variable
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -327,7 +327,7 @@ _CLI_CHILD = (
     FIRST_REQUEST_PROBE
     + """
 import datetime as dt
-import aegis_core.clock as clock
+import aegis_core.base.clock as clock
 clock._bench_offset = dt.datetime.fromisoformat(sys.argv[2]) - dt.datetime.now(dt.UTC)
 def moved():
     return dt.datetime.now(dt.UTC) + _bench_offset

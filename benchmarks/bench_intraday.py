@@ -25,8 +25,8 @@ import time
 import warnings
 from pathlib import Path
 
+from aegis_core.base.clock import fixed_clock
 from aegis_core.calendar import parse_slot_key
-from aegis_core.clock import fixed_clock
 from aegis_core.polygon import PolygonClient
 from aegis_core.sim import default_universe, sim_base_url
 

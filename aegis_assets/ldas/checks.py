@@ -1,6 +1,6 @@
 """Quality and parity asset checks on the end-of-day artefacts, evaluated per session partition.
 
-Each check adapts one pure function of ``aegis_core.quality`` / ``aegis_core.parity`` (a
+Each check adapts one pure function of ``aegis_core.ldas.quality`` / ``aegis_core.ldas.parity`` (a
 ``GateResult`` per session) into an ``AssetCheckResult``: the one-line summary is the description
 (what an alert says), the offenders — files, columns, symbols — are metadata. A range run (back-fill)
 evaluates every session of the range in one result; its metadata lists the sessions that fail.
@@ -27,20 +27,20 @@ from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, ParityResource, QualityResource
 from aegis_assets.run_writes import known_schemas, known_strike_ranges
 from aegis_assets.runs import check_partition_keys
+from aegis_core.base.gates import GateResult
 from aegis_core.calendar import NY, not_a_session, nyse, parse_session_date
-from aegis_core.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
-from aegis_core.freshness import FRESHNESS, FRESHNESS_ARTEFACTS, freshness
-from aegis_core.gates import GateResult
-from aegis_core.parity import artefact_gates, gates_for
-from aegis_core.quality import (
+from aegis_core.ldas.consistency import CONSISTENCY_ARTEFACTS, LAKE_CONSISTENCY, lake_consistency
+from aegis_core.ldas.freshness import FRESHNESS, FRESHNESS_ARTEFACTS, freshness
+from aegis_core.ldas.parity import artefact_gates, gates_for
+from aegis_core.ldas.quality import (
     GEX_SANITY,
     UNIVERSE_COVERAGE,
     archive_gex_sanity,
     archive_schema_contract,
     universe_coverage,
 )
-from aegis_core.schema_contract import SCHEMA_CONTRACT
-from aegis_core.validation import SOURCE_SANITY, source_sanity
+from aegis_core.ldas.schema_contract import SCHEMA_CONTRACT
+from aegis_core.ldas.validation import SOURCE_SANITY, source_sanity
 
 # Check names (stable: alerts, the UI and the definitions test refer to them).
 SCHEMA_CONTRACT_CHECK = SCHEMA_CONTRACT
@@ -68,7 +68,7 @@ _OFFENDERS = 1000  # a back-fill of a year of a 712-symbol universe would list f
 
 
 def parity_check_name(gate: str) -> str:
-    """``parity_row_count`` for the ``row_count`` gate of ``aegis_core.parity``."""
+    """``parity_row_count`` for the ``row_count`` gate of ``aegis_core.ldas.parity``."""
     return f"{PARITY_PREFIX}{gate}"
 
 

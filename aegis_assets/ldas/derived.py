@@ -1,6 +1,6 @@
 """Derived analytics assets: gamma exposure, ATM IV and IV rank, computed from the archive alone.
 
-They read their inputs from the archive (``aegis_core.derived``: chains from the chain files a group of
+They read their inputs from the archive (``aegis_core.ldas.derived``: chains from the chain files a group of
 whole symbols at a time, closes and IV history from the lake), so a back-fill re-computes any range
 after a parameter change without touching the data source. A back-fill runs as one run for the range.
 """
@@ -23,7 +23,7 @@ from aegis_core.analytics import gex_summary as compute_gex
 from aegis_core.analytics import iv_rank as compute_iv_rank
 from aegis_core.archive.store import WriteReport
 from aegis_core.calendar import nyse
-from aegis_core.derived import MissingInputError, atm_iv_history, per_group, session_inputs
+from aegis_core.ldas.derived import MissingInputError, atm_iv_history, per_group, session_inputs
 
 R = TypeVar("R")
 IV_WINDOW = 252  # sessions of ATM IV history an IV rank looks at (contract §6)
@@ -45,7 +45,7 @@ FOLLOW_INPUTS = (
 # back-fill of N sessions also target the IV rank of every later session — sessions with no ATM IV,
 # and today's before the close. The later sessions whose window an ATM IV change reaches are
 # re-derived by ``ldas_iv_rank_window_sensor`` (aegis_pipelines/ldas/automation.py), and only those
-# that have an IV rank (``aegis_core.iv_window``).
+# that have an IV rank (``aegis_core.ldas.iv_window``).
 
 
 def _written(report: WriteReport, started: float) -> dict:

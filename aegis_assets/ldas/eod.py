@@ -22,10 +22,8 @@ from aegis_assets.runs import (
 )
 from aegis_core.archive.store import Archive, WriteReport
 from aegis_core.calendar import NY, Session
-from aegis_core.capture import CaptureWindowError, eod_capture_time, eod_window
-from aegis_core.polygon import CaptureWindow, PolygonNoDataError
-from aegis_core.polygon.results import ChainsResult
-from aegis_core.validation import (
+from aegis_core.ldas.capture import CaptureWindowError, eod_capture_time, eod_window
+from aegis_core.ldas.validation import (
     Rejections,
     VendorDataError,
     chains_outcome,
@@ -33,6 +31,8 @@ from aegis_core.validation import (
     screen_bars,
     screen_session,
 )
+from aegis_core.polygon import CaptureWindow, PolygonNoDataError
+from aegis_core.polygon.results import ChainsResult
 
 GROUP = "ldas"
 

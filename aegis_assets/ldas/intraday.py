@@ -31,22 +31,22 @@ from aegis_assets.runs import (
     run_symbols,
     slot_starts,
 )
-from aegis_core.cadence import (
+from aegis_core.base.gates import name_list
+from aegis_core.calendar import NY, SLOT_LENGTH, slot_key
+from aegis_core.ldas.cadence import (
     INTRADAY_CADENCE,
     cadence_stats,
     captured_per_slot,
     completed_slots,
     intraday_cadence,
 )
-from aegis_core.calendar import NY, SLOT_LENGTH, slot_key
-from aegis_core.capture import (
+from aegis_core.ldas.capture import (
     CaptureWindowError,
     NoChainsError,
     capture_slot,
     slot_capture_time,
     slot_window,
 )
-from aegis_core.gates import name_list
 
 PT_SNAPSHOTS = dg.AssetKey([GROUP, "pt_snapshots"])
 CADENCE = dg.AssetKey([GROUP, "intraday_cadence"])

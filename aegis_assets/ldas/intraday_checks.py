@@ -25,10 +25,10 @@ from aegis_assets.partitions import session_partitions, slot_partitions
 from aegis_assets.resources import ArchiveResource, QualityResource
 from aegis_assets.run_writes import known_capture_ranges, known_schemas
 from aegis_assets.runs import check_partition_keys, slot_starts
+from aegis_core.base.gates import GateResult
 from aegis_core.calendar import slot_key
-from aegis_core.gates import GateResult
-from aegis_core.schema_contract import SCHEMA_CONTRACT
-from aegis_core.slot_quality import (
+from aegis_core.ldas.schema_contract import SCHEMA_CONTRACT
+from aegis_core.ldas.slot_quality import (
     CAPTURE_WINDOW,
     SLOT_COVERAGE,
     capture_window,

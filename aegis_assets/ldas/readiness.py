@@ -3,7 +3,7 @@
 Each session partition records, per artefact, the consecutive business days of green parity with
 the reference (Rust) archive ending at that session, and whether the runbook's rule (2 business days
 EOD parity green + 2 business days intraday parity green) is met. It computes this with
-``aegis_core.readiness.parity_readiness`` — the same function ``aegis parity readiness`` prints.
+``aegis_core.ldas.readiness.parity_readiness`` — the same function ``aegis parity readiness`` prints.
 Defined only when a reference archive is configured (``AEGIS_PARITY_ROOT``).
 """
 
@@ -17,8 +17,8 @@ from aegis_assets.ldas.intraday import CADENCE
 from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, ParityResource
 from aegis_assets.runs import markdown_table, run_sessions
-from aegis_core.parity import SameArchiveError
-from aegis_core.readiness import DEFAULT_LOOKBACK, parity_readiness
+from aegis_core.ldas.parity import SameArchiveError
+from aegis_core.ldas.readiness import DEFAULT_LOOKBACK, parity_readiness
 
 PARITY_READINESS = dg.AssetKey([GROUP, "parity_readiness"])
 

@@ -1,7 +1,7 @@
 """The paper-trading health evaluation as an asset: ``ops/pt_health``, one materialization per window.
 
 Each run reads the trading runtime's dashboard once (GET only: the monitor never changes the
-runtime), evaluates it with the pure detector in ``aegis_core.pt_health``, and records the outcome
+runtime), evaluates it with the pure detector in ``aegis_core.ops.pt_health``, and records the outcome
 as the asset's metadata: the UI is the history of evaluations. The previous evaluation is the
 latest materialization of this asset, read back from the instance, so a restarted daemon (or a new
 code server) knows what was already alerted, and its ``history`` metadata (the bounded observations
@@ -25,7 +25,7 @@ from aegis_assets.clock import now as read_clock
 from aegis_assets.resources import AlertsResource, DashboardResource
 from aegis_assets.runs import markdown_table
 from aegis_core.alerts import AlertError
-from aegis_core.pt_health import (
+from aegis_core.ops.pt_health import (
     FetchResult,
     HistoryError,
     Observation,

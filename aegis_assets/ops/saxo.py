@@ -25,14 +25,14 @@ from aegis_assets.clock import ClockParam
 from aegis_assets.ops.saxo_observation import CHECK_SPECS, observe_step
 from aegis_assets.resources import AlertsResource, SaxoResource
 from aegis_core.alerts import Alert, AlertError
-from aegis_core.saxo import (
+from aegis_core.ops.saxo import (
     REAUTH_MESSAGE,
     OutcomeKind,
     RefreshOutcome,
     TokenCacheError,
 )
-from aegis_core.saxo.bootstrap import Bootstrap
-from aegis_core.saxo.observation import CLEAN_WINDOW
+from aegis_core.ops.saxo.bootstrap import Bootstrap
+from aegis_core.ops.saxo.observation import CLEAN_WINDOW
 
 GROUP = "ops"
 SAXO_TOKEN_KEY = dg.AssetKey([GROUP, "saxo_token"])

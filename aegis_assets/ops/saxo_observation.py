@@ -1,7 +1,7 @@
 """The token keeper runbook's acceptance criteria as asset checks on ``ops/saxo_token``.
 
 Each successful keeper step (a materialization) is compared with the previous one, read back from
-the instance (``aegis_core.saxo.observation`` holds the rules): three checks, each WARN and able to
+the instance (``aegis_core.ops.saxo.observation`` holds the rules): three checks, each WARN and able to
 fail, and the readiness value "clean for 24 h" (metadata ``clean_for_24h``, ``clean_since``) that
 mirrors the runbook's cutover gate. Failed checks reach Slack through the asset-check alert sensor.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import dagster as dg
 
-from aegis_core.saxo import RefreshOutcome
-from aegis_core.saxo.observation import (
+from aegis_core.ops.saxo import RefreshOutcome
+from aegis_core.ops.saxo.observation import (
     CADENCE,
     ISSUED_AT_INCREASING,
     NO_INVALID_GRANT,

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field, SecretStr
 
-from aegis_core.pt_health import (
+from aegis_core.ops.pt_health import (
     FetchResult,
     ThresholdError,
     Thresholds,

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 import dagster as dg
 from pydantic import PrivateAttr
 
-from aegis_core.http_deadline import Deadline
+from aegis_core.archive.universe import load_universe
+from aegis_core.base.http_deadline import Deadline
 from aegis_core.polygon import PolygonClient
 from aegis_core.sim import Faults, SimMarket, SimServer, sim_base_url
-from aegis_core.universe import load_universe
 
 T = TypeVar("T")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from aegis_core.parity import ParityTolerances
-from aegis_core.universe import load_universe
+from aegis_core.archive.universe import load_universe
+from aegis_core.ldas.parity import ParityTolerances
 
 
 class QualityResource(dg.ConfigurableResource):

@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from aegis_assets.clock import Clock
-from aegis_core.saxo import (
+from aegis_core.ops.saxo import (
     LIVE_TOKEN_URL,
     FreshnessReport,
     RefreshOutcome,
@@ -15,7 +15,7 @@ from aegis_core.saxo import (
     check_token,
     refresh_if_needed,
 )
-from aegis_core.saxo.bootstrap import Bootstrap, bootstrap_cache
+from aegis_core.ops.saxo.bootstrap import Bootstrap, bootstrap_cache
 
 
 class SaxoResource(dg.ConfigurableResource):

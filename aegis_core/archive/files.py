@@ -1,4 +1,4 @@
-"""Parquet files of the archive, written atomically and durably (``aegis_core.atomic``).
+"""Parquet files of the archive, written atomically and durably (``aegis_core.base.atomic``).
 
 A reader never sees a half-written file, a crash leaves none behind, and a file reported written
 survives a crash (the file and its folder are fsynced). Temporaries left by a crashed writer are swept
@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aegis_core.archive.schemas import Artefact
-from aegis_core.atomic import replace_file
+from aegis_core.base.atomic import replace_file
 
 METADATA_KEY = b"aegis"
 DIGEST_KEY = "digest"  # in the AEGIS metadata: the content digest of the file's rows, taken as written

@@ -19,7 +19,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from aegis_core.archive.schemas import ARTEFACTS, Artefact, Column
-from aegis_core.store_errors import StoreError, is_panic, store_error
+from aegis_core.base.store_errors import StoreError, is_panic, store_error
 
 SESSION_COLUMN = "session_date"
 KIND_PROPERTY = "aegis.source"  # the kind of data (sim/real): a table property and each commit's metadata
@@ -197,7 +197,7 @@ class Lake:
             table = table.append_column(SLOT_COLUMN, pa.repeat(pa.scalar(slot, pa.string()), n))
         return table
 
-    # --- store errors in one line (aegis_core.store_errors) ---------------------------------------
+    # --- store errors in one line (aegis_core.base.store_errors) ---------------------------------------
 
     def store_error(self, table: str, exc: BaseException) -> StoreError:
         """``exc`` (delta-rs, object storage, a Rust panic) as one line naming the lake and the table."""

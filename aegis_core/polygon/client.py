@@ -27,9 +27,16 @@ import orjson
 import polars as pl
 from pydantic import SecretStr
 
-from aegis_core.clock import Clock
-from aegis_core.endpoint_url import EndpointURLError, check_endpoint_url
-from aegis_core.http_deadline import Deadline, DeadlineExceeded, ResponseTooLarge, aread_bounded, tls_failure
+from aegis_core.base.clock import Clock
+from aegis_core.base.endpoint_url import EndpointURLError, check_endpoint_url
+from aegis_core.base.http_deadline import (
+    Deadline,
+    DeadlineExceeded,
+    ResponseTooLarge,
+    aread_bounded,
+    tls_failure,
+)
+from aegis_core.base.retry import Backoff, parse_retry_after, past_deadline
 from aegis_core.polygon.batch import ProgressCallback, run_batch
 from aegis_core.polygon.errors import (
     PolygonAuthError,
@@ -58,7 +65,6 @@ from aegis_core.polygon.results import ChainsResult, StocksResult
 from aegis_core.polygon.retry import retry_reason_for_exception, retry_reason_for_status
 from aegis_core.polygon.stats import RequestStats
 from aegis_core.polygon.urls import origin, path_segment
-from aegis_core.retry import Backoff, parse_retry_after, past_deadline
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ import polars as pl
 
 from aegis_core.archive.schemas import OPTIONS, STOCKS, UTC_MICROS, VIX
 from aegis_core.calendar import NY
-from aegis_core.validation import MISSING_IDENTITY, screen_chain
+from aegis_core.ldas.validation import MISSING_IDENTITY, screen_chain
 
 F64, I64, STR = pl.Float64(), pl.Int64(), pl.String()
 
@@ -119,7 +119,7 @@ def chain_frame(
     A contract without its identity (ticker, type, expiry, strike) cannot be archived; it is
     dropped and counted, never patched up. Contracts the source cannot be right about (another
     underlying, absurd open interest, a repeated ticker, ...) are rejected at the door
-    (``aegis_core.validation.screen_chain``). Every other missing field is null.
+    (``aegis_core.ldas.validation.screen_chain``). Every other missing field is null.
     """
     if captured_at.tzinfo is None:
         raise ValueError(f"captured_at must be timezone-aware, got {captured_at!r}")

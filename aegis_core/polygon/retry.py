@@ -1,4 +1,4 @@
-"""Which Polygon failures are worth another attempt (the waiting itself is ``aegis_core.retry``)."""
+"""Which Polygon failures are worth another attempt (the waiting itself is ``aegis_core.base.retry``)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ class RequestStats:
     contracts: int = 0
     contracts_dropped: int = 0
     rate_limited_s: float = 0.0
-    # Contracts rejected at the door (aegis_core.validation), by reason and by symbol.
+    # Contracts rejected at the door (aegis_core.ldas.validation), by reason and by symbol.
     rejected: Counter[str] = field(default_factory=Counter)
     rejected_symbols: Counter[str] = field(default_factory=Counter)
 

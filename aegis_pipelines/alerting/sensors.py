@@ -29,9 +29,9 @@ import dagster as dg
 
 from aegis_assets.alert_tags import alerts_for_itself
 from aegis_assets.resources import AlertsResource
-from aegis_core.alert_ledger import AlertLedger, Delivery, deliver
 from aegis_core.alerts import Alert
-from aegis_core.freshness import FRESHNESS
+from aegis_core.base.alert_ledger import AlertLedger, Delivery, deliver
+from aegis_core.ldas.freshness import FRESHNESS
 from aegis_pipelines.alerting.root_cause import step_failure_cause
 
 ET = dg.DagsterEventType
@@ -206,7 +206,7 @@ def send_once(
     to_send: Sequence[Alert],
     keys_of: Callable[[Alert], Sequence[str]] | None = None,
 ) -> Delivery:
-    """Every alerting sensor's way to send: ``aegis_core.alert_ledger.deliver`` (a failed send is not
+    """Every alerting sensor's way to send: ``aegis_core.base.alert_ledger.deliver`` (a failed send is not
     recorded as sent and is retried next tick, a bounded number of times), with what did not go out
     in the tick's log; an alert given up on is logged in full, so its words are not lost."""
     delivery = deliver(to_send, alerts.sender(context.log), ledger, keys_of=keys_of)

@@ -27,9 +27,9 @@ import dagster as dg
 from aegis_assets.ldas.intraday import PT_SNAPSHOTS
 from aegis_assets.resources import AlertsResource, MarketDataResource
 from aegis_core.alerts import Alert
+from aegis_core.base.clock import Clock, wall_clock
 from aegis_core.calendar import NY
-from aegis_core.clock import Clock, wall_clock
-from aegis_core.run_watch import (
+from aegis_core.ops.run_watch import (
     EOD_BUDGET,
     SLOT_GRACE,
     MissedSlot,

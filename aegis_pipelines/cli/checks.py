@@ -11,9 +11,9 @@ import argparse
 import os
 import sys
 
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import SettingsError, load_settings
 from aegis_core.calendar import NY, CalendarRangeError
-from aegis_core.clock import wall_clock
-from aegis_core.settings import SettingsError, load_settings
 from aegis_pipelines.cli.eod import resolve_session
 from aegis_pipelines.cli.intraday import resolve_slot
 from aegis_pipelines.cli.local_run import ensure_dagster_home, open_instance

@@ -1,7 +1,7 @@
 """``aegis doctor``: check the active configuration end to end; exit 1 if anything fails.
 
 The configuration checks (settings, variables, folders, universe, Polygon, Slack, dashboards) live in
-``aegis_core.doctor``; this adds the two that need Dagster: the code location loads with these
+``aegis_pipelines.doctor``; this adds the two that need Dagster: the code location loads with these
 settings, and the instance in ``DAGSTER_HOME`` loads (in production: Postgres reachable, the Docker
 run launcher configured).
 """
@@ -17,10 +17,18 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 
-from aegis_core.clock import wall_clock
-from aegis_core.doctor import DEFAULT_TIMEOUT_S, PROBE_TIMEOUT, Check, failed, passed, run_checks, skipped
-from aegis_core.settings import Settings
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import Settings
 from aegis_pipelines.cli.local_run import ensure_dagster_home
+from aegis_pipelines.doctor import (
+    DEFAULT_TIMEOUT_S,
+    PROBE_TIMEOUT,
+    Check,
+    failed,
+    passed,
+    run_checks,
+    skipped,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

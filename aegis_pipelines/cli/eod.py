@@ -10,11 +10,11 @@ from pathlib import Path
 from aegis_assets.partitions import SESSION_ANCHOR
 from aegis_core.archive.guard import ArchiveKindError, LakeSchemaError, preflight
 from aegis_core.archive.lake import Lake
+from aegis_core.archive.universe import UniverseError, load_universe, select_symbols
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import SettingsError, load_settings
+from aegis_core.base.store_errors import StoreError
 from aegis_core.calendar import NY, CalendarRangeError, NotASessionError, Session, nyse, parse_session_date
-from aegis_core.clock import wall_clock
-from aegis_core.settings import SettingsError, load_settings
-from aegis_core.store_errors import StoreError
-from aegis_core.universe import UniverseError, load_universe, select_symbols
 from aegis_pipelines.cli.local_run import ensure_dagster_home, run_partition
 
 

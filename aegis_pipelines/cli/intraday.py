@@ -6,11 +6,11 @@ import argparse
 import datetime as dt
 import sys
 
+from aegis_core.archive.universe import UniverseError, load_universe, select_symbols
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import SettingsError, load_settings
 from aegis_core.calendar import NY, SLOT_LENGTH, CalendarRangeError, nyse, parse_slot_key, slot_key
-from aegis_core.capture import CaptureWindowError, slot_capture_time
-from aegis_core.clock import wall_clock
-from aegis_core.settings import SettingsError, load_settings
-from aegis_core.universe import UniverseError, load_universe, select_symbols
+from aegis_core.ldas.capture import CaptureWindowError, slot_capture_time
 from aegis_pipelines.cli.local_run import ensure_dagster_home, run_partition
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from aegis_core.settings import Settings
+from aegis_core.base.settings import Settings
 
 # A run still queued after this long gets one line saying what it may be waiting for.
 QUEUED_NOTICE_S = 60.0

@@ -19,8 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from aegis_core.settings import Settings
-from aegis_core.store_errors import first_line
+from aegis_core.base.settings import Settings
+from aegis_core.base.store_errors import first_line
 from aegis_pipelines.alerting.root_cause import failure_lines
 from aegis_pipelines.cli import command_lifetime, startup_phase
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import PARITY_COUNT, PARITY_IV_RANK
 from aegis_core.calendar import CalendarRangeError, not_a_session, nyse, parse_session_date
-from aegis_core.clock import wall_clock
-from aegis_core.parity import (
+from aegis_core.ldas.parity import (
     PARITY_ARTEFACTS,
     ParityTolerances,
     SameArchiveError,
@@ -30,8 +31,7 @@ from aegis_core.parity import (
     compare_archives,
     session_file_count,
 )
-from aegis_core.readiness import DEFAULT_LOOKBACK, LOOKBACK, parity_readiness
-from aegis_core.settings import PARITY_COUNT, PARITY_IV_RANK
+from aegis_core.ldas.readiness import DEFAULT_LOOKBACK, LOOKBACK, parity_readiness
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMMAND = "parity"
@@ -183,7 +183,7 @@ def _register_readiness(subparsers: Any) -> None:
 
 
 def _readiness_inputs(args: argparse.Namespace) -> tuple[Path, Path, dt.date, ParityTolerances]:
-    from aegis_core.settings import SettingsError, load_settings
+    from aegis_core.base.settings import SettingsError, load_settings
 
     python_root, rust_root, tolerances = args.python_archive, args.rust_archive, ParityTolerances()
     try:

@@ -30,10 +30,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aegis_core.bounds import moment_arg
-from aegis_core.clock import wall_clock
-from aegis_core.endpoint_url import check_endpoint_url
-from aegis_core.pt_health import (
+from aegis_core.base.bounds import moment_arg
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.endpoint_url import check_endpoint_url
+from aegis_core.base.settings import PT_HEALTH_TIMEOUT, SettingsError, load_settings
+from aegis_core.base.user_files import (
+    DOCUMENT_MAX_BYTES,
+    UserFileError,
+    UserFileMissing,
+    read_stdin,
+    read_user_file,
+)
+from aegis_core.ops.pt_health import (
     Evaluation,
     Event,
     Observation,
@@ -47,16 +55,8 @@ from aegis_core.pt_health import (
     parse_status,
     previous_signatures,
 )
-from aegis_core.pt_health.fetch import MAX_STATUS_BYTES
-from aegis_core.pt_health.history import bounded
-from aegis_core.settings import PT_HEALTH_TIMEOUT, SettingsError, load_settings
-from aegis_core.user_files import (
-    DOCUMENT_MAX_BYTES,
-    UserFileError,
-    UserFileMissing,
-    read_stdin,
-    read_user_file,
-)
+from aegis_core.ops.pt_health.fetch import MAX_STATUS_BYTES
+from aegis_core.ops.pt_health.history import bounded
 
 TOKEN_VARIABLE = "AEGIS_DASHBOARD_TOKEN"
 

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 from aegis_core.archive.layout import is_valid_symbol
-from aegis_core.bounds import Range, moment_arg
-from aegis_core.settings import SIM_FAULT_RATE, SIM_LATENCY_MS, SIM_PAUSE_S, SIM_SEED
+from aegis_core.base.bounds import Range, moment_arg
+from aegis_core.base.settings import SIM_FAULT_RATE, SIM_LATENCY_MS, SIM_PAUSE_S, SIM_SEED
+from aegis_core.base.user_files import SETTINGS_MAX_BYTES, read_user_file
 from aegis_core.sim import Faults, SimMarket, SimServer
-from aegis_core.user_files import SETTINGS_MAX_BYTES, read_user_file
 
 PORT = Range(0, 65_535, integer=True)
 

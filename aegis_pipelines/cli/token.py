@@ -20,7 +20,15 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from aegis_core.saxo import (
+from aegis_core.base.settings import (
+    SAXO_REFRESH_DEADLINE,
+    SAXO_REFRESH_MARGIN,
+    SaxoSettings,
+    SettingsError,
+    load_settings,
+    secret_variable,
+)
+from aegis_core.ops.saxo import (
     Freshness,
     SaxoTokenClient,
     TokenCacheError,
@@ -28,14 +36,6 @@ from aegis_core.saxo import (
     check_token,
     load_token_cache,
     refresh_if_needed,
-)
-from aegis_core.settings import (
-    SAXO_REFRESH_DEADLINE,
-    SAXO_REFRESH_MARGIN,
-    SaxoSettings,
-    SettingsError,
-    load_settings,
-    secret_variable,
 )
 
 ENV_CACHE_PATH = "AEGIS_SAXO_TOKEN_CACHE_PATH"

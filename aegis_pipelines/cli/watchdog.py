@@ -15,9 +15,9 @@ import sys
 import threading
 
 from aegis_core.alerts import AlertError
-from aegis_core.bounds import moment_arg
-from aegis_core.clock import wall_clock
-from aegis_core.settings import SettingsError, load_settings
+from aegis_core.base.bounds import moment_arg
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import SettingsError, load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

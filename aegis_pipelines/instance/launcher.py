@@ -15,7 +15,7 @@ run without its container tag, i.e. for every run it did not launch: ``dagster a
 launcher answers for those from what the run recorded when it started (``workers.py``: its container
 and pid): its container gone or stopped, or its pid no longer running inside it → FAILED; running →
 RUNNING; anything it cannot check → RUNNING, with the reason in the daemon's log, because a living run
-must never be failed on a guess (``aegis_core.run_watch.judge_worker_in_container``).
+must never be failed on a guess (``aegis_core.ops.run_watch.judge_worker_in_container``).
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster_docker import DockerRunLauncher
 from dagster_docker.docker_run_launcher import DOCKER_CONTAINER_ID_TAG
 
-from aegis_core.run_watch import RunWorker, Worker, judge_worker_in_container
-from aegis_core.settings import settings_variables
+from aegis_core.base.settings import settings_variables
+from aegis_core.ops.run_watch import RunWorker, Worker, judge_worker_in_container
 from aegis_pipelines.instance.workers import recorded_worker
 
 log = logging.getLogger("aegis.launcher")
 
-# The check of a pid inside a container: the image's own Python and ``aegis_core.processes``.
-PROBE = ["python", "-m", "aegis_core.processes"]
+# The check of a pid inside a container: the image's own Python and ``aegis_core.base.processes``.
+PROBE = ["python", "-m", "aegis_core.base.processes"]
 
 
 def forwarded_variables(configured: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:

@@ -8,7 +8,7 @@ then wait for ever.
 With the Docker run launcher, Dagster's run monitoring asks the launcher (``AegisDockerRunLauncher``
 answers for every run, launched by it or not). The local instance's launcher cannot be asked, so here
 each STARTED run's worker — as the run recorded it (``workers.py``), else the pid of its start event —
-is judged by ``aegis_core.run_watch.judge_worker_here``: only a pid of this host (and pid namespace)
+is judged by ``aegis_core.ops.run_watch.judge_worker_here``: only a pid of this host (and pid namespace)
 that is provably not running any more fails a run.
 """
 
@@ -21,8 +21,8 @@ import dagster as dg
 from dagster._core.events import JobFailureData, RunFailureReason
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
-from aegis_core.processes import process_alive, this_container, this_host
-from aegis_core.run_watch import RunWorker, Worker, WorkerVerdict, judge_worker_here
+from aegis_core.base.processes import process_alive, this_container, this_host
+from aegis_core.ops.run_watch import RunWorker, Worker, WorkerVerdict, judge_worker_here
 from aegis_pipelines.instance.workers import recorded_worker, worker_tags
 
 

@@ -1,7 +1,7 @@
 """The watchdog's reading of the instance, and its loop (``aegis watchdog``; its own compose service).
 
 It reads the daemon heartbeats and the schedule ticks the daemon writes to the instance's storage
-(Postgres in production), lets ``aegis_core.watchdog`` decide, and sends the alerts straight to Slack
+(Postgres in production), lets ``aegis_core.ops.watchdog`` decide, and sends the alerts straight to Slack
 (``SlackSender``; the log without Slack). The ``AlertLedger`` of the alerts already sent is kept in
 the instance's key-value store, so a restarted watchdog does not repeat them. If the instance cannot
 be read, that is an alert too (once per error kind until it answers again); the next pass tries again.
@@ -17,10 +17,10 @@ from collections.abc import Callable
 import dagster as dg
 from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
 
-from aegis_core.alert_ledger import AlertLedger, deliver
 from aegis_core.alerts import Alert, AlertError, AlertSender, LogSender, SlackSender
-from aegis_core.settings import Settings
-from aegis_core.watchdog import EXPECTED_TICKS, Policy, ScheduleObservation, watchdog_alerts
+from aegis_core.base.alert_ledger import AlertLedger, deliver
+from aegis_core.base.settings import Settings
+from aegis_core.ops.watchdog import EXPECTED_TICKS, Policy, ScheduleObservation, watchdog_alerts
 
 log = logging.getLogger("aegis.watchdog")
 

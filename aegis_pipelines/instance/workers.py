@@ -5,7 +5,7 @@ the process executing it records itself on the run as tags: its pid, its host an
 container, that container's id. The code location's executor does it at the start of every run
 (``recording_in_process_executor``); the ``aegis`` commands tag their in-process runs when they create
 them. ``orphaned_run_sensor`` (the local instance) and ``AegisDockerRunLauncher`` (run monitoring in
-production) judge the run's worker from these facts (``aegis_core.run_watch``).
+production) judge the run's worker from these facts (``aegis_core.ops.run_watch``).
 
 Tags are copied to a re-execution or a retry of a run, so the worker tags carry the run id they were
 recorded for (``aegis/worker_run``); copies naming another run are ignored. Without them, the pid that
@@ -21,8 +21,8 @@ from collections.abc import Iterator, Mapping
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from aegis_core.processes import this_container, this_host
-from aegis_core.run_watch import RunWorker
+from aegis_core.base.processes import this_container, this_host
+from aegis_core.ops.run_watch import RunWorker
 
 PID_TAG = "aegis/pid"
 HOST_TAG = "aegis/host"

@@ -9,7 +9,7 @@ session's gex_summary, atm_iv and iv_rank, with no click.
 IV rank depends in Dagster on its own session's ATM IV only (a back-fill must not target later
 sessions, see ``aegis_assets/ldas/derived.py``), so ``ldas_iv_rank_window_sensor`` carries the window:
 it reads the ATM IV materializations since its cursor (only those of finished runs, so a back-fill's
-own IV ranks are written before it looks), asks ``aegis_core.iv_window`` which later sessions have an
+own IV ranks are written before it looks), asks ``aegis_core.ldas.iv_window`` which later sessions have an
 IV rank older than a change in their window, and requests one run per range of consecutive sessions.
 """
 
@@ -21,7 +21,7 @@ import dagster as dg
 
 from aegis_assets.ldas.derived import DERIVED_ASSETS, atm_iv, iv_rank
 from aegis_core.calendar import nyse, parse_session_date
-from aegis_core.iv_window import consecutive_runs, stale_iv_ranks
+from aegis_core.ldas.iv_window import consecutive_runs, stale_iv_ranks
 from aegis_pipelines.ldas.sessions import TRIGGER_TAG
 
 DERIVED_AUTOMATION_SENSOR = "ldas_derived_automation_sensor"

@@ -9,7 +9,7 @@ from aegis_assets.ldas.derived import DERIVED_ASSETS
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
 from aegis_assets.partitions import ArchivePartitions
 from aegis_assets.policy import VENDOR_TAG
-from aegis_core.settings import Settings
+from aegis_core.base.settings import Settings
 from aegis_pipelines.ldas.automation import (
     derived_automation_sensor,
     iv_rank_window_sensor,

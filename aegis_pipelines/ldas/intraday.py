@@ -18,9 +18,9 @@ from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS, build_intraday_ass
 from aegis_assets.ldas.intraday_checks import intraday_parity_checks, slot_checks
 from aegis_assets.partitions import ArchivePartitions
 from aegis_assets.policy import VENDOR_TAG
+from aegis_core.base.settings import Settings
+from aegis_core.base.skip import Skip, slot_or_skip
 from aegis_core.calendar import slot_key
-from aegis_core.settings import Settings
-from aegis_core.skip import Skip, slot_or_skip
 from aegis_pipelines.alerting.timing import timing_sensors
 from aegis_pipelines.ldas.sessions import (
     TIMEZONE,

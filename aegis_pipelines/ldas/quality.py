@@ -20,7 +20,7 @@ import dagster as dg
 
 from aegis_assets.ldas.checks import ASSET_KEYS, FRESHNESS_CHECK_KEYS, parity_checks, quality_checks
 from aegis_assets.partitions import ArchivePartitions
-from aegis_core.settings import Settings
+from aegis_core.base.settings import Settings
 from aegis_pipelines.alerting.sensors import ALERT_SENSORS, PARTITION_TAG
 from aegis_pipelines.ldas.sessions import (
     TIMEZONE,

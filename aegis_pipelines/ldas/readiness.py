@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from aegis_assets.ldas.readiness import PARITY_READINESS, parity_readiness_asset
-from aegis_core.settings import Settings
+from aegis_core.base.settings import Settings
 from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
 
 READINESS_JOB = "ldas_parity_readiness_job"

@@ -7,10 +7,10 @@ import datetime as dt
 import dagster as dg
 
 from aegis_assets.partitions import SESSION_START, ArchivePartitions
-from aegis_core.clock import wall_clock
-from aegis_core.go_live import first_chain_session, go_live_session
-from aegis_core.settings import Settings
-from aegis_core.skip import Skip, session_or_skip
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import Settings
+from aegis_core.base.skip import Skip, session_or_skip
+from aegis_core.ldas.go_live import first_chain_session, go_live_session
 
 TIMEZONE = "America/New_York"
 TRIGGER_TAG = "aegis/trigger"
@@ -35,7 +35,7 @@ def partitioned_by(partitions_def: dg.PartitionsDefinition) -> dg.PartitionedCon
 
 
 def archive_partitions(settings: Settings, now: dt.datetime | None = None) -> ArchivePartitions:
-    """The partitions of the archive's assets, with the go-live session of ``aegis_core.go_live``
+    """The partitions of the archive's assets, with the go-live session of ``aegis_core.ldas.go_live``
     (the setting, else the archive's first chains, else a default by source), decided when the code
     location loads: a first capture into an empty archive shows up after the next reload."""
     go_live = go_live_session(

@@ -24,13 +24,13 @@ import dagster as dg
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
 from aegis_assets.ops.pt_health import WINDOW_TAG, pt_health
 from aegis_assets.resources import AlertsResource, DashboardResource
-from aegis_core.alert_ledger import AlertLedger
 from aegis_core.alerts import Alert
+from aegis_core.base.alert_ledger import AlertLedger
+from aegis_core.base.settings import Settings
+from aegis_core.base.skip import Skip
 from aegis_core.calendar import NY, Session, nyse
-from aegis_core.pt_health import Window, WindowPolicy, missed_windows, session_windows
-from aegis_core.pt_health.windows import window_request
-from aegis_core.settings import Settings
-from aegis_core.skip import Skip
+from aegis_core.ops.pt_health import Window, WindowPolicy, missed_windows, session_windows
+from aegis_core.ops.pt_health.windows import window_request
 from aegis_pipelines.alerting.sensors import send_once
 from aegis_pipelines.resources import dashboard_resource
 

@@ -31,11 +31,11 @@ from aegis_assets.ops.saxo import (
     token_id,
 )
 from aegis_assets.resources import AlertsResource, SaxoResource
-from aegis_core.alert_ledger import AlertLedger
 from aegis_core.alerts import Alert
-from aegis_core.saxo import REAUTH_MESSAGE, Freshness, FreshnessReport, TokenCacheError
-from aegis_core.saxo.bootstrap import Bootstrap
-from aegis_core.settings import SaxoSettings, Settings
+from aegis_core.base.alert_ledger import AlertLedger
+from aegis_core.base.settings import SaxoSettings, Settings
+from aegis_core.ops.saxo import REAUTH_MESSAGE, Freshness, FreshnessReport, TokenCacheError
+from aegis_core.ops.saxo.bootstrap import Bootstrap
 from aegis_pipelines.alerting.sensors import send_once
 from aegis_pipelines.resources import saxo_resource
 

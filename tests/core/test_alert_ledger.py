@@ -2,8 +2,8 @@
 
 import pytest
 
-from aegis_core.alert_ledger import AlertLedger, deliver
 from aegis_core.alerts import Alert, SlackSender
+from aegis_core.base.alert_ledger import AlertLedger, deliver
 from tests.fakes.slack import FakeSlack
 
 

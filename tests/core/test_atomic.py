@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aegis_core import atomic, processes
+from aegis_core.base import atomic, processes
 from tests.conftest import PROJECT
 
 
@@ -138,7 +138,7 @@ def test_create_never_replaces_and_leaves_a_whole_owner_only_file(tmp_path, monk
 
 WRITER = """
 import pathlib, sys, time
-from aegis_core import atomic
+from aegis_core.base import atomic
 target, ready, go = map(pathlib.Path, sys.argv[1:4])
 
 def write(fh):

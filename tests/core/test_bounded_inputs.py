@@ -10,11 +10,11 @@ import annotated_types
 import pytest
 from pydantic import BaseModel
 
-from aegis_core.bounds import Range, RangeError, check_moment
-from aegis_core.pt_health.thresholds import ENV_NAMES, RANGES, Thresholds
-from aegis_core.settings import Settings, SettingsError, TimeOfDay, load_settings
-from aegis_core.universe import UniverseError, load_universe
-from aegis_core.user_files import UserFileError, read_user_file
+from aegis_core.archive.universe import UniverseError, load_universe
+from aegis_core.base.bounds import Range, RangeError, check_moment
+from aegis_core.base.settings import Settings, SettingsError, TimeOfDay, load_settings
+from aegis_core.base.user_files import UserFileError, read_user_file
+from aegis_core.ops.pt_health.thresholds import ENV_NAMES, RANGES, Thresholds
 from tests.conftest import PROJECT
 
 LOCAL = str(PROJECT / "configs/local.yaml")

@@ -13,9 +13,9 @@ import pytest
 
 from aegis_core import nyse_table
 from aegis_core.calendar import CALENDAR_END, NY, CalendarRangeError, nyse
-from aegis_core.capture import CaptureWindowError, eod_capture_time
-from aegis_core.doctor import check_calendar
+from aegis_core.ldas.capture import CaptureWindowError, eod_capture_time
 from aegis_pipelines.cli import main
+from aegis_pipelines.doctor import check_calendar
 
 AFTER = dt.datetime(2031, 1, 2, 12, 0, tzinfo=dt.UTC)
 

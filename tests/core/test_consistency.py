@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aegis_core.archive import layout
-from aegis_core.consistency import Tally, file_tallies
+from aegis_core.ldas.consistency import Tally, file_tallies
 
 DAY = dt.date(2026, 11, 20)
 CAPTURED = [dt.datetime(2026, 11, 20, 21, m, tzinfo=dt.UTC) for m in (5, 0, 3)]

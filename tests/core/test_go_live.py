@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from aegis_core.calendar import NY
-from aegis_core.go_live import first_chain_session, go_live_session
+from aegis_core.ldas.go_live import first_chain_session, go_live_session
 
 HISTORY = dt.date(2024, 1, 2)
 NOW = dt.datetime(2026, 12, 7, 7, 0, tzinfo=NY)

@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from aegis_core.endpoint_url import EndpointURLError, check_endpoint_url
-from aegis_core.http_deadline import (
+from aegis_core.base.endpoint_url import EndpointURLError, check_endpoint_url
+from aegis_core.base.http_deadline import (
     Deadline,
     DeadlineExceeded,
     ResponseTooLarge,

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from aegis_core.calendar import nyse
-from aegis_core.iv_window import consecutive_runs, stale_iv_ranks
+from aegis_core.ldas.iv_window import consecutive_runs, stale_iv_ranks
 
 SESSIONS = [s.date for s in nyse().sessions(dt.date(2026, 11, 2), dt.date(2026, 12, 31))]
 

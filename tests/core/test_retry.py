@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from aegis_core.http_deadline import Deadline
-from aegis_core.retry import Backoff, parse_retry_after, past_deadline
+from aegis_core.base.http_deadline import Deadline
+from aegis_core.base.retry import Backoff, parse_retry_after, past_deadline
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 

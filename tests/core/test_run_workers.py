@@ -1,5 +1,5 @@
-"""Is a run's worker gone? The pure decisions (``aegis_core.run_watch``) and the facts they are given
-(``aegis_core.processes``): a run is judged GONE only on proof, never because something could not be
+"""Is a run's worker gone? The pure decisions (``aegis_core.ops.run_watch``) and the facts they are given
+(``aegis_core.base.processes``): a run is judged GONE only on proof, never because something could not be
 checked — a living run must never be failed."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from aegis_core.processes import container_from_mountinfo, process_start_time, this_container
-from aegis_core.run_watch import RunWorker, Worker, judge_worker_here, judge_worker_in_container
+from aegis_core.base.processes import container_from_mountinfo, process_start_time, this_container
+from aegis_core.ops.run_watch import RunWorker, Worker, judge_worker_here, judge_worker_in_container
 
 HERE = "box-1"
 CID = "0" * 12 + "a" * 52
@@ -139,7 +139,7 @@ def test_the_probe_answers_for_a_living_and_a_dead_process():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         started = process_start_time(child.pid) or time.time()
-        probe = [sys.executable, "-m", "aegis_core.processes", str(child.pid), repr(started + 0.5)]
+        probe = [sys.executable, "-m", "aegis_core.base.processes", str(child.pid), repr(started + 0.5)]
         alive = subprocess.run(probe, capture_output=True, text=True, timeout=30)
         assert (alive.returncode, alive.stdout.strip()) == (0, "alive")
         # a process that started after the run did cannot be its worker (a reused pid)

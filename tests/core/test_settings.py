@@ -1,6 +1,6 @@
 import pytest
 
-from aegis_core.settings import SettingsError, load_settings, secret_variable
+from aegis_core.base.settings import SettingsError, load_settings, secret_variable
 
 PROD = {"AEGIS_CONFIG": "configs/production.yaml"}
 PROD_SECRETS = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from aegis_core.archive.universe import UniverseError, load_universe, select_symbols
+from aegis_core.base.settings import SettingsError, credential_option, load_settings
 from aegis_core.calendar import parse_session_date
-from aegis_core.settings import SettingsError, credential_option, load_settings
-from aegis_core.universe import UniverseError, load_universe, select_symbols
 from tests.conftest import PROJECT
 
 LOCAL = str(PROJECT / "configs/local.yaml")

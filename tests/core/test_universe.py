@@ -1,6 +1,6 @@
 import pytest
 
-from aegis_core.universe import UniverseError, load_universe, parse_universe, select_symbols
+from aegis_core.archive.universe import UniverseError, load_universe, parse_universe, select_symbols
 
 
 def test_comments_blank_lines_and_order():

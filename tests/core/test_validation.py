@@ -6,8 +6,8 @@ import math
 import polars as pl
 import pytest
 
-from aegis_core.consistency import Tally, compare_tallies
-from aegis_core.validation import (
+from aegis_core.ldas.consistency import Tally, compare_tallies
+from aegis_core.ldas.validation import (
     ABSURD_QUOTE_SIZE,
     BAD_BAR,
     BAD_DELTA,

@@ -1,4 +1,4 @@
-"""The watchdog's decisions (aegis_core.watchdog): daemon heartbeats and expected schedule ticks."""
+"""The watchdog's decisions (aegis_core.ops.watchdog): daemon heartbeats and expected schedule ticks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from aegis_core.calendar import NY
-from aegis_core.watchdog import (
+from aegis_core.ops.watchdog import (
     EOD_SCHEDULE,
     INTRADAY_SCHEDULE,
     Policy,

@@ -9,13 +9,13 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from aegis_core.doctor import profile_supplies
-from aegis_core.settings import (
+from aegis_core.base.settings import (
     SECRET_VARIABLES,
     load_settings,
     requirements,
     settings_variables,
 )
+from aegis_pipelines.doctor import profile_supplies
 from aegis_pipelines.instance.launcher import forwarded_variables
 from tests.conftest import PROJECT
 from tests.deploy.compose import (

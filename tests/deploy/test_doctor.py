@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from aegis_core.doctor import Check, run_checks
-from aegis_core.settings import SECRET_VARIABLES, SettingsError, load_settings, requirements
+from aegis_core.base.settings import SECRET_VARIABLES, SettingsError, load_settings, requirements
 from aegis_core.sim import SimMarket, SimServer
 from aegis_pipelines.cli import main
+from aegis_pipelines.doctor import Check, run_checks
 from tests.conftest import PROJECT, SMALL_UNIVERSE
 from tests.fakes.dashboard import FakeDashboard
 from tests.pt_health.statuses import HEALTHY

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from tests.deploy.compose import DEPLOY, instance_config
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432

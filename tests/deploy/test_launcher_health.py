@@ -4,7 +4,7 @@ did not launch — a living one is never failed, one whose process is gone is.
 
 Docker is replaced by a fake client whose containers run their ``docker exec`` commands on this host
 (as if they shared its pid namespace), so the launcher's real pid check (``python -m
-aegis_core.processes``) runs for real against a real process. The same paths against a real engine
+aegis_core.base.processes``) runs for real against a real process. The same paths against a real engine
 are in the deployment test (tests/deploy/test_stack_docker.py).
 """
 
@@ -131,7 +131,7 @@ def test_a_run_in_a_container_is_failed_once_its_process_is_gone(production_like
         in_container(instance, run)
         container = fake.by_id[CID] = FakeContainer("running")
         assert monitor(instance, run.run_id) == dg.DagsterRunStatus.STARTED
-        assert container.execs[-1][:4] == ["python", "-m", "aegis_core.processes", str(proc.pid)]
+        assert container.execs[-1][:4] == ["python", "-m", "aegis_core.base.processes", str(proc.pid)]
         container.exec_works = False  # the check cannot answer: left alone
         assert monitor(instance, run.run_id) == dg.DagsterRunStatus.STARTED
         container.exec_works = True

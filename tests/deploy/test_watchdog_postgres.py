@@ -29,7 +29,7 @@ from dagster._daemon.types import DaemonHeartbeat
 
 from aegis_core.alerts import AlertError, SlackSender
 from aegis_core.calendar import NY
-from aegis_core.watchdog import EOD_SCHEDULE, INTRADAY_SCHEDULE, Policy
+from aegis_core.ops.watchdog import EOD_SCHEDULE, INTRADAY_SCHEDULE, Policy
 from aegis_pipelines.instance import watchdog
 from tests.deploy.test_instance_postgres import (  # noqa: F401  (fixtures)
     PG_HOST,

@@ -167,7 +167,7 @@ def resources(
 
     from aegis_assets.clock import CLOCK_KEY
     from aegis_assets.resources import ArchiveResource, MarketDataResource, QualityResource
-    from aegis_core.clock import fixed_clock, wall_clock
+    from aegis_core.base.clock import fixed_clock, wall_clock
     from tests.drills.external_sim import ExternalSimMarket
 
     market_class, source = (ExternalSimMarket, "sim") if live_at is None else (MarketDataResource, "polygon")
@@ -573,7 +573,7 @@ def _lake_options_rows(setup: DrillSetup, target: Path) -> int | None:
 
 
 class _KillingOs:
-    """``os`` for ``aegis_core.atomic`` (the archive's file writer) whose ``replace`` SIGKILLs the whole
+    """``os`` for ``aegis_core.base.atomic`` (the archive's file writer) whose ``replace`` SIGKILLs the whole
     run after the ``limit``-th chain file lands: the other writer threads are then mid-file. The files
     are written by the run's writer process; the run leads its own process group, which is killed
     whole, as ``kill -9 -PGID``, the OOM killer of a container or ``docker kill`` would."""
@@ -598,7 +598,7 @@ class _KillingOs:
 
 def arm_kill_after_files(limit: int) -> None:
     """Make this process's archive writes SIGKILL the run after ``limit`` chain files (the drill)."""
-    import aegis_core.atomic as atomic
+    import aegis_core.base.atomic as atomic
 
     atomic.os = _KillingOs(limit)  # type: ignore[assignment]
 

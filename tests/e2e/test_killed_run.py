@@ -31,8 +31,8 @@ import dagster as dg
 import pytest
 import yaml
 
+from aegis_core.base.clock import wall_clock
 from aegis_core.calendar import NY, nyse
-from aegis_core.clock import wall_clock
 from tests.conftest import PROJECT, SMALL_UNIVERSE
 from tests.e2e.devserver import DevServer, start_dev_server
 from tests.e2e.test_dagster_e2e import JOB, LAUNCH_RUN, LOCATION, REPOSITORY, RUN, tags

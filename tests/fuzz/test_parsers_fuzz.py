@@ -17,6 +17,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aegis_core.archive.universe import UniverseError, load_universe, parse_universe
+from aegis_core.base.settings import SettingsError, load_settings
+from aegis_core.ops.pt_health.status import StatusError, parse_status
+from aegis_core.ops.saxo.cache import TokenCacheError, parse_token_cache
 from aegis_core.polygon.parse import (
     ResponseShapeError,
     chain_frame,
@@ -25,10 +29,6 @@ from aegis_core.polygon.parse import (
     stocks_frame,
     vix_frame,
 )
-from aegis_core.pt_health.status import StatusError, parse_status
-from aegis_core.saxo.cache import TokenCacheError, parse_token_cache
-from aegis_core.settings import SettingsError, load_settings
-from aegis_core.universe import UniverseError, load_universe, parse_universe
 
 FUZZ = settings(
     max_examples=200,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aegis_core.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives
+from aegis_core.ldas.parity import PARITY_ARTEFACTS, ParityTolerances, compare_archives
 from aegis_pipelines.cli.parity import main
 
 from .archive_builder import SESSION, chain_path, daily_path, drop_rows, make_gex_levels_nullable

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from aegis_core.parity import (
+from aegis_core.ldas.parity import (
     PARITY_ARTEFACTS,
     ParityReport,
     ParityTolerances,

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from aegis_core.cadence import intraday_cadence
 from aegis_core.calendar import NY, nyse
-from aegis_core.freshness import freshness
-from aegis_core.quality import gex_sanity, strike_ranges, universe_coverage
-from aegis_core.schema_contract import schema_contract
-from aegis_core.slots import slot_of
+from aegis_core.ldas.cadence import intraday_cadence
+from aegis_core.ldas.freshness import freshness
+from aegis_core.ldas.quality import gex_sanity, strike_ranges, universe_coverage
+from aegis_core.ldas.schema_contract import schema_contract
+from aegis_core.ldas.slots import slot_of
 
 from .archive_builder import (
     SESSION,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aegis_core.readiness import parity_readiness
+from aegis_core.ldas.readiness import parity_readiness
 from aegis_pipelines.cli.parity import main
 
 from .archive_builder import PYTHON, RUST, SESSION, build_archive, daily_path, set_column, snapshot_path

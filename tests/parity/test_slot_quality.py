@@ -1,4 +1,4 @@
-"""Per-slot quality of intraday snapshots (``aegis_core.slot_quality``) on independently written files."""
+"""Per-slot quality of intraday snapshots (``aegis_core.ldas.slot_quality``) on independent files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from aegis_core.calendar import NY
-from aegis_core.slot_quality import (
+from aegis_core.ldas.slot_quality import (
     capture_window,
     files_per_symbol,
     slot_coverage,

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 import yaml
 
+from aegis_core.base.settings import load_settings
 from aegis_core.calendar import NY
-from aegis_core.settings import load_settings
 from aegis_pipelines.cli.eod import resolve_session
 from aegis_pipelines.cli.launched_run import follow
 from aegis_pipelines.cli.local_run import print_summary

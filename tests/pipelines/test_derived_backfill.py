@@ -10,7 +10,7 @@ from aegis_assets.ldas.derived import atm_iv, gex_summary, iv_rank
 from aegis_assets.ldas.eod import options, stocks
 from aegis_assets.resources import AnalyticsResource
 from aegis_core.archive import layout
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_pipelines.resources import build_resources
 
 SESSIONS = ["2026-11-17", "2026-11-18", "2026-11-19"]

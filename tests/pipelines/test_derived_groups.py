@@ -16,8 +16,8 @@ from aegis_assets.ldas.eod import options, stocks
 from aegis_core.analytics import AtmIvResult, GexResult, atm_iv, gex_summary
 from aegis_core.archive import layout
 from aegis_core.archive.lake import Lake
-from aegis_core.derived import MissingInputError, per_group, session_inputs
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
+from aegis_core.ldas.derived import MissingInputError, per_group, session_inputs
 from aegis_pipelines.resources import build_resources
 
 DAY = dt.date(2026, 11, 20)
@@ -49,7 +49,7 @@ def test_one_group_or_one_symbol_per_group_gives_the_same_figures(archived, monk
     whole_gex, whole_iv = _gex(inputs), _iv(inputs)
     assert len(list(inputs.chain_groups())) == 1
 
-    monkeypatch.setattr("aegis_core.derived.GROUP_CONTRACTS", 1)  # every symbol its own group
+    monkeypatch.setattr("aegis_core.ldas.derived.GROUP_CONTRACTS", 1)  # every symbol its own group
     assert len(list(inputs.chain_groups())) == len(inputs.chain_files) > 1
     split_gex = _gex(inputs)
     assert_frame_equal(split_gex.frame, whole_gex.frame, rel_tol=1e-12)

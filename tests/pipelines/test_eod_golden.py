@@ -28,11 +28,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from aegis_core import derived
 from aegis_core.archive import files, symbol_files
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.schemas import ARTEFACTS
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
+from aegis_core.ldas import derived
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import PROJECT
 

@@ -10,8 +10,8 @@ import pytest
 from aegis_core.archive import layout
 from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake
+from aegis_core.base.settings import load_settings
 from aegis_core.calendar import not_a_session
-from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import SMALL_UNIVERSE
 

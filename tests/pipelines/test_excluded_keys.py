@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 
 

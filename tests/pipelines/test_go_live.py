@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from aegis_assets.partitions import SESSION_START, session_partitions
+from aegis_core.base.settings import SettingsError, load_settings
 from aegis_core.calendar import NY
-from aegis_core.settings import SettingsError, load_settings
 from aegis_pipelines.cli import main
 from aegis_pipelines.definitions import build_definitions
 from aegis_pipelines.ldas.sessions import archive_partitions

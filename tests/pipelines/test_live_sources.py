@@ -15,8 +15,8 @@ from aegis_assets.clock import CLOCK_KEY
 from aegis_assets.ldas.eod import options, stocks, vix
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_core.archive import layout
+from aegis_core.base.clock import Clock, fixed_clock, wall_clock
 from aegis_core.calendar import NY
-from aegis_core.clock import Clock, fixed_clock, wall_clock
 from aegis_core.sim import SimMarket, SimServer
 from tests.conftest import SMALL_UNIVERSE
 

@@ -16,8 +16,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from aegis_core.processes import this_host
-from aegis_core.run_watch import RunWorker
+from aegis_core.base.processes import this_host
+from aegis_core.ops.run_watch import RunWorker
 from aegis_pipelines.instance.orphans import fail_orphaned_runs, orphaned_runs
 from aegis_pipelines.instance.workers import HOST_TAG, PID_TAG, WORKER_RUN_TAG, recorded_worker
 from tests.conftest import PROJECT

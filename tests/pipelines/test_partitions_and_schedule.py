@@ -4,8 +4,8 @@ import dagster as dg
 import pytest
 
 from aegis_assets.partitions import session_partitions, slot_partitions
+from aegis_core.base.settings import load_settings
 from aegis_core.calendar import NY, nyse
-from aegis_core.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 
 

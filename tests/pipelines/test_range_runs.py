@@ -16,7 +16,7 @@ from aegis_assets.ldas.derived import DERIVED_ASSETS, atm_iv, iv_rank
 from aegis_assets.ldas.eod import EOD_FETCH_ASSETS, options
 from aegis_assets.resources import AnalyticsResource
 from aegis_core.archive import layout
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_pipelines.ldas.automation import iv_rank_window_sensor
 from aegis_pipelines.resources import build_resources
 from tests.conftest import SMALL_UNIVERSE

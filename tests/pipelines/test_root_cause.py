@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 from dagster._utils.error import serializable_error_info_from_exc_info
 
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_pipelines.alerting.root_cause import root_cause
 from aegis_pipelines.alerting.sensors import run_failure_alert
 from aegis_pipelines.cli.local_run import run_partition

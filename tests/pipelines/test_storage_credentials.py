@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from aegis_core.settings import SettingsError, load_settings
+from aegis_core.base.settings import SettingsError, load_settings
 from aegis_pipelines.resources import build_resources
 
 SECRET = "wJalrXUtnFEMI-not-a-real-secret"

@@ -17,7 +17,7 @@ import pytest
 from aegis_core.archive.guard import check_lake
 from aegis_core.archive.lake import SESSION_COLUMN, Lake
 from aegis_core.archive.schemas import ARTEFACTS
-from aegis_core.store_errors import StoreError
+from aegis_core.base.store_errors import StoreError
 from aegis_pipelines.cli import main
 from tests.conftest import PROJECT
 
@@ -208,7 +208,7 @@ def test_in_a_run_a_broken_table_is_a_clear_failure_naming_it(sim_env):
     """The same store error inside a run (the UI, a schedule): the step fails with the one line."""
     import dagster as dg
 
-    from aegis_core.settings import load_settings
+    from aegis_core.base.settings import load_settings
     from aegis_pipelines.definitions import build_definitions
 
     truncate_log(vix_table(sim_env["AEGIS_LAKE_ROOT"]))
@@ -228,7 +228,9 @@ def test_in_a_run_a_broken_table_is_a_clear_failure_naming_it(sim_env):
             error = error.cause
         causes.append(error)
     assert causes
-    expected = f"aegis_core.store_errors.StoreError: lake {sim_env['AEGIS_LAKE_ROOT']}: table vix: Json error"
+    expected = (
+        f"aegis_core.base.store_errors.StoreError: lake {sim_env['AEGIS_LAKE_ROOT']}: table vix: Json error"
+    )
     assert all(c.message.startswith(expected) and c.message.count("\n") == 1 for c in causes), causes[0]
 
 

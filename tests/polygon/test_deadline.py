@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from aegis_core.http_deadline import Deadline
+from aegis_core.base.http_deadline import Deadline
 from aegis_core.polygon import PolygonClient
 from tests.fakes.hostile import HostileServer
 from tests.polygon.test_client import chains, client

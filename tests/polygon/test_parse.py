@@ -11,16 +11,7 @@ import polars as pl
 import pytest
 
 from aegis_core.archive.schemas import OPTIONS, STOCKS, VIX
-from aegis_core.polygon.parse import (
-    ResponseShapeError,
-    TruncatedJSONError,
-    chain_frame,
-    read_bars,
-    read_chain_page,
-    stocks_frame,
-    vix_frame,
-)
-from aegis_core.validation import (
+from aegis_core.ldas.validation import (
     ABSURD_OPEN_INTEREST,
     ABSURD_QUOTE_SIZE,
     ABSURD_VOLUME,
@@ -33,6 +24,15 @@ from aegis_core.validation import (
     MAX_CONTRACTS,
     MISSING_IDENTITY,
     UNDERLYING_MISMATCH,
+)
+from aegis_core.polygon.parse import (
+    ResponseShapeError,
+    TruncatedJSONError,
+    chain_frame,
+    read_bars,
+    read_chain_page,
+    stocks_frame,
+    vix_frame,
 )
 from tests.polygon.synthetic import synthetic_page
 

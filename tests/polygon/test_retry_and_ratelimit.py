@@ -9,9 +9,9 @@ import random
 import httpx
 import pytest
 
+from aegis_core.base.retry import MAX_RETRY_AFTER_S, Backoff, parse_retry_after
 from aegis_core.polygon.ratelimit import TokenBucket
 from aegis_core.polygon.retry import retry_reason_for_exception, retry_reason_for_status
-from aegis_core.retry import MAX_RETRY_AFTER_S, Backoff, parse_retry_after
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aegis_core.pt_health import Thresholds, detect, parse_status, session_on
+from aegis_core.ops.pt_health import Thresholds, detect, parse_status, session_on
 from tests.pt_health.statuses import DELETE, EARLY_CLOSE, FULL_DAY, HOLIDAY, SATURDAY, ny, status_doc
 from tests.pt_health.test_thresholds import thresholds
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from aegis_core.pt_health import (
+from aegis_core.ops.pt_health import (
     Evaluation,
     Event,
     PreviousOutputError,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from aegis_core.pt_health import Thresholds, display_url, evaluate_dashboard, fetch_status
+from aegis_core.ops.pt_health import Thresholds, display_url, evaluate_dashboard, fetch_status
 from tests.fakes.dashboard import FakeDashboard
 from tests.pt_health.statuses import FULL_DAY, ny, status_doc
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from aegis_core.pt_health import fetch_status
+from aegis_core.ops.pt_health import fetch_status
 from aegis_pipelines.cli import main
 from tests.fakes.hostile import HostileServer
 from tests.pt_health.test_cli import run

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from aegis_core.pt_health import (
+from aegis_core.ops.pt_health import (
     Evaluation,
     FetchResult,
     Thresholds,

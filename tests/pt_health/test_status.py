@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from aegis_core.pt_health import StatusError, parse_status
+from aegis_core.ops.pt_health import StatusError, parse_status
 from tests.pt_health.statuses import HEALTHY, status_doc
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from aegis_core.pt_health import ENV_NAMES, Thresholds
-from aegis_core.settings import SettingsError, load_settings
+from aegis_core.base.settings import SettingsError, load_settings
+from aegis_core.ops.pt_health import ENV_NAMES, Thresholds
 from tests.conftest import PROJECT
 
 

@@ -6,8 +6,8 @@ import itertools
 import pytest
 
 from aegis_core.calendar import nyse
-from aegis_core.pt_health import WindowPolicy, missed_windows, session_windows, window_at
-from aegis_core.pt_health.windows import parse_window_key
+from aegis_core.ops.pt_health import WindowPolicy, missed_windows, session_windows, window_at
+from aegis_core.ops.pt_health.windows import parse_window_key
 from tests.pt_health.statuses import EARLY_CLOSE, FULL_DAY, HOLIDAY, SATURDAY, ny
 
 # The grid geometry below is shown with narrow buffers (5 min before the open, 10 after the close).

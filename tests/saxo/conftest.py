@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from aegis_core.saxo import RetryPolicy, SaxoTokenClient
+from aegis_core.ops.saxo import RetryPolicy, SaxoTokenClient
 from tests.fakes.saxo import FakeSaxoTokenServer
 
 UTC = dt.UTC

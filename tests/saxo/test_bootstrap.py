@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from aegis_core.saxo import TokenCacheError
-from aegis_core.saxo.bootstrap import Bootstrap, bootstrap_cache
+from aegis_core.ops.saxo import TokenCacheError
+from aegis_core.ops.saxo.bootstrap import Bootstrap, bootstrap_cache
 
 DOC = {
     "access_token": "canon-access",

@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from aegis_core.saxo import TokenCache, TokenCacheError, load_token_cache, parse_token_cache, save_token_cache
-from aegis_core.saxo.cache import CACHE_FIELDS, remove_stale_temp_files
+from aegis_core.ops.saxo import (
+    TokenCache,
+    TokenCacheError,
+    load_token_cache,
+    parse_token_cache,
+    save_token_cache,
+)
+from aegis_core.ops.saxo.cache import CACHE_FIELDS, remove_stale_temp_files
 
 from .conftest import write_cache
 
@@ -183,7 +189,7 @@ def test_crash_between_write_and_rename_leaves_the_old_cache_valid(tmp_path: Pat
         f"""
         import os, signal
         from pydantic import SecretStr
-        from aegis_core.saxo import TokenCache, save_token_cache
+        from aegis_core.ops.saxo import TokenCache, save_token_cache
         new = TokenCache(access_token=SecretStr("a2"), expires_in=1200, refresh_token=SecretStr("r2"),
                          refresh_token_expires_in=3600, issued_at=1)
         os.replace = lambda src, dst: os.kill(os.getpid(), signal.SIGKILL)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aegis_core.saxo import load_token_cache
+from aegis_core.ops.saxo import load_token_cache
 from aegis_pipelines.cli import token as cli_token
 from tests.fakes.saxo import FakeSaxoTokenServer, OAuthError
 

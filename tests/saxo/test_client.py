@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from pydantic import SecretStr
 
-from aegis_core.saxo import (
+from aegis_core.ops.saxo import (
     MalformedTokenResponse,
     ReauthorizationRequired,
     RefreshRejected,

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import SecretStr
 
-from aegis_core.saxo import DEFAULT_MARGIN, Freshness, TokenCache, assess, classify
+from aegis_core.ops.saxo import DEFAULT_MARGIN, Freshness, TokenCache, assess, classify
 
 from .conftest import T0
 

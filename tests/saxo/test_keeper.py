@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from aegis_core.saxo import (
+from aegis_core.ops.saxo import (
     Freshness,
     OutcomeKind,
     RefreshOutcome,
@@ -211,7 +211,7 @@ def test_two_threads_refresh_once(
 _PROCESS_REFRESHER = textwrap.dedent(
     """
     import json, sys
-    from aegis_core.saxo import RetryPolicy, SaxoTokenClient, refresh_if_needed
+    from aegis_core.ops.saxo import RetryPolicy, SaxoTokenClient, refresh_if_needed
     cache, url, key, secret = sys.argv[1:5]
     client = SaxoTokenClient(key, secret, token_url=url, timeout=5, retry=RetryPolicy(max_attempts=1))
     print("ready", flush=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from aegis_core.saxo import (
+from aegis_core.ops.saxo import (
     SaxoTokenClient,
     TokenRefreshError,
     check_token,

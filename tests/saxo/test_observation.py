@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from aegis_core.saxo.observation import (
+from aegis_core.ops.saxo.observation import (
     CADENCE,
     CLEAN_WINDOW,
     ISSUED_AT_INCREASING,

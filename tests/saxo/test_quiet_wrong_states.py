@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from aegis_core.saxo import Freshness, SaxoTokenClient, check_token, load_token_cache, refresh_if_needed
-from aegis_core.saxo.keeper import OutcomeKind
+from aegis_core.ops.saxo import Freshness, SaxoTokenClient, check_token, load_token_cache, refresh_if_needed
+from aegis_core.ops.saxo.keeper import OutcomeKind
 from tests.fakes.saxo import Success
 
 from .conftest import FAST_RETRY, write_cache
@@ -141,7 +141,7 @@ def test_polygon_behind_https_speaking_plain_http_fails_at_once(plain_http):
 
 
 def test_the_dashboard_behind_https_speaking_plain_http(plain_http):
-    from aegis_core.pt_health import fetch_status
+    from aegis_core.ops.pt_health import fetch_status
 
     result = fetch_status([f"https://127.0.0.1:{plain_http}/status_v3"], timeout=5)
     origin = f"https://127.0.0.1:{plain_http}"

@@ -12,8 +12,8 @@ import pytest
 
 from aegis_core.archive.lake import SESSION_COLUMN, Lake
 from aegis_core.archive.schemas import ARTEFACTS
-from aegis_core.quality import session_files
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
+from aegis_core.ldas.quality import session_files
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import PROJECT
 from tests.parity.archive_builder import PYTHON, RUST, SESSION, SYMBOLS, build_archive, copy_archive

@@ -17,8 +17,8 @@ from aegis_assets.ldas.checks import (
     SCHEMA_CONTRACT_CHECK,
     UNIVERSE_COVERAGE_CHECK,
 )
+from aegis_core.base.settings import SettingsError, load_settings
 from aegis_core.calendar import NY
-from aegis_core.settings import SettingsError, load_settings
 from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.ldas.quality import FRESHNESS_SCHEDULE
 from tests.conftest import PROJECT

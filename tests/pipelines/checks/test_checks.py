@@ -26,10 +26,10 @@ from aegis_assets.ldas.checks import (
     parity_check_name,
     parity_check_names,
 )
+from aegis_core.base.clock import fixed_clock
+from aegis_core.base.settings import load_settings
 from aegis_core.calendar import NY
-from aegis_core.clock import fixed_clock
-from aegis_core.freshness import FRESHNESS_ARTEFACTS
-from aegis_core.settings import load_settings
+from aegis_core.ldas.freshness import FRESHNESS_ARTEFACTS
 from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.cli import main as aegis
 from aegis_pipelines.ldas.eod import eod_definitions

@@ -11,9 +11,9 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from aegis_assets.run_writes import known_schemas, known_strike_ranges
-from aegis_core import quality
 from aegis_core.archive import layout
-from aegis_core.quality import archive_schema_contract, chain_strike_ranges
+from aegis_core.ldas import quality
+from aegis_core.ldas.quality import archive_schema_contract, chain_strike_ranges
 from tests.pipelines.checks.conftest import evaluations, load_defs, run_job
 
 DAY = dt.date(2026, 11, 20)

@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_pipelines.definitions import build_definitions
 from aegis_pipelines.ldas.automation import DERIVED_AUTOMATION_SENSOR, IV_RANK_WINDOW_SENSOR
 

@@ -14,8 +14,8 @@ import pytest
 
 from aegis_core.archive import layout
 from aegis_core.archive.lake import Lake
-from aegis_core.derived import MissingInputError, session_inputs
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
+from aegis_core.ldas.derived import MissingInputError, session_inputs
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import SMALL_UNIVERSE
 from tests.pipelines.integrity.test_subset_and_guard import DAY, run_eod

@@ -6,8 +6,8 @@ import pytest
 
 from aegis_core.archive import layout
 from aegis_core.archive.lake import Lake
-from aegis_core.settings import load_settings
-from aegis_core.validation import (
+from aegis_core.base.settings import load_settings
+from aegis_core.ldas.validation import (
     ABSURD_OPEN_INTEREST,
     BAD_GAMMA,
     BAD_SHARES,

@@ -24,7 +24,7 @@ from aegis_core.archive import guard
 from aegis_core.archive.lake import KIND_PROPERTY, Lake
 from aegis_core.archive.schemas import STOCKS
 from aegis_core.archive.store import Archive
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_core.sim import SimMarket, SimServer
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import PROJECT, SMALL_UNIVERSE

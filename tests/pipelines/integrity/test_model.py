@@ -20,8 +20,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from aegis_core.archive import layout
 from aegis_core.archive.lake import Lake
-from aegis_core.consistency import CONSISTENCY_ARTEFACTS, lake_consistency
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
+from aegis_core.ldas.consistency import CONSISTENCY_ARTEFACTS, lake_consistency
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import PROJECT, SMALL_UNIVERSE
 from tests.pipelines.integrity.test_subset_and_guard import DAY, SESSION

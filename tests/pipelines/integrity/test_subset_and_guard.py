@@ -10,11 +10,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from aegis_core import consistency as consistency_module
 from aegis_core.archive import files, guard, layout
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.store import Archive
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
+from aegis_core.ldas import consistency as consistency_module
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import SMALL_UNIVERSE
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.intraday import intraday_definitions
 from aegis_pipelines.ldas.quality import quality_definitions

@@ -5,8 +5,8 @@ import shutil
 
 from aegis_assets.ldas.intraday import INTRADAY_CADENCE_CHECK
 from aegis_core.archive import layout
-from aegis_core.cadence import completed_slots
 from aegis_core.calendar import NY
+from aegis_core.ldas.cadence import completed_slots
 from tests.pipelines.intraday.conftest import metadata, run_job
 
 SESSION = "2026-11-20"  # a past full session: partition keys are checked against the real clock

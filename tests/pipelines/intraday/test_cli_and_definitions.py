@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from aegis_assets.ldas.intraday import INTRADAY_CADENCE_CHECK
+from aegis_core.base.settings import load_settings
 from aegis_core.calendar import NY
-from aegis_core.settings import load_settings
 from aegis_pipelines.cli import main
 from aegis_pipelines.cli.intraday import resolve_slot
 from aegis_pipelines.definitions import build_definitions

@@ -12,7 +12,7 @@ import shutil
 import dagster as dg
 
 from aegis_core.archive import layout
-from aegis_core.settings import load_settings
+from aegis_core.base.settings import load_settings
 from aegis_pipelines.cli import main
 from aegis_pipelines.ldas.eod import eod_definitions
 from aegis_pipelines.ldas.intraday import intraday_definitions

@@ -13,8 +13,8 @@ from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_core.archive import layout
 from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake
+from aegis_core.base.clock import fixed_clock
 from aegis_core.calendar import NY
-from aegis_core.clock import fixed_clock
 from aegis_core.sim import SimMarket, SimServer, sim_base_url
 from tests.conftest import SMALL_UNIVERSE
 from tests.pipelines.intraday.conftest import SLOT, digest, metadata, run_job

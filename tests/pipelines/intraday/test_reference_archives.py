@@ -17,9 +17,9 @@ import pyarrow as pa
 import pytest
 
 from aegis_assets.ldas.intraday_checks import CAPTURE_WINDOW_CHECK, SLOT_COVERAGE_CHECK, SLOT_SCHEMA_CHECK
+from aegis_core.base.settings import load_settings
 from aegis_core.calendar import NY
-from aegis_core.parity import gates_for
-from aegis_core.settings import load_settings
+from aegis_core.ldas.parity import gates_for
 from aegis_pipelines.cli import main
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import PROJECT

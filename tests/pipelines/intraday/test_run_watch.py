@@ -1,11 +1,11 @@
-"""The pure rules behind the timing alerts (``aegis_core.run_watch``), on any clock."""
+"""The pure rules behind the timing alerts (``aegis_core.ops.run_watch``), on any clock."""
 
 import datetime as dt
 
 import pytest
 
 from aegis_core.calendar import NY
-from aegis_core.run_watch import (
+from aegis_core.ops.run_watch import (
     EOD_BUDGET,
     SLOT_GRACE,
     SlotRun,

@@ -8,8 +8,8 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator  # the daemon's own tick generator
 
+from aegis_core.base.skip import Skip, slot_or_skip
 from aegis_core.calendar import NY, nyse, slot_key
-from aegis_core.skip import Skip, slot_or_skip
 from aegis_pipelines.ldas.intraday import INTRADAY_CRONS
 
 # Every weekday tick of the intraday crons (09:35 … 15:50).

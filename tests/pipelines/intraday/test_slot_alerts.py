@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 import yaml
 
+from aegis_core.base.settings import load_settings
 from aegis_core.calendar import NY
-from aegis_core.settings import load_settings
 from aegis_pipelines.alerting.sensors import CHECK_ALERT_SENSOR, RUN_FAILURE_ALERT_SENSOR
 from aegis_pipelines.alerting.timing import EOD_DURATION_SENSOR, SLOT_WATCHDOG_SENSOR
 from aegis_pipelines.ldas.eod import eod_definitions

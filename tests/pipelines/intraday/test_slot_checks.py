@@ -110,7 +110,7 @@ def _nullable(schema: pa.Schema, name: str) -> pa.Schema:
 
 def test_the_slot_checks_of_the_capturing_run_take_the_figures_it_wrote(defs, instance, monkeypatch):
     from aegis_assets.run_writes import known_capture_ranges, known_schemas
-    from aegis_core import slot_quality
+    from aegis_core.ldas import slot_quality
 
     reads: list[str] = []
     read_columns = slot_quality.read_columns

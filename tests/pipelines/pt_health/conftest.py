@@ -19,8 +19,8 @@ from pydantic import SecretStr
 
 from aegis_assets.ops.pt_health import PT_HEALTH_KEY, WINDOW_TAG
 from aegis_assets.resources import AlertsResource
-from aegis_core.pt_health import ENV_NAMES
-from aegis_core.settings import PtHealthSettings, Settings
+from aegis_core.base.settings import PtHealthSettings, Settings
+from aegis_core.ops.pt_health import ENV_NAMES
 from aegis_pipelines.ops.pt_health import pt_health_definitions
 from tests.fakes.dashboard import FakeDashboard
 from tests.fakes.slack import FakeSlack

@@ -13,8 +13,8 @@ import pytest
 
 from aegis_assets.ops.pt_health import ADHOC_WINDOW, PT_HEALTH_KEY
 from aegis_assets.resources import DashboardResource
-from aegis_core.pt_health import Thresholds, display_url
-from aegis_core.settings import SettingsError, load_settings
+from aegis_core.base.settings import SettingsError, load_settings
+from aegis_core.ops.pt_health import Thresholds, display_url
 from aegis_pipelines.resources import dashboard_resource
 from tests.pipelines.pt_health.conftest import TOKEN, WEBSERVER, Monitor
 from tests.pt_health.statuses import FULL_DAY, ny

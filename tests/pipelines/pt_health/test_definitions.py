@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from aegis_assets.ops.pt_health import PT_HEALTH_KEY
 from aegis_assets.resources import AlertsResource, DashboardResource
-from aegis_core.settings import PtHealthSettings, Settings
+from aegis_core.base.settings import PtHealthSettings, Settings
 from aegis_pipelines.ops.pt_health import pt_health_definitions
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from aegis_assets.ops.pt_health import WINDOW_TAG
 from aegis_core.calendar import nyse
-from aegis_core.pt_health import session_windows
+from aegis_core.ops.pt_health import session_windows
 from tests.pipelines.pt_health.conftest import SENSOR, WATCHDOG, Monitor
 from tests.pt_health.statuses import EARLY_CLOSE, FULL_DAY, HOLIDAY, SATURDAY, ny
 

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from pydantic import SecretStr
 
-from aegis_core.settings import SaxoSettings, Settings
+from aegis_core.base.settings import SaxoSettings, Settings
 from tests.fakes.saxo import FakeSaxoTokenServer
 from tests.fakes.slack import FakeSlack
 

@@ -12,7 +12,7 @@ import dagster as dg
 
 from aegis_assets.ops.saxo import SAXO_TOKEN_KEY
 from aegis_assets.resources import AlertsResource
-from aegis_core.settings import Settings
+from aegis_core.base.settings import Settings
 from aegis_pipelines.ops.saxo import JOB_NAME, SENSOR_NAME, saxo_definitions
 from aegis_pipelines.resources import saxo_resource
 from tests.fakes.saxo import FakeSaxoTokenServer

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from aegis_assets.ops.saxo import SAXO_TOKEN_KEY
-from aegis_core.settings import Settings, load_settings
+from aegis_core.base.settings import Settings, load_settings
 from aegis_pipelines.resources import saxo_resource
 from tests.fakes.saxo import FakeSaxoTokenServer, OAuthError
 from tests.fakes.slack import FakeSlack

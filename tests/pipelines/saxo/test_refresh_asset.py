@@ -13,8 +13,8 @@ import pytest
 
 from aegis_assets.alert_tags import alerts_for_itself
 from aegis_assets.ops.saxo import SAXO_TOKEN_KEY
-from aegis_core.saxo import REAUTH_MESSAGE
-from aegis_core.settings import Settings
+from aegis_core.base.settings import Settings
+from aegis_core.ops.saxo import REAUTH_MESSAGE
 from tests.fakes.saxo import FakeSaxoTokenServer, OAuthError, ServerError
 from tests.fakes.slack import FakeSlack
 

@@ -10,9 +10,9 @@ import pytest
 
 from aegis_assets.ops.saxo import SAXO_TOKEN_KEY, TOKEN_TAG
 from aegis_assets.resources import AlertsResource
-from aegis_core.clock import wall_clock
-from aegis_core.saxo import REAUTH_MESSAGE, cache_lock
-from aegis_core.settings import Settings
+from aegis_core.base.clock import wall_clock
+from aegis_core.base.settings import Settings
+from aegis_core.ops.saxo import REAUTH_MESSAGE, cache_lock
 from aegis_pipelines.ops.saxo import JOB_NAME, SENSOR_NAME, saxo_definitions
 from tests.fakes.saxo import FakeSaxoTokenServer, OAuthError, ServerError
 from tests.fakes.slack import FakeSlack

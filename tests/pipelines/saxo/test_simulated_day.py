@@ -20,8 +20,8 @@ import dagster as dg
 import pytest
 
 from aegis_assets.alert_tags import alerts_for_itself
-from aegis_core.saxo import REAUTH_MESSAGE, load_token_cache
-from aegis_core.saxo.cache import CACHE_FIELDS
+from aegis_core.ops.saxo import REAUTH_MESSAGE, load_token_cache
+from aegis_core.ops.saxo.cache import CACHE_FIELDS
 from tests.fakes.saxo import FakeSaxoTokenServer, OAuthError, ServerError
 from tests.fakes.slack import FakeSlack
 
