@@ -81,25 +81,20 @@ def slot_partitions(start: dt.date = SLOT_START) -> dg.TimeWindowPartitionsDefin
 
 @dataclass(frozen=True)
 class ArchivePartitions:
-    """Which partitions each asset has. The end-of-day session assets (VIX and stock bars, which have
-    history, the chains and the analytics) share ``SESSION_START``: Dagster 1.13 requires one
-    partitions definition for the assets of an asset job (``ldas_eod_job`` is one run at 17:15) and
-    for the roots of a range back-fill (the Catalog's dialog and the back-fill daemon). The intraday
-    snapshots, which exist only where they were captured live, and their session cadence start at
-    ``go_live`` (``aegis_core.ldas.go_live``), so the UI's "% filled" is the archive's coverage there.
-    The default (go-live at the history's start) is what the simulated market, which has every
-    session, uses."""
+    """The archive's partitions, from its go-live session (``aegis_core.ldas.go_live``) on: every
+    session asset (the end-of-day ones, the cadence, readiness) and every slot. Option chains can be
+    captured only live, so sessions before go-live could never fill, and "% filled" in the UI is the
+    archive's coverage. One definition for every session asset, because Dagster 1.13 requires one for
+    the assets of an asset job (``ldas_eod_job`` is one run at 17:15) and for the roots of a range
+    back-fill (the Catalog's dialog). VIX and stock bars before go-live (they have history) are
+    reached by setting an earlier go-live. The default (go-live at the history's start) is what the
+    simulated market, which has every session, uses."""
 
     go_live: dt.date = SESSION_START
 
     @property
     def sessions(self) -> dg.TimeWindowPartitionsDefinition:
-        """The end-of-day assets' sessions (the history)."""
-        return session_partitions()
-
-    @property
-    def live_sessions(self) -> dg.TimeWindowPartitionsDefinition:
-        """The sessions of what exists only where intraday snapshots were captured (from go-live)."""
+        """Every session from go-live (never before ``SESSION_START``)."""
         return session_partitions(max(self.go_live, SESSION_START))
 
     @property

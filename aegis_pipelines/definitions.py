@@ -22,12 +22,8 @@ from aegis_pipelines.ops.saxo import saxo_definitions
 
 # One entry per domain; each takes the settings and returns its Definitions. The archive's domains
 # also take its partitions (the go-live session is decided once, when the location loads).
-ARCHIVE_DOMAINS = [eod_definitions, intraday_definitions, quality_definitions]
-DOMAINS = [
-    pt_health_definitions,
-    saxo_definitions,
-    readiness_definitions,
-]
+ARCHIVE_DOMAINS = [eod_definitions, intraday_definitions, quality_definitions, readiness_definitions]
+DOMAINS = [pt_health_definitions, saxo_definitions]
 
 GLOBAL_POLICY = dg.Definitions(
     sensors=[orphaned_run_sensor],

@@ -200,14 +200,15 @@ def _metadata(result, node: str) -> dict[str, Any]:
 def phase_asset(args: argparse.Namespace, key: str) -> dict[str, Any]:
     import dagster as dg
 
-    from aegis_assets.ldas.eod import options, stocks, vix
+    from aegis_assets.ldas.eod import fetch_assets
+    from aegis_assets.partitions import session_partitions
 
     work = Path(args.work)
     resources = _resources(args, work)
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
         result = dg.materialize(
-            [vix, stocks, options],
+            fetch_assets(session_partitions()),
             partition_key=args.session,
             resources=resources,
             instance=instance,
@@ -270,7 +271,8 @@ def seed_atm_iv_history(lake_root: str, symbols: list[str], session: dt.date, se
 def phase_derived(args: argparse.Namespace, key: str) -> dict[str, Any]:
     import dagster as dg
 
-    from aegis_assets.ldas.derived import DERIVED_ASSETS
+    from aegis_assets.ldas.derived import derived_assets
+    from aegis_assets.partitions import session_partitions
     from aegis_core.calendar import parse_session_date
 
     work = Path(args.work)
@@ -279,7 +281,7 @@ def phase_derived(args: argparse.Namespace, key: str) -> dict[str, Any]:
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
         result = dg.materialize(
-            DERIVED_ASSETS,
+            derived_assets(session_partitions()),
             partition_key=args.session,
             resources=resources,
             instance=instance,

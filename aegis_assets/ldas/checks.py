@@ -21,9 +21,8 @@ from typing import Any
 import dagster as dg
 
 from aegis_assets.clock import ClockParam, now
-from aegis_assets.ldas.derived import gex_summary, iv_rank
-from aegis_assets.ldas.eod import options, stocks, vix
-from aegis_assets.partitions import session_partitions
+from aegis_assets.ldas.derived import GEX_SUMMARY, IV_RANK
+from aegis_assets.ldas.eod import OPTIONS, STOCKS, VIX
 from aegis_assets.resources import ArchiveResource, ParityResource, QualityResource
 from aegis_assets.run_writes import known_schemas, known_strike_ranges
 from aegis_assets.runs import check_partition_keys
@@ -53,11 +52,11 @@ SOURCE_SANITY_ARTEFACTS = ("stocks", "options")
 PARITY_PREFIX = "parity_"
 
 ASSET_KEYS: dict[str, dg.AssetKey] = {
-    "vix": vix.key,
-    "stocks": stocks.key,
-    "options": options.key,
-    "gex_summary": gex_summary.key,
-    "iv_rank": iv_rank.key,
+    "vix": VIX,
+    "stocks": STOCKS,
+    "options": OPTIONS,
+    "gex_summary": GEX_SUMMARY,
+    "iv_rank": IV_RANK,
 }
 COVERAGE_ARTEFACTS = ("stocks", "options", "gex_summary", "iv_rank")
 FRESHNESS_CHECK_KEYS = [dg.AssetCheckKey(ASSET_KEYS[a], FRESHNESS_CHECK) for a in FRESHNESS_ARTEFACTS]
@@ -163,12 +162,12 @@ def _evaluate(
 _ERROR, _WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 
-def _schema_check(artefact: str) -> dg.AssetChecksDefinition:
+def _schema_check(artefact: str, sessions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ASSET_KEYS[artefact],
         name=SCHEMA_CONTRACT_CHECK,
         blocking=True,
-        partitions_def=session_partitions(),
+        partitions_def=sessions,
         description=f"Every {artefact} file of the session has exactly the contract's columns, types and "
         "nullability (blocking: downstream assets wait for it).",
     )
@@ -183,11 +182,11 @@ def _schema_check(artefact: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _coverage_check(artefact: str) -> dg.AssetChecksDefinition:
+def _coverage_check(artefact: str, sessions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ASSET_KEYS[artefact],
         name=UNIVERSE_COVERAGE_CHECK,
-        partitions_def=session_partitions(),
+        partitions_def=sessions,
         description=f"The share of the universe with a {artefact} "
         f"{'file' if artefact in ('stocks', 'options') else 'row'} for the session meets the threshold; "
         "names the missing symbols.",
@@ -207,11 +206,11 @@ def _coverage_check(artefact: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _gex_sanity_check() -> dg.AssetChecksDefinition:
+def _gex_sanity_check(sessions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ASSET_KEYS["gex_summary"],
         name=GEX_SANITY_CHECK,
-        partitions_def=session_partitions(),
+        partitions_def=sessions,
         description="Per symbol: abs_gex ≥ |net_gex|, walls inside the chain's strike range, zero-gamma "
         "level inside the 0.8–1.2 × spot grid, gex_regime matching the sign of net_gex, no null values.",
     )
@@ -224,11 +223,11 @@ def _gex_sanity_check() -> dg.AssetChecksDefinition:
     return _check
 
 
-def _freshness_check(artefact: str) -> dg.AssetChecksDefinition:
+def _freshness_check(artefact: str, sessions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ASSET_KEYS[artefact],
         name=FRESHNESS_CHECK,
-        partitions_def=session_partitions(),
+        partitions_def=sessions,
         description=f"The session's {artefact} file exists by the deadline (18:00 New York unless "
         "configured); pending before it. Evaluated by ldas_freshness_job at the deadline.",
     )
@@ -250,11 +249,11 @@ def _freshness_check(artefact: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _lake_consistency_check(artefact: str) -> dg.AssetChecksDefinition:
+def _lake_consistency_check(artefact: str, sessions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ASSET_KEYS[artefact],
         name=LAKE_CONSISTENCY_CHECK,
-        partitions_def=session_partitions(),
+        partitions_def=sessions,
         description=f"Per symbol, the session's {artefact} rows in the parquet files and in the Delta "
         "table are as many and of the same capture (latest timestamp); names every symbol that differs.",
     )
@@ -273,16 +272,14 @@ def door_record(instance: dg.DagsterInstance, key: dg.AssetKey, session: dt.date
     ).records
     if not records or records[0].asset_materialization is None:
         return None
-    meta = {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
-    per_session = meta.get("per_session")  # a range run keeps the scalar totals per session
-    return dict(per_session[part]) if isinstance(per_session, dict) and part in per_session else meta
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
-def _source_sanity_check(artefact: str) -> dg.AssetChecksDefinition:
+def _source_sanity_check(artefact: str, sessions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ASSET_KEYS[artefact],
         name=SOURCE_SANITY_CHECK,
-        partitions_def=session_partitions(),
+        partitions_def=sessions,
         description=f"The share of the source's {artefact} rows rejected at the door (duplicates, "
         "impossible prices or counts, another underlying, expired contracts) stays within "
         "quality.source_reject_threshold.",
@@ -299,15 +296,15 @@ def _source_sanity_check(artefact: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def quality_checks() -> list[dg.AssetChecksDefinition]:
-    """The quality checks of every end-of-day artefact (no configuration needed)."""
+def quality_checks(sessions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    """The quality checks of every end-of-day artefact on ``sessions`` (no configuration needed)."""
     return [
-        *(_lake_consistency_check(a) for a in CONSISTENCY_ARTEFACTS),
-        *(_source_sanity_check(a) for a in SOURCE_SANITY_ARTEFACTS),
-        *(_schema_check(a) for a in ASSET_KEYS),
-        *(_coverage_check(a) for a in COVERAGE_ARTEFACTS),
-        _gex_sanity_check(),
-        *(_freshness_check(a) for a in FRESHNESS_ARTEFACTS),
+        *(_lake_consistency_check(a, sessions) for a in CONSISTENCY_ARTEFACTS),
+        *(_source_sanity_check(a, sessions) for a in SOURCE_SANITY_ARTEFACTS),
+        *(_schema_check(a, sessions) for a in ASSET_KEYS),
+        *(_coverage_check(a, sessions) for a in COVERAGE_ARTEFACTS),
+        _gex_sanity_check(sessions),
+        *(_freshness_check(a, sessions) for a in FRESHNESS_ARTEFACTS),
     ]
 
 
@@ -315,20 +312,17 @@ def quality_checks() -> list[dg.AssetChecksDefinition]:
 
 
 def parity_check(
-    key: dg.AssetKey,
-    artefact: str,
-    label: str = "Parity",
-    partitions_def: dg.TimeWindowPartitionsDefinition | None = None,
+    key: dg.AssetKey, artefact: str, sessions: dg.PartitionsDefinition, label: str = "Parity"
 ) -> dg.AssetChecksDefinition:
     """The ``parity_*`` checks on ``key``: every gate of ``artefact`` against the reference archive
     (``ldas_{artefact}_parity``; the end-of-day artefacts and the intraday snapshots share it), on
-    ``key``'s partitions (default: every session)."""
+    ``key``'s partitions, ``sessions``."""
     gates = gates_for(artefact)
     specs = [
         dg.AssetCheckSpec(
             parity_check_name(g),
             asset=key,
-            partitions_def=partitions_def or session_partitions(),
+            partitions_def=sessions,
             description=f"{label} with the reference (Rust) archive: the {g.replace('_', ' ')} gate.",
         )
         for g in gates
@@ -357,6 +351,6 @@ def parity_check(
     return _check
 
 
-def parity_checks() -> list[dg.AssetChecksDefinition]:
+def parity_checks(sessions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     """Parity checks of every end-of-day artefact against the configured reference archive."""
-    return [parity_check(ASSET_KEYS[a], a) for a in ASSET_KEYS]
+    return [parity_check(ASSET_KEYS[a], a, sessions) for a in ASSET_KEYS]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import dagster as dg
 import polars as pl
 
-from aegis_assets.ldas.eod import SESSION_ASSET, options, stocks
+from aegis_assets.ldas.eod import GROUP, OPTIONS, STOCKS, session_asset
 from aegis_assets.resources import AnalyticsResource, ArchiveResource
 from aegis_assets.runs import failures_metadata, markdown_table, per_partition_result, run_sessions
 from aegis_core.analytics import AtmIvResult, GexResult, NonFiniteGexError
@@ -72,7 +72,6 @@ def _per_group(
         raise dg.Failure(str(exc)) from None
 
 
-@dg.asset(deps=[options, stocks], automation_condition=FOLLOW_INPUTS, **SESSION_ASSET)
 def gex_summary(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
@@ -106,7 +105,6 @@ def gex_summary(
     return per_partition_result(context, out)
 
 
-@dg.asset(deps=[options, stocks], automation_condition=FOLLOW_INPUTS, **SESSION_ASSET)
 def atm_iv(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
@@ -132,7 +130,6 @@ def atm_iv(
     return per_partition_result(context, out)
 
 
-@dg.asset(deps=[atm_iv], automation_condition=FOLLOW_INPUTS, **SESSION_ASSET)
 def iv_rank(
     context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: AnalyticsResource
 ) -> dg.MaterializeResult:
@@ -189,4 +186,13 @@ def _ranked(frame: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-DERIVED_ASSETS = [gex_summary, atm_iv, iv_rank]
+GEX_SUMMARY, ATM_IV, IV_RANK = (dg.AssetKey([GROUP, n]) for n in ("gex_summary", "atm_iv", "iv_rank"))
+DERIVED_KEYS = [GEX_SUMMARY, ATM_IV, IV_RANK]
+
+
+def derived_assets(sessions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """``ldas/gex_summary`` and ``ldas/atm_iv`` (from the session's chains and closes) and
+    ``ldas/iv_rank`` (from its ATM IV) on ``sessions``, each following its inputs."""
+    from_chains = session_asset(sessions, deps=[OPTIONS, STOCKS], automation_condition=FOLLOW_INPUTS)
+    from_atm_iv = session_asset(sessions, deps=[ATM_IV], automation_condition=FOLLOW_INPUTS)
+    return [from_chains(gex_summary), from_chains(atm_iv), from_atm_iv(iv_rank)]

@@ -1,4 +1,8 @@
-"""End-of-day archive assets: VIX, the stocks' daily bars and the option chains at the close."""
+"""End-of-day archive assets: VIX, the stocks' daily bars and the option chains at the close.
+
+The asset bodies are plain functions; ``fetch_assets`` declares them on the archive's session
+partitions, which the code location decides when it loads (the go-live session, ``ArchivePartitions``).
+"""
 
 import datetime as dt
 import time
@@ -8,7 +12,6 @@ import dagster as dg
 import polars as pl
 
 from aegis_assets.clock import ClockParam, now
-from aegis_assets.partitions import session_partitions
 from aegis_assets.policy import SESSION_BACKFILL, VENDOR_POOL
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_assets.run_writes import remember
@@ -36,14 +39,20 @@ from aegis_core.polygon.results import ChainsResult
 
 GROUP = "ldas"
 
-# Every session asset handles a range of sessions in one run (back-fills), looping over them.
-SESSION_ASSET = dict(
-    key_prefix=GROUP,
-    group_name=GROUP,
-    partitions_def=session_partitions(),
-    backfill_policy=SESSION_BACKFILL,
-    kinds={"polars", "parquet", "deltalake"},
-)
+VIX, STOCKS, OPTIONS = (dg.AssetKey([GROUP, name]) for name in ("vix", "stocks", "options"))
+
+
+def session_asset(sessions: dg.PartitionsDefinition, **policy: Any) -> Any:
+    """The decorator of an archive asset on ``sessions``: a run handles one session or a range of them
+    (a back-fill), looping over them (``run_sessions``)."""
+    return dg.asset(
+        key_prefix=GROUP,
+        group_name=GROUP,
+        partitions_def=sessions,
+        backfill_policy=SESSION_BACKFILL,
+        kinds={"polars", "parquet", "deltalake"},
+        **policy,
+    )
 
 
 def _first(failures: dict[str, str], n: int = 10) -> str:
@@ -88,7 +97,6 @@ def _request_metadata(stats: dict, started: float) -> dict[str, Any]:
     }
 
 
-@dg.asset(pool=VENDOR_POOL, **SESSION_ASSET)
 def vix(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
@@ -114,7 +122,6 @@ def vix(
     return per_partition_result(context, out)
 
 
-@dg.asset(pool=VENDOR_POOL, **SESSION_ASSET)
 def stocks(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
@@ -210,7 +217,6 @@ def _chain_metadata(sizes: dict[str, int], report: WriteReport, started: float) 
     }
 
 
-@dg.asset(pool=VENDOR_POOL, **SESSION_ASSET)
 def options(
     context: dg.AssetExecutionContext, market: MarketDataResource, archive: ArchiveResource, clock: ClockParam
 ) -> dg.MaterializeResult:
@@ -242,4 +248,7 @@ def options(
     return per_partition_result(context, out)
 
 
-EOD_FETCH_ASSETS = [vix, stocks, options]
+def fetch_assets(sessions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """``ldas/vix``, ``ldas/stocks`` and ``ldas/options`` on ``sessions``, sharing the vendor's pool."""
+    fetch = session_asset(sessions, pool=VENDOR_POOL)
+    return [fetch(vix), fetch(stocks), fetch(options)]

@@ -216,4 +216,4 @@ def build_intraday_cadence(
 def build_intraday_assets(partitions: ArchivePartitions | None = None) -> list[dg.AssetsDefinition]:
     """The intraday assets on the live archive's partitions (``partitions``; default: all)."""
     p = partitions or ArchivePartitions()
-    return [build_pt_snapshots(p.slots), build_intraday_cadence(p.live_sessions)]
+    return [build_pt_snapshots(p.slots), build_intraday_cadence(p.sessions)]

@@ -21,7 +21,7 @@ import dagster as dg
 
 from aegis_assets.ldas.checks import check_result, parity_check
 from aegis_assets.ldas.intraday import CADENCE, PT_SNAPSHOTS
-from aegis_assets.partitions import session_partitions, slot_partitions
+from aegis_assets.partitions import slot_partitions
 from aegis_assets.resources import ArchiveResource, QualityResource
 from aegis_assets.run_writes import known_capture_ranges, known_schemas
 from aegis_assets.runs import check_partition_keys, slot_starts
@@ -132,9 +132,7 @@ def slot_checks(
 # --- intraday parity (per session, on ldas/intraday_cadence) ---------------------------------------
 
 
-def intraday_parity_checks(
-    partitions_def: dg.TimeWindowPartitionsDefinition | None = None,
-) -> list[dg.AssetChecksDefinition]:
+def intraday_parity_checks(sessions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     """``parity_*`` checks of the session's intraday snapshots against the reference archive, on
-    ``ldas/intraday_cadence``'s partitions (default: every session)."""
-    return [parity_check(CADENCE, INTRADAY_PARITY, "Intraday parity", partitions_def or session_partitions())]
+    ``ldas/intraday_cadence``'s partitions, ``sessions``."""
+    return [parity_check(CADENCE, INTRADAY_PARITY, sessions, "Intraday parity")]

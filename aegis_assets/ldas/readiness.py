@@ -14,7 +14,6 @@ import dagster as dg
 from aegis_assets.ldas.checks import ASSET_KEYS
 from aegis_assets.ldas.eod import GROUP
 from aegis_assets.ldas.intraday import CADENCE
-from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, ParityResource
 from aegis_assets.runs import markdown_table, run_sessions
 from aegis_core.ldas.parity import SameArchiveError
@@ -23,13 +22,7 @@ from aegis_core.ldas.readiness import DEFAULT_LOOKBACK, parity_readiness
 PARITY_READINESS = dg.AssetKey([GROUP, "parity_readiness"])
 
 
-@dg.asset(
-    key=PARITY_READINESS,
-    group_name=GROUP,
-    partitions_def=session_partitions(),
-    deps=[*ASSET_KEYS.values(), CADENCE],
-)
-def parity_readiness_asset(
+def readiness(
     context: dg.AssetExecutionContext, archive: ArchiveResource, parity: ParityResource
 ) -> dg.MaterializeResult:
     """Consecutive business days of green parity per artefact up to the session, and whether the
@@ -62,3 +55,10 @@ def parity_readiness_asset(
             "reference_root": dg.MetadataValue.path(str(ready.rust_root)),
         }
     )
+
+
+def parity_readiness_asset(sessions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """``ldas/parity_readiness`` on ``sessions``, after every artefact it judges."""
+    return dg.asset(
+        key=PARITY_READINESS, group_name=GROUP, partitions_def=sessions, deps=[*ASSET_KEYS.values(), CADENCE]
+    )(readiness)

@@ -1,12 +1,13 @@
-"""The go-live session: where the live-only artefacts' partitions start (pure decision + one scan).
+"""The go-live session: where the archive's partitions start (pure decision + one scan).
 
-Option chains (end of day and intraday) can be captured only live, so their partitions — and those of
-what derives from chains: gamma exposure, ATM IV, IV rank, the intraday cadence — start at the session
-the live archive began, and "% filled" in the UI is the archive's coverage. VIX and stock bars have
-history and keep it. The session is, in order: the ``go_live`` setting (``AEGIS_GO_LIVE``); the first
-session the archive holds chains for; on an empty archive fed by Polygon, the latest completed session
-(tonight's run fills it); on an empty archive fed by the simulated market, which has every past
-session, the history's first session.
+Option chains (end of day and intraday) can be captured only live, so the archive's partitions — the
+chains', what derives from them, and, since Dagster wants one partitions definition per asset job,
+VIX's and the stock bars' too — start at the session the live archive began, and "% filled" in the
+UI is the archive's coverage. The session is, in order: the ``go_live`` setting (``AEGIS_GO_LIVE``);
+for the simulated market, which can make every past session, the history's first session; the first
+session the archive holds chains for; on an empty archive fed by Polygon, the latest completed
+session (tonight's run fills it). Decided when the code location loads; it moves only while the live
+archive is still empty (a past chain can never be captured, so the first one stays the first).
 """
 
 from __future__ import annotations
@@ -62,10 +63,10 @@ def go_live_session(
     cal = nyse()
     if configured is not None:
         day = configured
-    elif archived is not None:
-        day = archived if cal.is_session(archived) else cal.next_session(archived).date
     elif simulated:
         day = history_start
+    elif archived is not None:
+        day = archived if cal.is_session(archived) else cal.next_session(archived).date
     else:
         day = cal.latest_completed_session(now).date
     return max(day, history_start)

@@ -51,15 +51,19 @@ def run(args: argparse.Namespace) -> int:
 
     with command_lifetime():
         with startup_phase():
+            from dagster._core.utils import make_new_run_id
+
             from aegis_pipelines.definitions import build_definitions
             from aegis_pipelines.instance.orphans import process_tags
 
             job = build_definitions(settings).resolve_job_def(job_name)
         with open_instance() as instance:
+            run_id = make_new_run_id()  # the worker tags name the run they belong to
             result = job.execute_in_process(
                 partition_key=key,
                 instance=instance,
-                tags={"aegis/trigger": "cli", **process_tags(os.getpid())},
+                run_id=run_id,
+                tags={"aegis/trigger": "cli", **process_tags(run_id, os.getpid())},
                 raise_on_error=False,
             )
     evaluations = sorted(

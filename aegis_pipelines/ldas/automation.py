@@ -19,7 +19,7 @@ import datetime as dt
 
 import dagster as dg
 
-from aegis_assets.ldas.derived import DERIVED_ASSETS, atm_iv, iv_rank
+from aegis_assets.ldas.derived import ATM_IV, DERIVED_KEYS, IV_RANK
 from aegis_core.calendar import nyse, parse_session_date
 from aegis_core.ldas.iv_window import consecutive_runs, stale_iv_ranks
 from aegis_pipelines.ldas.sessions import TRIGGER_TAG
@@ -31,7 +31,7 @@ _BATCH = 500  # ATM IV materializations read per tick
 
 derived_automation_sensor = dg.AutomationConditionSensorDefinition(
     DERIVED_AUTOMATION_SENSOR,
-    target=dg.AssetSelection.assets(*DERIVED_ASSETS),
+    target=dg.AssetSelection.assets(*DERIVED_KEYS),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Recomputes derived analytics whose inputs changed (gex_summary, atm_iv, iv_rank).",
@@ -39,7 +39,7 @@ derived_automation_sensor = dg.AutomationConditionSensorDefinition(
 
 ldas_iv_rank_job = dg.define_asset_job(
     IV_RANK_JOB,
-    selection=dg.AssetSelection.assets(iv_rank),
+    selection=dg.AssetSelection.assets(IV_RANK),
     description="IV rank alone, for a session or a range, from the ATM IV in the lake (no fetching): "
     "what ldas_iv_rank_window_sensor launches when an ATM IV inside later sessions' windows changed.",
 )
@@ -67,7 +67,7 @@ def iv_rank_window_sensor(window_sessions: int) -> dg.SensorDefinition:
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         after = int(context.cursor or 0)
         records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=atm_iv.key, after_storage_id=after), limit=_BATCH, ascending=True
+            dg.AssetRecordsFilter(asset_key=ATM_IV, after_storage_id=after), limit=_BATCH, ascending=True
         ).records
         changed: dict[dt.date, int] = {}
         cursor, seen = after, {}
@@ -84,7 +84,7 @@ def iv_rank_window_sensor(window_sessions: int) -> dg.SensorDefinition:
         ranked = {
             parse_session_date(k): v
             for k, v in context.instance.get_latest_storage_id_by_partition(
-                iv_rank.key, dg.DagsterEventType.ASSET_MATERIALIZATION
+                IV_RANK, dg.DagsterEventType.ASSET_MATERIALIZATION
             ).items()
         }
         stale = stale_iv_ranks(changed, ranked, sessions, window_sessions)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from aegis_assets.clock import CLOCK_KEY, Clock, wall_clock
-from aegis_assets.ldas.derived import DERIVED_ASSETS
-from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
+from aegis_assets.ldas.derived import DERIVED_KEYS, derived_assets
+from aegis_assets.ldas.eod import OPTIONS, STOCKS, VIX, fetch_assets
 from aegis_assets.partitions import ArchivePartitions
 from aegis_assets.policy import VENDOR_TAG
 from aegis_core.base.settings import Settings
@@ -15,12 +15,12 @@ from aegis_pipelines.ldas.automation import (
     iv_rank_window_sensor,
     ldas_iv_rank_job,
 )
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, archive_partitions, session_key_or_skip
 from aegis_pipelines.resources import build_resources
 
 ldas_eod_job = dg.define_asset_job(
     "ldas_eod_job",
-    selection=dg.AssetSelection.assets(*EOD_FETCH_ASSETS, *DERIVED_ASSETS),
+    selection=dg.AssetSelection.assets(VIX, STOCKS, OPTIONS, *DERIVED_KEYS),
     description="The end-of-day archive of one NYSE session: VIX, stock bars, option chains at the close, "
     "then gamma exposure, ATM IV and IV rank.",
     tags=VENDOR_TAG,
@@ -44,10 +44,11 @@ def ldas_eod_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | 
 def eod_definitions(
     settings: Settings, clock: Clock = wall_clock, partitions: ArchivePartitions | None = None
 ) -> dg.Definitions:
-    """The end-of-day assets, job, schedule and automation, with the resources they need. They all
-    have the history's sessions (``ArchivePartitions.sessions``; see its docstring for why)."""
+    """The end-of-day assets, job, schedule and automation, with the resources they need, on the
+    archive's sessions (from its go-live session: ``ArchivePartitions``)."""
+    sessions = (partitions or archive_partitions(settings)).sessions
     return dg.Definitions(
-        assets=[*EOD_FETCH_ASSETS, *DERIVED_ASSETS],
+        assets=[*fetch_assets(sessions), *derived_assets(sessions)],
         jobs=[ldas_eod_job, ldas_iv_rank_job],
         schedules=[ldas_eod_schedule],
         sensors=[derived_automation_sensor, iv_rank_window_sensor(settings.iv.window_sessions)],

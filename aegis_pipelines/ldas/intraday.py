@@ -110,7 +110,7 @@ def intraday_definitions(
     partitions = partitions or archive_partitions(settings)
     checks = slot_checks(partitions.slots)
     if settings.parity.reference_root is not None:
-        checks += intraday_parity_checks(partitions.live_sessions)
+        checks += intraday_parity_checks(partitions.sessions)
     return dg.Definitions(
         assets=build_intraday_assets(partitions),
         asset_checks=checks,

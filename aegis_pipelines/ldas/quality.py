@@ -87,9 +87,9 @@ def freshness_schedule(deadline: dt.time) -> dg.ScheduleDefinition:
 def quality_definitions(settings: Settings, partitions: ArchivePartitions | None = None) -> dg.Definitions:
     """Quality checks (parity too when ``parity.reference_root`` is set), their jobs, the alert sensors."""
     partitions = partitions or archive_partitions(settings)
-    checks = quality_checks()
+    checks = quality_checks(partitions.sessions)
     if settings.parity.reference_root is not None:
-        checks += parity_checks()
+        checks += parity_checks(partitions.sessions)
     return dg.Definitions(
         asset_checks=checks,
         jobs=[checks_job(partitions), ldas_freshness_job],

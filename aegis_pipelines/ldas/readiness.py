@@ -9,8 +9,9 @@ from __future__ import annotations
 import dagster as dg
 
 from aegis_assets.ldas.readiness import PARITY_READINESS, parity_readiness_asset
+from aegis_assets.partitions import ArchivePartitions
 from aegis_core.base.settings import Settings
-from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, session_key_or_skip
+from aegis_pipelines.ldas.sessions import TIMEZONE, TRIGGER_TAG, archive_partitions, session_key_or_skip
 
 READINESS_JOB = "ldas_parity_readiness_job"
 READINESS_SCHEDULE = "ldas_parity_readiness_schedule"
@@ -40,12 +41,12 @@ def ldas_parity_readiness_schedule(context: dg.ScheduleEvaluationContext) -> dg.
     )
 
 
-def readiness_definitions(settings: Settings) -> dg.Definitions:
+def readiness_definitions(settings: Settings, partitions: ArchivePartitions | None = None) -> dg.Definitions:
     """The readiness asset, job and schedule, when a reference archive is configured."""
     if settings.parity.reference_root is None:
         return dg.Definitions()
     return dg.Definitions(
-        assets=[parity_readiness_asset],
+        assets=[parity_readiness_asset((partitions or archive_partitions(settings)).sessions)],
         jobs=[ldas_parity_readiness_job],
         schedules=[ldas_parity_readiness_schedule],
     )

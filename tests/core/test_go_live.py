@@ -30,9 +30,9 @@ def test_the_first_chain_file_of_any_symbol_end_of_day_or_intraday(tmp_path):
     [
         (dt.date(2026, 3, 2), dt.date(2026, 11, 18), False, dt.date(2026, 3, 2)),  # the setting wins
         (None, dt.date(2026, 11, 18), False, dt.date(2026, 11, 18)),  # the archive's first session
-        (None, dt.date(2026, 11, 18), True, dt.date(2026, 11, 18)),
+        (None, dt.date(2026, 11, 18), True, HISTORY),  # simulated: every session can be made
         (None, None, False, dt.date(2026, 12, 4)),  # empty, live: the latest completed session
-        (None, None, True, HISTORY),  # empty, simulated: every session can be made
+        (None, None, True, HISTORY),
         (None, dt.date(2023, 6, 1), False, HISTORY),  # never before the history
     ],
 )

@@ -196,8 +196,13 @@ def resources(
 def fetch_checks() -> list[Any]:
     """The quality checks of the end-of-day fetch assets (schema contract, universe coverage)."""
     from aegis_assets.ldas.checks import quality_checks
+    from aegis_assets.partitions import session_partitions
 
-    return [c for c in quality_checks() if {k.asset_key.path[-1] for k in c.check_keys} <= set(FETCH_ASSETS)]
+    return [
+        c
+        for c in quality_checks(session_partitions())
+        if {k.asset_key.path[-1] for k in c.check_keys} <= set(FETCH_ASSETS)
+    ]
 
 
 @contextmanager
@@ -232,9 +237,10 @@ def materialize_eod(
     (on the live path with the clock at ``live_at`` when given)."""
     import dagster as dg
 
-    from aegis_assets.ldas.eod import options, stocks, vix
+    from aegis_assets.ldas.eod import fetch_assets
+    from aegis_assets.partitions import session_partitions
 
-    assets: list[Any] = [vix, stocks, options, *(fetch_checks() if checks else [])]
+    assets: list[Any] = [*fetch_assets(session_partitions()), *(fetch_checks() if checks else [])]
     with captured_logs(setup, log_name), dg.DagsterInstance.from_config(str(setup.home)) as instance:
         return dg.materialize(
             assets,

@@ -12,13 +12,16 @@ from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
 
 from aegis_assets.clock import CLOCK_KEY, wall_clock
-from aegis_assets.ldas.eod import options, stocks
+from aegis_assets.ldas.eod import fetch_assets
+from aegis_assets.partitions import session_partitions
 from aegis_core.analytics import AtmIvResult, GexResult, atm_iv, gex_summary
 from aegis_core.archive import layout
 from aegis_core.archive.lake import Lake
 from aegis_core.base.settings import load_settings
 from aegis_core.ldas.derived import MissingInputError, per_group, session_inputs
 from aegis_pipelines.resources import build_resources
+
+_, STOCKS_ASSET, OPTIONS_ASSET = fetch_assets(session_partitions())
 
 DAY = dt.date(2026, 11, 20)
 
@@ -28,7 +31,7 @@ def archived(sim_env):
     res = {**build_resources(load_settings()), CLOCK_KEY: wall_clock}
     with dg.instance_for_test() as instance:
         assert dg.materialize(
-            [stocks, options], partition_key=DAY.isoformat(), resources=res, instance=instance
+            [STOCKS_ASSET, OPTIONS_ASSET], partition_key=DAY.isoformat(), resources=res, instance=instance
         )
     return Path(sim_env["AEGIS_ARCHIVE_ROOT"]), Lake(sim_env["AEGIS_LAKE_ROOT"])
 

@@ -1,6 +1,6 @@
-"""The go-live session as the code location loads it: the live-only intraday snapshots' partitions (and
-their session cadence) start there; the end-of-day assets keep the history's sessions, because Dagster
-wants one partitions definition per asset job and per back-fill root (pinned below)."""
+"""The go-live session as the code location loads it: every partition of the archive starts there (the
+end-of-day assets, the cadence, the slots), one definition for all the session assets because Dagster
+wants one per asset job and per back-fill root (pinned below)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def first_key(defs: dg.Definitions, key: str) -> str:
         return node.partitions_def.get_first_partition_key()
 
 
-def test_the_live_only_partitions_start_at_the_configured_go_live(sim_env, monkeypatch):
+def test_the_archives_partitions_start_at_the_configured_go_live(sim_env, monkeypatch):
     monkeypatch.setenv("AEGIS_GO_LIVE", GO_LIVE)
     defs = build_definitions(load_settings())
     dg.Definitions.validate_loadable(defs)
@@ -36,17 +36,21 @@ def test_the_live_only_partitions_start_at_the_configured_go_live(sim_env, monke
         assert defs.resolve_job_def("ldas_slot_checks_job").partitions_def.get_first_partition_key() == (
             f"{GO_LIVE}-09:35"
         )
-    for kept in ("ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/iv_rank"):
-        assert first_key(defs, kept) == SESSION_START.isoformat(), kept
+    for key in ("ldas/vix", "ldas/stocks", "ldas/options", "ldas/gex_summary", "ldas/atm_iv", "ldas/iv_rank"):
+        assert first_key(defs, key) == GO_LIVE, key
+    with dg.partition_loading_context():
+        for job in ("ldas_eod_job", "ldas_checks_job"):
+            assert defs.resolve_job_def(job).partitions_def.get_first_partition_key() == GO_LIVE, job
 
 
-def test_by_default_the_archive_decides(sim_env, tmp_path):
-    settings = load_settings()
-    assert archive_partitions(settings).go_live == SESSION_START  # an empty simulated archive: all
+def test_by_default_a_live_archive_decides(sim_env, tmp_path, monkeypatch):
     chain = tmp_path / "archive" / "options" / "SPY" / "2026" / "11" / "18_pt_093500.parquet"
     chain.parent.mkdir(parents=True)
     chain.write_bytes(b"")
-    assert archive_partitions(settings).go_live == dt.date(2026, 11, 18)  # its first chains
+    assert archive_partitions(load_settings()).go_live == SESSION_START  # simulated: every session
+    monkeypatch.setenv("AEGIS_SOURCE", "polygon")
+    monkeypatch.setenv("POLYGON_API_KEY", "test-key")
+    assert archive_partitions(load_settings()).go_live == dt.date(2026, 11, 18)  # its first chains
 
 
 def test_an_empty_live_archive_goes_live_at_the_latest_completed_session(sim_env, monkeypatch):
@@ -78,9 +82,9 @@ def test_a_slot_before_go_live_is_one_line_and_exit_2(sim_env, tmp_path, monkeyp
 
 
 def test_dagster_wants_one_partitions_definition_per_asset_job():
-    """Why the end-of-day chains cannot start at go-live while VIX and stocks keep their history: the
-    17:15 run is one asset job, and Dagster 1.13 refuses an asset job over assets whose partitions
-    differ (the Catalog's back-fill dialog and the back-fill daemon refuse roots that differ too)."""
+    """Why VIX and the stock bars start at go-live too, although they have history: the 17:15 run is
+    one asset job, and Dagster 1.13 refuses an asset job over assets whose partitions differ (the
+    Catalog's back-fill dialog and the back-fill daemon refuse roots that differ too)."""
 
     @dg.asset(partitions_def=session_partitions())
     def history() -> None: ...

@@ -12,13 +12,16 @@ import polars as pl
 import pytest
 
 from aegis_assets.clock import CLOCK_KEY
-from aegis_assets.ldas.eod import options, stocks, vix
+from aegis_assets.ldas.eod import fetch_assets
+from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import ArchiveResource, MarketDataResource
 from aegis_core.archive import layout
 from aegis_core.base.clock import Clock, fixed_clock, wall_clock
 from aegis_core.calendar import NY
 from aegis_core.sim import SimMarket, SimServer
 from tests.conftest import SMALL_UNIVERSE
+
+VIX, STOCKS_ASSET, OPTIONS_ASSET = fetch_assets(session_partitions())
 
 KEY = "pk-live-test-key-0123456789"
 
@@ -51,14 +54,14 @@ def resources(tmp_path, server, key=KEY, clock: Clock = wall_clock):
 def test_history_backfills_but_past_chains_are_refused(tmp_path, server):
     with dg.instance_for_test() as instance:
         res = dg.materialize(
-            [vix, stocks],
+            [VIX, STOCKS_ASSET],
             partition_key="2026-11-18",
             resources=resources(tmp_path, server),
             instance=instance,
         )
         assert res.success
         res = dg.materialize(
-            [options],
+            [OPTIONS_ASSET],
             partition_key="2026-11-18",
             resources=resources(tmp_path, server),
             instance=instance,
@@ -76,7 +79,7 @@ def test_bad_key_stops_the_run_with_the_source_message_and_no_key_leaks(tmp_path
     wrong = "pk-wrong-key-ABCDEFGHIJ"
     with dg.instance_for_test() as instance:
         res = dg.materialize(
-            [stocks],
+            [STOCKS_ASSET],
             partition_key="2026-11-18",
             resources=resources(tmp_path, server, wrong),
             instance=instance,
@@ -96,7 +99,7 @@ def capture_options(tmp_path, at: dt.datetime):
     with SimServer(SimMarket(7, SMALL_UNIVERSE), api_key=KEY, as_of=at) as server:
         with dg.instance_for_test() as instance:
             result = dg.materialize(
-                [options],
+                [OPTIONS_ASSET],
                 partition_key=SESSION.isoformat(),
                 resources=resources(tmp_path, server, clock=fixed_clock(at)),
                 instance=instance,
@@ -165,7 +168,11 @@ def test_an_eod_fetch_that_runs_past_the_next_open_fails_by_name(tmp_path, serve
     res["market"] = res["market"].model_copy(update={"max_requests_per_second": 4.0})
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [options], partition_key="2026-11-20", resources=res, instance=instance, raise_on_error=False
+            [OPTIONS_ASSET],
+            partition_key="2026-11-20",
+            resources=res,
+            instance=instance,
+            raise_on_error=False,
         )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]

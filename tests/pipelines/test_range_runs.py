@@ -12,14 +12,20 @@ import polars as pl
 import pytest
 
 from aegis_assets.clock import CLOCK_KEY, wall_clock
-from aegis_assets.ldas.derived import DERIVED_ASSETS, atm_iv, iv_rank
-from aegis_assets.ldas.eod import EOD_FETCH_ASSETS, options
+from aegis_assets.ldas.derived import derived_assets
+from aegis_assets.ldas.eod import fetch_assets
+from aegis_assets.partitions import session_partitions
 from aegis_assets.resources import AnalyticsResource
 from aegis_core.archive import layout
 from aegis_core.base.settings import load_settings
 from aegis_pipelines.ldas.automation import iv_rank_window_sensor
 from aegis_pipelines.resources import build_resources
 from tests.conftest import SMALL_UNIVERSE
+
+EOD_FETCH_ASSETS = fetch_assets(session_partitions())
+DERIVED_ASSETS = derived_assets(session_partitions())
+*_, options = EOD_FETCH_ASSETS
+_, atm_iv, iv_rank = DERIVED_ASSETS
 
 SESSIONS = ["2026-11-17", "2026-11-18", "2026-11-19"]
 LATER = "2026-11-20"

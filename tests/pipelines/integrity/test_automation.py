@@ -19,10 +19,12 @@ def defs(sim_env):
 def stale(instance) -> set[tuple[str, str]]:
     from dagster._utils.test.data_versions import get_stale_status_resolver  # what the UI computes
 
-    from aegis_assets.ldas.derived import DERIVED_ASSETS
-    from aegis_assets.ldas.eod import EOD_FETCH_ASSETS
+    from aegis_assets.ldas.derived import derived_assets
+    from aegis_assets.ldas.eod import fetch_assets
+    from aegis_assets.partitions import session_partitions
 
-    resolver = get_stale_status_resolver(instance, [*EOD_FETCH_ASSETS, *DERIVED_ASSETS])
+    sessions = session_partitions()
+    resolver = get_stale_status_resolver(instance, [*fetch_assets(sessions), *derived_assets(sessions)])
     return {
         (key.split("/")[1], session)
         for key in DERIVED

@@ -19,7 +19,8 @@ import polars as pl
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from aegis_assets.ldas.eod import stocks
+from aegis_assets.ldas.eod import fetch_assets
+from aegis_assets.partitions import session_partitions
 from aegis_core.archive import guard
 from aegis_core.archive.lake import KIND_PROPERTY, Lake
 from aegis_core.archive.schemas import STOCKS
@@ -31,6 +32,8 @@ from tests.conftest import PROJECT, SMALL_UNIVERSE
 from tests.e2e.devserver import free_port
 from tests.pipelines.integrity.test_subset_and_guard import DAY, run_eod
 from tests.pipelines.test_live_sources import KEY, resources
+
+_, STOCKS_ASSET, _ = fetch_assets(session_partitions())
 
 EARLIER = dt.date(2026, 11, 19)
 
@@ -89,7 +92,7 @@ def test_a_real_lake_after_many_maintenance_commits_refuses_sim_and_takes_the_ne
         real = resources(tmp_path, server)
         real["archive"] = real["archive"].model_copy(update={"lake_root": str(tmp_path / "lake")})
         assert dg.materialize(
-            [stocks], partition_key=DAY.isoformat(), resources=real, instance=instance
+            [STOCKS_ASSET], partition_key=DAY.isoformat(), resources=real, instance=instance
         ).success
     assert sorted(lake.read_sessions("stocks", DAY, DAY)["symbol"]) == sorted(SMALL_UNIVERSE)
     assert lake.kinds() == {"stocks": "real"}

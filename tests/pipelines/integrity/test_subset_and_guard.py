@@ -14,6 +14,7 @@ from aegis_core.archive import files, guard, layout
 from aegis_core.archive.lake import Lake
 from aegis_core.archive.store import Archive
 from aegis_core.base.settings import load_settings
+from aegis_core.base.store_errors import StoreError
 from aegis_core.ldas import consistency as consistency_module
 from aegis_pipelines.definitions import build_definitions
 from tests.conftest import SMALL_UNIVERSE
@@ -197,9 +198,9 @@ def test_lake_consistency_compares_content_not_only_counts_and_times(defs, tmp_p
 
         monkeypatch.setattr(lake_module, "write_deltalake", commit_fails)
         other_oi = chain.with_columns(pl.col("open_interest") + 1)  # same contracts, same capture time
-        with pytest.raises(OSError, match="object store unavailable"):
+        with pytest.raises(StoreError, match=r"lake .*: table \w+: object store unavailable"):
             store.write_options(other_oi, DAY)
-        with pytest.raises(OSError, match="object store unavailable"):
+        with pytest.raises(StoreError, match=r"lake .*: table \w+: object store unavailable"):
             store.write_vix(vix.with_columns(pl.col("close") + 0.5), DAY)
         monkeypatch.undo()
         assert pl.read_parquet(layout.options_file(root, symbol, DAY)).equals(other_oi)
