@@ -559,10 +559,25 @@ def test_a_one_off_eod_run_ends_success_and_nothing_alerts(stack):
     assert stack.alerts_about(run_id) == []
 
 
+SLOW_PROFILE = "/tmp/slow.yaml"  # the smoke profile with a slow simulated market
+
+
 def materialize_in_code_location(stack: Stack, session: str) -> subprocess.Popen:
-    """``dagster asset materialize`` of the end-of-day fetches, inside the code location's container."""
+    """``dagster asset materialize`` of the end-of-day fetches, inside the code location's container,
+    on a simulated market that answers in 3 s: the run lasts several of monitoring's 5 s polls, so
+    monitoring is seen to ask about it while it lives (a fast run could end between two polls)."""
+    container = stack.container("code_location")
+    profile = f"cat /config/production.yaml > {SLOW_PROFILE}; echo >> {SLOW_PROFILE}"
+    sh(
+        "docker",
+        "exec",
+        container,
+        "sh",
+        "-c",
+        f"{profile}; echo 'sim: {{latency_ms: 3000}}' >> {SLOW_PROFILE}",
+    )
     return subprocess.Popen(
-        ["docker", "exec", stack.container("code_location"), "dagster", "asset", "materialize",
+        ["docker", "exec", "-e", f"AEGIS_CONFIG={SLOW_PROFILE}", container, "dagster", "asset", "materialize",
          "-m", "aegis_pipelines.definitions", "--select", "ldas/vix,ldas/stocks,ldas/options",
          "--partition", session],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
