@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from aegis_core.archive.files import read_metadata
 from aegis_core.archive.lake import Lake, lake_columns
-from aegis_core.archive.schemas import ARTEFACTS, Artefact
+from aegis_core.archive.schemas import ARTEFACTS, Artefact, logical_type
 from aegis_core.base.atomic import replace_bytes
 from aegis_core.base.store_errors import store_error
 from aegis_core.base.user_files import TOKEN_MAX_BYTES, UserFileError, read_user_file
@@ -136,8 +136,6 @@ def check_lake(lake: Lake, source: str, artefact: Artefact, held: dict[str, str]
 
 def _schema_differences(found: pa.Schema, wanted: pa.Schema) -> list[tuple[str, str, str]]:
     # Delta stores every column as nullable; compare names and logical types only.
-    from aegis_core.ldas.schema_contract import logical_type
-
     have = {f.name: logical_type(f.type) for f in found}
     want = {f.name: logical_type(f.type) for f in wanted}
     return [

@@ -175,3 +175,29 @@ ARTEFACTS: dict[str, Artefact] = {
 }
 
 GEX_REGIMES = ("positive", "negative", "neutral")
+
+
+# What a reader sees of a column's type, the same for a file and a table (used by the contract check and
+# the lake guard).
+_UTC_ALIASES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Z", "+00:00", "utc", "GMT", "Etc/GMT"}
+
+
+def logical_type(arrow_type: pa.DataType) -> str:
+    """The type a reader sees, ignoring physical variants (large/view strings, dictionaries)."""
+    t = arrow_type
+    if pa.types.is_dictionary(t):
+        return logical_type(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return "binary"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return f"list<{logical_type(t.value_type)}>"
+    if pa.types.is_struct(t):
+        inner = ", ".join(f"{t.field(i).name}: {logical_type(t.field(i).type)}" for i in range(t.num_fields))
+        return f"struct<{inner}>"
+    if pa.types.is_timestamp(t):
+        # Parquet stores only "adjusted to UTC"; spellings of UTC are the same column to a reader.
+        tz = "UTC" if t.tz in _UTC_ALIASES else t.tz
+        return f"timestamp[{t.unit}, tz={tz}]" if tz else f"timestamp[{t.unit}]"
+    return str(t)
