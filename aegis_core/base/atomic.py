@@ -10,11 +10,12 @@ from the moment it creates it until the rename, and the sweep takes only a tempo
 take itself (the kernel releases a lock when its holder dies, so a free lock is a gone writer). A
 pid says nothing across containers sharing a host name with separate pid namespaces, where it names
 another process or none. Temporary names carry their writer's host and pid
-(``.NAME.HOST-PID.RANDOM.tmp``). A temporary of this host whose lock is free is stale at once when it
-holds bytes (a writer writes only under its lock), and an empty one once ``LOCK_GRACE_S`` old (it may
-be in the instant between its creation and its lock); one of another host (whose file system may not
-share locks between hosts) or an unrecognised one only once ``STALE_AFTER_S`` old. Where the file
-system refuses locks, a temporary of this host is stale when its pid is dead.
+(``.NAME.HOST-PID.RANDOM.tmp``). A temporary of this host whose lock is free is stale at once. A writer
+caught between creating its temporary and locking it loses nothing: once it holds the lock it checks
+that the name still leads to its file, and starts again under a new name when a sweep took it. One of
+another host (whose file system may not share locks between hosts) or an unrecognised one is stale only
+once ``STALE_AFTER_S`` old. Where the file system refuses locks, a temporary of this host is stale when
+its pid is dead.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import BinaryIO
 from aegis_core.base.processes import process_alive, this_host
 
 STALE_AFTER_S = 3600.0
-LOCK_GRACE_S = 5.0  # a writer locks its new temporary at once: empty, unlocked and older is a gone one
+_CLAIMS = 5  # new temporaries a writer tries when sweeps keep taking them before its lock
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[^.]*)-(?P<pid>\d+)\.[0-9a-f]{12}\.tmp$")
 
 
@@ -91,8 +92,8 @@ def _is_stale(tmp: Path, now: float, locked: bool | None) -> bool:
     age = now - mtime
     if m is None or m["host"] != _host_token():  # an older writer's, or another host's: only age tells
         return age > STALE_AFTER_S
-    if locked:  # nobody holds it: its writer is gone, whatever pid namespace it ran in ...
-        return found.st_size > 0 or age > LOCK_GRACE_S  # ... unless it is too new to be locked yet
+    if locked:  # nobody holds it: its writer is gone, whatever pid namespace it ran in (or has not
+        return True  # locked it yet, and will see it gone: ``_locked_temp``)
     if not process_alive(int(m["pid"]), started_by=mtime):  # no locks here: the pid is all there is
         return True
     return age > STALE_AFTER_S
@@ -127,13 +128,8 @@ def _write_temp(
     Leaving the block on an exception removes the temporary."""
     make_dirs(target.parent)
     sweep_temps(target)
-    tmp = temp_path(target)
-    fh = None
+    tmp, fh = _locked_temp(target, mode)
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        fd = os.open(tmp, flags, 0o666 if mode is None else mode)
-        fh = os.fdopen(fd, "wb")
-        _lock(fh.fileno(), wait=True)  # a sweep that opened it this instant lets go at once (too young)
         if mode is not None:
             os.fchmod(fh.fileno(), mode)
         write(fh)
@@ -144,8 +140,33 @@ def _write_temp(
         tmp.unlink(missing_ok=True)
         raise
     finally:
-        if fh is not None:
-            fh.close()  # releases the lock
+        fh.close()  # releases the lock
+
+
+def _locked_temp(target: Path, mode: int | None) -> tuple[Path, BinaryIO]:
+    """A new temporary of ``target``, open and locked, still under its name: a sweep that found it in
+    the instant before the lock took it as a gone writer's, so the writer starts again under another."""
+    for _ in range(_CLAIMS):
+        tmp = temp_path(target)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+        fh = os.fdopen(fd, "wb")
+        try:
+            locked = _lock(fd, wait=True)  # a sweep holding it lets go as soon as it has looked
+            if locked is None or _still_named(tmp, fd):
+                return tmp, fh
+        except BaseException:
+            fh.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        fh.close()
+    raise OSError(f"{target}: every new temporary was swept away before it could be locked")
+
+
+def _still_named(tmp: Path, fd: int) -> bool:
+    try:
+        return os.stat(tmp).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _target(path: Path) -> Path:

@@ -56,7 +56,7 @@ def test_a_live_writers_temporary_is_never_swept(tmp_path):
     assert not live.exists()
 
 
-def test_a_dead_writers_temporary_is_swept_at_once_an_empty_new_one_by_grace_and_a_foreign_one_by_age(
+def test_a_dead_writers_temporary_is_swept_at_once_empty_or_not_and_a_foreign_one_by_age(
     tmp_path,
 ):
     target = tmp_path / "f.parquet"
@@ -65,17 +65,15 @@ def test_a_dead_writers_temporary_is_swept_at_once_an_empty_new_one_by_grace_and
     host = atomic._host_token()
     crashed = tmp_path / f".f.parquet.{host}-{dead_pid}.0123456789ab.tmp"
     crashed.write_bytes(b"x")  # bytes: written under a lock nobody holds any more
-    new = tmp_path / f".f.parquet.{host}-{dead_pid}.ba9876543210.tmp"
-    new.write_bytes(b"")  # empty and new: its writer may be about to lock it
+    empty = tmp_path / f".f.parquet.{host}-{dead_pid}.ba9876543210.tmp"
+    empty.write_bytes(b"")  # killed between its creation and its first byte: unlocked all the same
     foreign = tmp_path / ".f.parquet.otherhost-1.0123456789ab.tmp"
     foreign.write_bytes(b"x")
     atomic.replace_bytes(target, b"1")
-    assert not crashed.exists() and new.exists()
+    assert not crashed.exists() and not empty.exists()
     assert foreign.exists()  # another host's writer may still be running (its locks may not reach here)
-    grace = time.time() - atomic.LOCK_GRACE_S - 1
-    os.utime(new, (grace, grace))
     atomic.replace_bytes(target, b"2")
-    assert not new.exists() and foreign.exists()
+    assert foreign.exists()
     old = time.time() - atomic.STALE_AFTER_S - 10
     os.utime(foreign, (old, old))
     atomic.replace_bytes(target, b"3")
@@ -206,7 +204,24 @@ def test_a_killed_writer_in_another_pid_namespace_is_swept(tmp_path):
     writer.wait(timeout=30)
     (left,) = tmp_path.glob(".f.parquet.*.tmp")
     for _ in range(100):  # the kernel releases the lock as the writer's files close
-        if atomic.sweep_temps(target, now=time.time() + atomic.LOCK_GRACE_S + 1):
+        if atomic.sweep_temps(target):
             break
         time.sleep(0.05)
     assert not left.exists() and target.read_bytes() == b"old"
+
+
+def test_a_writer_whose_new_temporary_is_swept_before_its_lock_writes_under_another(tmp_path, monkeypatch):
+    """The instant between creating a temporary and locking it: a sweep that takes it then (its lock is
+    free) does no harm, the writer sees its name gone once it holds the lock and starts again."""
+    target = tmp_path / "f.parquet"
+    swept, lock = [], atomic._lock
+
+    def sweep_first(fd: int, *, wait: bool):
+        if wait and not swept:  # the writer, about to lock its first temporary
+            swept.append(atomic.sweep_temps(target))
+        return lock(fd, wait=wait)
+
+    monkeypatch.setattr(atomic, "_lock", sweep_first)
+    atomic.replace_bytes(target, b"whole")
+    assert swept == [1] and target.read_bytes() == b"whole"
+    assert not list(tmp_path.glob(".f.parquet.*.tmp"))

@@ -82,6 +82,7 @@ def test_an_archive_root_that_is_a_file_is_named(sim_env, home, tmp_path, monkey
 def test_a_refused_key_is_named(sim_env, home, monkeypatch, capsys) -> None:
     with LoopbackServer(lambda request: json_reply(NOT_AUTHORIZED, 401)) as source:
         monkeypatch.setenv("AEGIS_SOURCE", "polygon")
+        monkeypatch.setenv("AEGIS_GO_LIVE", "2026-11-20")  # an empty live archive: the latest
         monkeypatch.setenv("POLYGON_BASE_URL", source.url)
         monkeypatch.setenv("POLYGON_API_KEY", "pk_refused_0123456789")
         steps, reason = _run_and_alert(capsys)
@@ -105,6 +106,7 @@ def test_an_end_of_day_run_against_a_silent_source_ends_at_its_budget(
     with HostileServer("blackhole") as source:
         monkeypatch.setenv("AEGIS_CONFIG", str(profile))
         monkeypatch.setenv("AEGIS_SOURCE", "polygon")
+        monkeypatch.setenv("AEGIS_GO_LIVE", "2026-11-20")  # an empty live archive: the latest
         monkeypatch.setenv("POLYGON_BASE_URL", source.base)
         monkeypatch.setenv("POLYGON_API_KEY", "pk_silent_0123456789")
         started = time.monotonic()
